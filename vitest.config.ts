@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    // Root tests share one host (users, /etc/ssh, /srv): run files one at a time.
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 300_000,
+    // Ink's CI mode blanks lastFrame() on unmount (STYLE.md).
+    env: { CI: 'false' },
+    reporters: ['default'],
+  },
+});
