@@ -8,7 +8,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 300_000,
     // Ink's CI mode blanks lastFrame() on unmount (STYLE.md).
-    env: { CI: 'false' },
+    env: { CI: "false", JW_TEST_CI: process.env.CI ?? "" },
     reporters: ['default'],
   },
 });
