@@ -1,0 +1,301 @@
+// The answers file: what `jailwizard apply --config FILE` reads and the wizard saves.
+// Parsing checks structure and types only (synchronously, no host reads); the checks that
+// need the host (user allowed, jail path, keys through ssh-keygen) live in validate.ts.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Document, parse as parseYaml } from 'yaml';
+import { UserError } from './errors.ts';
+import { ARCHES, TOOLS, type Answers } from './types.ts';
+import { checkTools } from './validate.ts';
+
+export interface KeyDoc {
+  type: string;
+  required: boolean;
+  /** The default as it would be written in the file; absent for required keys. */
+  default?: string;
+  doc: string;
+}
+
+/** One entry per key, in the order files are written; used for --help and the README. */
+export const ANSWER_KEYS: { readonly [K in keyof Answers]-?: KeyDoc } = {
+  user: { type: 'string', required: true, doc: 'The account to jail: an existing user, or a new one when createUser is true.' },
+  tools: {
+    type: `list of ${TOOLS.join(', ')}`,
+    required: true,
+    doc: 'What the user may run. At least one; bash gives a shell, rsync and scp copy files, sftp allows sftp sessions.',
+  },
+  jail: { type: 'absolute path', required: true, doc: 'The chroot directory, e.g. /srv/jails/alice. Every parent must be root-owned and not world-writable.' },
+  arch: {
+    type: `auto, ${ARCHES.join(', ')}`,
+    required: false,
+    default: 'auto',
+    doc: "Architecture of the binaries copied into the jail; auto means this host's.",
+  },
+  authorizedKeys: {
+    type: 'list of strings',
+    required: false,
+    default: '[]',
+    doc: 'Public keys (one authorized_keys line each) allowed to log in as the user. Options such as from="..." are kept.',
+  },
+  createUser: { type: 'boolean', required: false, default: 'true', doc: 'Create the user when it does not exist yet.' },
+  group: { type: 'string', required: false, doc: 'A group to put the user in (optional).' },
+  installMissing: {
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    doc: 'Install missing tools (e.g. rsync) with apt-get instead of stopping.',
+  },
+};
+
+const KNOWN_KEYS = Object.keys(ANSWER_KEYS) as (keyof Answers)[];
+
+/** Reads and parses an answers file; a missing or unreadable file is a UserError too. */
+export async function loadAnswers(path: string): Promise<Answers> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(
+      `cannot read answers file ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`,
+      'pass the path of a .yaml or .json answers file, e.g. --config /root/alice.yaml',
+    );
+  }
+  return parseAnswers(text, path);
+}
+
+/** Parses JSON or YAML (chosen by sourceName's extension) into checked, normalised Answers. */
+export function parseAnswers(text: string, sourceName: string): Answers {
+  return checkShape(parseText(text, sourceName), sourceName);
+}
+
+function parseText(text: string, src: string): unknown {
+  const ext = extname(src).toLowerCase();
+  if (ext === '.json') return parseJson(text, src);
+  if (ext === '.yaml' || ext === '.yml') return parseYamlText(text, src);
+  // Unknown extension: JSON is the stricter format, so a text that parses as JSON is JSON.
+  try {
+    return JSON.parse(text);
+  } catch {
+    return parseYamlText(text, src);
+  }
+}
+
+function parseJson(text: string, src: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // Node 20's JSON.parse messages often lack a position, so find it ourselves.
+    const { offset, expected } = jsonSyntaxError(text) ?? { offset: 0, expected: 'valid JSON' };
+    const { line, col } = lineCol(text, offset);
+    throw new UserError(
+      `${src} line ${line}, column ${col}: JSON syntax error, expected ${expected}`,
+      'JSON needs double-quoted keys and strings and no trailing commas; or save the answers as .yaml',
+    );
+  }
+}
+
+function parseYamlText(text: string, src: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    const err = e as Error & { linePos?: { line: number; col: number }[] };
+    const first = err.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    const where = err.linePos?.[0] ? ` line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+    throw new UserError(
+      `${src}${where}: YAML syntax error: ${first}`,
+      'indent with spaces (not tabs), one "key: value" per line, lists as [a, b] or "- item" lines',
+    );
+  }
+}
+
+function lineCol(text: string, offset: number): { line: number; col: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, col: before[before.length - 1]!.length + 1 };
+}
+
+/** Where the first JSON syntax error is, and what was expected there; undefined if none. */
+export function jsonSyntaxError(s: string): { offset: number; expected: string } | undefined {
+  let i = 0;
+  const fail = (expected: string): never => {
+    throw { offset: i, expected };
+  };
+  const ws = () => {
+    while (' \t\n\r'.includes(s[i] ?? 'x')) i++;
+  };
+  const str = () => {
+    const m = /^"(?:[^"\\\u0000-\u001f]|\\["\\/bfnrt]|\\u[0-9a-fA-F]{4})*"/.exec(s.slice(i));
+    if (!m) fail('a complete "string" (closing quote, valid escapes)');
+    i += m![0].length;
+  };
+  const value = (): void => {
+    ws();
+    if (s[i] === '{') return seq('}', () => {
+      ws();
+      if (s[i] !== '"') fail('a "double-quoted" key');
+      str();
+      ws();
+      if (s[i] !== ':') fail("':' after the key");
+      i++;
+      value();
+    });
+    if (s[i] === '[') return seq(']', value);
+    if (s[i] === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(i));
+    if (!m) fail('a value (string, number, true, false, null, [list] or {object})');
+    i += m![0].length;
+  };
+  // An object or array: open char, items separated by commas, close char.
+  const seq = (close: string, item: () => void) => {
+    i++;
+    ws();
+    if (s[i] === close) return void i++;
+    for (;;) {
+      item();
+      ws();
+      if (s[i] === ',') i++;
+      else if (s[i] === close) return void i++;
+      else fail(`',' or '${close}'`);
+    }
+  };
+  try {
+    value();
+    ws();
+    if (i < s.length) fail('end of file after the top-level value');
+    return undefined;
+  } catch (e) {
+    return e as { offset: number; expected: string };
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v === 'string' ? 'a string' : `a ${typeof v}`} (${JSON.stringify(v)})`;
+}
+
+function wrongType(src: string, key: string, expected: string, got: unknown, example: string): UserError {
+  return new UserError(`${src}: "${key}" must be ${expected}, got ${describe(got)}`, `e.g. ${example}`);
+}
+
+function checkShape(data: unknown, src: string): Answers {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new UserError(
+      `${src}: expected a mapping of keys (${KNOWN_KEYS.join(', ')}), got ${describe(data)}`,
+      'start from: user: alice, tools: [bash, rsync], jail: /srv/jails/alice (one per line)',
+    );
+  }
+  const obj = data as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(KNOWN_KEYS as string[]).includes(key)) {
+      const near = nearestKey(key);
+      throw new UserError(
+        `${src}: unknown key ${JSON.stringify(key)}${near ? ` (did you mean "${near}"?)` : ''}`,
+        `known keys: ${KNOWN_KEYS.join(', ')}`,
+      );
+    }
+  }
+  for (const key of ['user', 'tools', 'jail'] as const) {
+    if (obj[key] === undefined || obj[key] === null) {
+      throw new UserError(`${src}: "${key}" is required`, `add a line like ${exampleLine(key)}`);
+    }
+  }
+
+  const user = obj.user;
+  if (typeof user !== 'string' || user.trim() === '') throw wrongType(src, 'user', 'a user name', user, 'user: alice');
+
+  const tools = obj.tools;
+  if (!Array.isArray(tools) || tools.some((t) => typeof t !== 'string')) {
+    throw wrongType(src, 'tools', `a list of tool names (${TOOLS.join(', ')})`, tools, 'tools: [bash, rsync]');
+  }
+  try {
+    checkTools(tools as string[]);
+  } catch (e) {
+    if (e instanceof UserError) throw new UserError(`${src}: ${e.message}`, e.hint);
+    throw e;
+  }
+
+  const jail = obj.jail;
+  if (typeof jail !== 'string') throw wrongType(src, 'jail', 'an absolute path', jail, 'jail: /srv/jails/alice');
+  if (!jail.startsWith('/')) {
+    throw new UserError(`${src}: "jail" must be an absolute path, got ${JSON.stringify(jail)}`, 'e.g. jail: /srv/jails/alice');
+  }
+
+  const arch = obj.arch ?? 'auto';
+  if (typeof arch !== 'string' || !(['auto', ...ARCHES] as string[]).includes(arch)) {
+    throw wrongType(src, 'arch', `one of auto, ${ARCHES.join(', ')}`, arch, 'arch: auto');
+  }
+
+  const keys = obj.authorizedKeys ?? [];
+  if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) {
+    throw wrongType(src, 'authorizedKeys', 'a list of strings (one public key each)', keys, 'authorizedKeys: ["ssh-ed25519 AAAA... alice@laptop"]');
+  }
+
+  const answers: Answers = {
+    user: user.trim(),
+    // Canonical order, so plans and saved files do not depend on how the list was typed.
+    tools: TOOLS.filter((t) => (tools as string[]).includes(t)),
+    jail,
+    arch: arch as Answers['arch'],
+    authorizedKeys: (keys as string[]).map((k) => k.trim()).filter((k) => k !== ''),
+    createUser: bool(obj, 'createUser', true, src),
+    installMissing: bool(obj, 'installMissing', false, src),
+  };
+  if (obj.group !== undefined && obj.group !== null) {
+    if (typeof obj.group !== 'string' || obj.group.trim() === '') throw wrongType(src, 'group', 'a group name', obj.group, 'group: sftpusers');
+    answers.group = obj.group.trim();
+  }
+  return answers;
+}
+
+function bool(obj: Record<string, unknown>, key: 'createUser' | 'installMissing', dflt: boolean, src: string): boolean {
+  const v = obj[key];
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === 'boolean') return v;
+  // YAML 1.2 reads yes/no/on/off as strings, which surprises people used to YAML 1.1.
+  throw new UserError(`${src}: "${key}" must be true or false, got ${describe(v)}`, `write ${key}: ${dflt} (yes/no are not booleans in YAML 1.2)`);
+}
+
+function exampleLine(key: 'user' | 'tools' | 'jail'): string {
+  return { user: '"user: alice"', tools: '"tools: [bash, rsync]"', jail: '"jail: /srv/jails/alice"' }[key];
+}
+
+/** The known key closest to a misspelt one: same letters ignoring case/_/-, or ≤ 2 edits. */
+function nearestKey(key: string): string | undefined {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  const same = KNOWN_KEYS.find((k) => norm(k) === norm(key));
+  if (same) return same;
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of KNOWN_KEYS) {
+    const d = editDistance(norm(key), norm(k));
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** A commented YAML answers file that parseAnswers reads back to the same Answers. */
+export function answersToYaml(a: Answers): string {
+  const plain: Record<string, unknown> = {};
+  for (const k of KNOWN_KEYS) if (a[k] !== undefined) plain[k] = a[k];
+  const doc = new Document(plain);
+  doc.commentBefore = ' jailwizard answers file: apply with `jailwizard apply --config FILE`';
+  // A comment above each key says what it means, so the saved file explains itself.
+  const map = doc.contents as unknown as { items: { key: { value: keyof Answers; commentBefore?: string } }[] };
+  for (const pair of map.items) pair.key.commentBefore = ` ${ANSWER_KEYS[pair.key.value].doc}`;
+  // lineWidth 0: never fold long strings such as public keys across lines.
+  return doc.toString({ lineWidth: 0 });
+}

@@ -1,0 +1,127 @@
+// jailwizard's entry point: parse the command line, run one command, map errors to exit
+// codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
+import { parseArgs } from 'node:util';
+import { EXIT, ExternalError, UserError, formatUserError } from './errors.ts';
+import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
+import { DEFAULT_STATE_DIR } from './state.ts';
+
+declare const JAILWIZARD_VERSION: string;
+const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';
+
+export const HELP = `jailwizard ${VERSION}: lock a user into an sshd chroot jail with only bash, rsync, scp and/or sftp.
+
+Usage:
+  jailwizard apply --config FILE [--yes] [--dry-run] [--no-test]
+                               make the jail the answers file describes, then test it
+  jailwizard test USER         prove the jail with the real ssh, sftp, scp and rsync clients
+  jailwizard remove USER [--yes] [--keep-user] [--keep-home]
+                               undo everything jailwizard made for USER
+  jailwizard list [--json]     the jails jailwizard manages
+  jailwizard rollback [--yes]  finish undoing a run that was killed
+  jailwizard --help | --version
+
+Options for every command:
+  --sshd-config PATH   sshd's main config (default ${DEFAULT_SSHD_CONFIG})
+  --state-dir DIR      journal and records (default ${DEFAULT_STATE_DIR})
+
+Exit codes: 0 ok, 1 failed and rolled back, 2 bad input (nothing changed),
+4 rollback incomplete (manual commands printed), 128+N killed by signal N after rollback.
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
+  'dry-run': { type: 'boolean' },
+  'no-test': { type: 'boolean' },
+  'keep-user': { type: 'boolean' },
+  'keep-home': { type: 'boolean' },
+  json: { type: 'boolean' },
+  'sshd-config': { type: 'string' },
+  'state-dir': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new UserError('jailwizard changes users, sshd and /srv, so it must run as root', 'run it with sudo');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UserError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''), 'see `jailwizard --help`');
+  }
+  const { values: v, positionals } = parsed;
+  if (v.version) {
+    process.stdout.write(`${VERSION}\n`);
+    return EXIT.ok;
+  }
+  const [command, ...rest] = positionals;
+  if (v.help || command === 'help') {
+    process.stdout.write(HELP);
+    return EXIT.ok;
+  }
+  const common = { sshdConfig: v['sshd-config'] ?? DEFAULT_SSHD_CONFIG, stateDir: v['state-dir'] ?? DEFAULT_STATE_DIR };
+  if (!common.stateDir.startsWith('/')) throw new UserError(`--state-dir ${common.stateDir} is not absolute`, 'give a full path');
+  const one = (what: string): string => {
+    if (rest.length !== 1 || !rest[0]) throw new UserError(`${command} needs exactly one ${what}`, `jailwizard ${command} ${what.toUpperCase()}`);
+    return rest[0];
+  };
+  switch (command) {
+    case 'apply': {
+      if (!v.config) throw new UserError('apply needs --config FILE', 'write an answers file (see README.md) and pass it with --config');
+      if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
+      requireRoot();
+      const { applyCommand } = await import('./commands/apply.ts');
+      return applyCommand({ ...common, config: v.config, yes: !!v.yes, dryRun: !!v['dry-run'], noTest: !!v['no-test'] });
+    }
+    case 'test': {
+      const user = one('user');
+      requireRoot();
+      const { testCommand } = await import('./commands/test.ts');
+      return testCommand(user, common);
+    }
+    case 'remove': {
+      const user = one('user');
+      requireRoot();
+      const { removeCommand } = await import('./commands/remove.ts');
+      return removeCommand(user, { ...common, yes: !!v.yes, keepUser: !!v['keep-user'], keepHome: !!v['keep-home'] });
+    }
+    case 'list': {
+      const { listCommand } = await import('./commands/list.ts');
+      return listCommand({ ...common, json: !!v.json });
+    }
+    case 'rollback': {
+      requireRoot();
+      const { rollbackCommand } = await import('./commands/rollback.ts');
+      return rollbackCommand({ ...common, yes: !!v.yes });
+    }
+    case undefined:
+      throw new UserError('the interactive wizard is not built yet', 'use `jailwizard apply --config FILE` (see --help)');
+    default:
+      throw new UserError(`unknown command ${command}`, 'see `jailwizard --help`');
+  }
+}
+
+export async function runCli(): Promise<void> {
+  let code: number;
+  try {
+    code = await main(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UserError) {
+      process.stderr.write(`${formatUserError(e)}\n`);
+      code = EXIT.usage;
+    } else if (e instanceof ExternalError) {
+      process.stderr.write(`jailwizard: ${e.message}\n`);
+      code = EXIT.failed;
+    } else {
+      process.stderr.write(`jailwizard: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+      code = EXIT.failed;
+    }
+  }
+  process.exitCode = code;
+  // Child processes and timers must not keep a finished command alive.
+  setImmediate(() => process.exit(code));
+}

@@ -1,0 +1,49 @@
+// `jailwizard list`: the jails jailwizard manages.
+import { lstatSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { listRecords } from '../state.ts';
+import { say } from '../output.ts';
+import type { CommonOptions } from './common.ts';
+
+/** Bytes under a dir, counting each inode once and not following symlinks. */
+function duBytes(dir: string): number {
+  const seen = new Set<number>();
+  let total = 0;
+  const walk = (p: string): void => {
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      return;
+    }
+    if (!seen.has(st.ino)) {
+      seen.add(st.ino);
+      if (st.isFile()) total += st.size;
+    }
+    if (st.isDirectory()) for (const n of readdirSync(p)) walk(path.join(p, n));
+  };
+  walk(dir);
+  return total;
+}
+
+export function listCommand(o: CommonOptions & { json: boolean }): number {
+  const rows = listRecords(o.stateDir).map((r) => ({
+    user: r.user,
+    tools: r.tools,
+    jail: r.jail,
+    bytes: duBytes(r.jail),
+    appliedAt: r.appliedAt,
+    lastCheck: null as string | null,
+  }));
+  if (o.json) {
+    say(JSON.stringify(rows, null, 2));
+    return 0;
+  }
+  if (rows.length === 0) {
+    say('No jails managed by jailwizard.');
+    return 0;
+  }
+  say(['USER', 'TOOLS', 'JAIL', 'SIZE', 'LAST CHECK'].join('\t'));
+  for (const r of rows) say([r.user, r.tools.join(','), r.jail, `${(r.bytes / 1e6).toFixed(1)} MB`, r.lastCheck ?? '-'].join('\t'));
+  return 0;
+}

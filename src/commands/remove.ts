@@ -1,0 +1,82 @@
+// `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { EXIT, UserError } from '../errors.ts';
+import { Executor, Interrupted, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
+import { formatPlan } from '../effects.ts';
+import { planRemove, type RemoveFacts } from '../plan-remove.ts';
+import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
+import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
+import { readRecord, type JailRecord } from '../state.ts';
+import { readPasswd } from '../validate.ts';
+import { confirm } from '../prompt.ts';
+import { printEvent, say, warn } from '../output.ts';
+import type { CommonOptions } from './common.ts';
+
+export interface RemoveOptions extends CommonOptions {
+  yes: boolean;
+  keepUser: boolean;
+  keepHome: boolean;
+}
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFacts> {
+  const user = readPasswd().find((p) => p.name === rec.user);
+  const jailHome = path.join(rec.jail, user?.home ?? `/home/${rec.user}`);
+  const named = rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []));
+  const mainText = readFileSync(rec.sshdConfig, 'utf8');
+  const eff = await sshdEffective(rec.sshdConfig);
+  const pidFile = eff.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const dropInDir = path.dirname(rec.dropIn);
+  return {
+    stateDir,
+    existing: new Set(named.filter(lexists)),
+    homeHasFiles: existsSync(jailHome) && readdirSync(jailHome).length > 0,
+    jailHome,
+    keysDirEntries: existsSync(AUTHORIZED_KEYS_DIR) ? readdirSync(AUTHORIZED_KEYS_DIR) : [],
+    otherDropIns: existsSync(dropInDir)
+      ? readdirSync(dropInDir).filter((n) => n.startsWith('jailwizard-') && path.join(dropInDir, n) !== rec.dropIn)
+      : [],
+    mainText,
+    mainSha256: createHash('sha256').update(mainText).digest('hex'),
+    userExists: user !== undefined,
+    reload: await reloadCommand(rec.sshdConfig, pidFile),
+    pidFile,
+    listen: connectAddresses(eff),
+  };
+}
+
+export async function removeCommand(user: string, o: RemoveOptions): Promise<number> {
+  assertNoUnfinished(o.stateDir);
+  const rec = readRecord(o.stateDir, user);
+  if (!rec) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`; jailwizard only removes what it made');
+  const plan = planRemove(rec, await removeFacts(rec, o.stateDir), { keepUser: o.keepUser, keepHome: o.keepHome, now: new Date().toISOString() });
+  say(formatPlan(plan));
+  if (!(await confirm(`Remove ${user}'s jail (${plan.steps.length} steps)?`, o.yes))) {
+    say('Nothing changed.');
+    return EXIT.ok;
+  }
+  const ex = Executor.begin(o.stateDir, 'remove', user, printEvent);
+  try {
+    await ex.apply(plan);
+    ex.finish('committed');
+    say(`Removed ${user}'s jail ${rec.jail}.`);
+    for (const n of plan.notes) say(n);
+    return EXIT.ok;
+  } catch (e) {
+    warn(`jailwizard: ${explain(e)}`);
+    const manual = await ex.rollback(explain(e));
+    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+    if (manual.length) return EXIT.rollbackIncomplete;
+    return e instanceof Interrupted ? signalExitCode(e.signal) : EXIT.failed;
+  }
+}

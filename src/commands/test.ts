@@ -1,0 +1,89 @@
+// `jailwizard test USER`: authorize a temporary key (journaled, so it is removed even after
+// a crash), run the probes with the real clients, then remove the key.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { UserError, EXIT } from '../errors.ts';
+import { Executor, Interrupted, explain, signalExitCode } from '../executor.ts';
+import type { Plan } from '../effects.ts';
+import { fileState } from '../host-facts.ts';
+import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
+import { runOk } from '../run.ts';
+import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { readRecord, type JailRecord } from '../state.ts';
+import { formatProbeTable, runProbes, type ProbeResult } from '../verify.ts';
+import { printEvent, say, warn } from '../output.ts';
+import type { CommonOptions } from './common.ts';
+
+/** Runs the probes inside an open executor run; the temporary key is rolled back afterwards. */
+export async function verifyJail(ex: Executor, rec: JailRecord, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
+  const eff = await sshdEffective(rec.sshdConfig);
+  const target = connectAddresses(eff)[0];
+  if (!target) throw new UserError(`sshd (${rec.sshdConfig}) listens on no address`, 'check ListenAddress and Port');
+
+  const dir = mkdtempSync(path.join(tmpdir(), 'jailwizard-test-'));
+  try {
+    const key = path.join(dir, 'id_ed25519');
+    await runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
+    const pub = readFileSync(`${key}.pub`, 'utf8').trim();
+    const from = [...new Set(['127.0.0.1', '::1', target.host])].join(',');
+    const keysPath = path.join(AUTHORIZED_KEYS_DIR, rec.user);
+    const have = fileState(keysPath);
+    const current = have?.kind === 'file' ? readFileSync(keysPath, 'utf8') : '';
+    const content = `${current}${current && !current.endsWith('\n') ? '\n' : ''}from="${from}" ${pub}\n`;
+    const plan: Plan = {
+      command: 'test',
+      user: rec.user,
+      notes: [],
+      steps: [
+        {
+          id: 'test-key',
+          title: `Authorize a temporary test key for ${rec.user} (from ${from} only)`,
+          why: ['Removed again right after the probes, even if they fail.'],
+          actions: [
+            {
+              effect: { kind: 'write', path: keysPath, content, mode: have?.mode ?? 0o644, uid: have?.uid ?? 0, gid: have?.gid ?? 0 },
+              undo: [{ kind: 'restore', path: keysPath }],
+              pre: have ? { kind: 'sha256', path: keysPath, sha256: createHash('sha256').update(current).digest('hex') } : { kind: 'absent', path: keysPath },
+            },
+          ],
+        },
+      ],
+    };
+    await ex.apply(plan);
+    try {
+      return await runProbes({ user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
+    } finally {
+      await ex.rollback('the temporary test key is removed', 1);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function testCommand(user: string, o: CommonOptions): Promise<number> {
+  const rec = readRecord(o.stateDir, user);
+  if (!rec) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
+  const ex = Executor.begin(o.stateDir, 'test', user, quietKeyEvents);
+  try {
+    say(`Testing ${user}'s jail ${rec.jail} with the real clients…`);
+    const results = await verifyJail(ex, rec, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
+    ex.finish('committed');
+    say(formatProbeTable(results));
+    const failed = results.filter((r) => !r.ok).length;
+    say(failed === 0 ? `All ${results.length} probes passed.` : `${failed} of ${results.length} probes failed.`);
+    return failed === 0 ? EXIT.ok : EXIT.failed;
+  } catch (e) {
+    // The temporary key was already rolled back by verifyJail's finally.
+    ex.finish('rolled-back');
+    if (e instanceof Interrupted) return signalExitCode(e.signal);
+    warn(`jailwizard: test failed: ${explain(e)}`);
+    return EXIT.failed;
+  }
+}
+
+/** The temporary key's add/remove is bookkeeping, not news; failures still print. */
+function quietKeyEvents(e: Parameters<typeof printEvent>[0]): void {
+  if (e.type === 'step-failed' || (e.type === 'rollback-done' && e.manual.length > 0)) printEvent(e);
+}

@@ -1,0 +1,409 @@
+// The one executor. It interprets effects, journals each step before running it, emits
+// progress events, and rolls back in reverse on a failure or a signal. A rollback never
+// throws: what it cannot undo comes back as manual commands.
+import { chmodSync, chownSync, copyFileSync, constants, existsSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { type Action, type Effect, type Plan, type Precondition, type Step, previewEffect } from './effects.ts';
+import { Journal, readUnfinished, type Backup, type JournalEntry } from './journal.ts';
+import { run, runOk } from './run.ts';
+import { SSHD, lastLine, parseEffective } from './sshd-config.ts';
+import { UserError } from './errors.ts';
+import { waitForNewListener, listenerInodes } from './listen.ts';
+
+export type ExecEvent =
+  | { type: 'step-start'; index: number; total: number; step: Step }
+  | { type: 'progress'; index: number; done: number; total: number; bytes: number; totalBytes: number }
+  | { type: 'step-done'; index: number }
+  | { type: 'step-failed'; index: number; error: string }
+  | { type: 'rollback-start'; reason: string }
+  | { type: 'rollback-step'; title: string; ok: boolean; manual: string[] }
+  | { type: 'rollback-done'; manual: string[] };
+
+export type Listener = (e: ExecEvent) => void;
+
+export class StepFailed extends Error {
+  constructor(
+    readonly stepTitle: string,
+    readonly cause: unknown,
+  ) {
+    super(`${stepTitle}: ${explain(cause)}`);
+  }
+}
+
+export class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/** A failure in words a sysadmin can act on; ENOSPC in particular says the disk is full. */
+export function explain(e: unknown): string {
+  const err = e as NodeJS.ErrnoException & { stderrTail?: string };
+  if (err?.code === 'ENOSPC' || /No space left on device/i.test(String(err?.message))) {
+    return `the disk is full (no space left on device${err.path ? ` writing ${err.path}` : ''})`;
+  }
+  if (err?.code && err.path) return `${err.code} on ${err.path}: ${err.message.replace(/^\w+: /, '')}`;
+  return err instanceof Error ? err.message : String(e);
+}
+
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 };
+export function signalExitCode(sig: NodeJS.Signals): number {
+  return SIGNAL_EXIT[sig] ?? 1;
+}
+
+/** Test-only switches: fail or pause at a step (1-based), so every rollback path is exercised. */
+function testHook(name: 'JAILWIZARD_FAIL_AT' | 'JAILWIZARD_PAUSE_AT'): number | undefined {
+  const v = process.env[name];
+  return v ? Number(v) : undefined;
+}
+
+export interface Done {
+  step: Step;
+  backups: Backup[];
+}
+
+/**
+ * One run of changes: begin() opens the journal, apply() runs plans, rollback() undoes
+ * everything this run did, commit() closes the journal.
+ */
+export class Executor {
+  private journal: Journal;
+  private done: Done[] = [];
+  private stepCount = 0;
+  private aborted: NodeJS.Signals | undefined;
+  private wake: (() => void) | undefined;
+  private signalHandlers: [NodeJS.Signals, () => void][] = [];
+
+  private constructor(
+    readonly stateDir: string,
+    private readonly emit: Listener,
+    journal: Journal,
+  ) {
+    this.journal = journal;
+  }
+
+  /** Refuses (exit 2) while another run's journal is unfinished. */
+  static begin(stateDir: string, command: string, user: string, emit: Listener = () => {}): Executor {
+    assertNoUnfinished(stateDir);
+    mkdirSync(path.join(stateDir, 'jails'), { recursive: true, mode: 0o700 });
+    const ex = new Executor(stateDir, emit, Journal.begin(stateDir, command, user));
+    ex.trapSignals();
+    return ex;
+  }
+
+  get interruptedBy(): NodeJS.Signals | undefined {
+    return this.aborted;
+  }
+
+  /** Ctrl+C, SIGTERM and SIGHUP (the admin's SSH dropped) stop the run between actions and roll back. */
+  private trapSignals(): void {
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      const h = (): void => {
+        this.aborted ??= sig;
+        this.wake?.();
+      };
+      process.on(sig, h);
+      this.signalHandlers.push([sig, h]);
+    }
+  }
+
+  private releaseSignals(): void {
+    for (const [sig, h] of this.signalHandlers) process.off(sig, h);
+    this.signalHandlers = [];
+  }
+
+  private checkAborted(): void {
+    if (this.aborted) throw new Interrupted(this.aborted);
+  }
+
+  /** Runs every step of the plan. On failure it throws StepFailed or Interrupted; the caller rolls back. */
+  async apply(plan: Plan): Promise<void> {
+    const failAt = testHook('JAILWIZARD_FAIL_AT');
+    const pauseAt = testHook('JAILWIZARD_PAUSE_AT');
+    for (const step of plan.steps) {
+      this.checkAborted();
+      const n = ++this.stepCount;
+      this.emit({ type: 'step-start', index: n, total: plan.steps.length, step });
+      if (pauseAt === n) await this.pause(n);
+      this.checkAborted();
+      const backups = step.actions.flatMap((a) => (a.undo.some((u) => u.kind === 'restore') ? [this.journal.backup(restoreTarget(a))] : []));
+      this.journal.append({ t: 'intent', n, title: step.title, actions: step.actions, backups });
+      this.done.push({ step, backups });
+      const totalBytes = step.actions.reduce((s, a) => s + (a.effect.kind === 'copy' ? a.effect.size : 0), 0);
+      let bytes = 0;
+      try {
+        for (const [i, a] of step.actions.entries()) {
+          this.checkAborted();
+          if (failAt === n && i === step.actions.length - 1) throw new Error(`forced failure at step ${n} (JAILWIZARD_FAIL_AT)`);
+          await checkPrecondition(a.pre);
+          await perform(a.effect);
+          if (a.effect.kind === 'copy') bytes += a.effect.size;
+          this.emit({ type: 'progress', index: n, done: i + 1, total: step.actions.length, bytes, totalBytes });
+        }
+      } catch (e) {
+        if (e instanceof Interrupted) throw e;
+        this.emit({ type: 'step-failed', index: n, error: explain(e) });
+        throw new StepFailed(step.title, e);
+      }
+      this.journal.append({ t: 'done', n });
+      this.emit({ type: 'step-done', index: n });
+    }
+  }
+
+  private async pause(n: number): Promise<void> {
+    process.stderr.write(`jailwizard: paused before step ${n} (JAILWIZARD_PAUSE_AT)\n`);
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 60_000);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  /** Undoes the last `count` steps this run applied (all by default); never throws. */
+  async rollback(reason: string, count = this.done.length): Promise<string[]> {
+    this.emit({ type: 'rollback-start', reason });
+    const undoing = this.done.splice(this.done.length - count, count);
+    const manual = await undoSteps(
+      undoing.map((d, i) => ({ n: this.stepCount - count + i + 1, step: d.step, backups: d.backups })),
+      this.journal,
+      this.emit,
+    );
+    this.emit({ type: 'rollback-done', manual });
+    return manual;
+  }
+
+  /** Closes the journal: the run is complete (or fully rolled back). */
+  finish(outcome: 'committed' | 'rolled-back' | 'rollback-incomplete'): void {
+    this.journal.finish(outcome);
+    this.releaseSignals();
+  }
+}
+
+function restoreTarget(a: Action): string {
+  const r = a.undo.find((u) => u.kind === 'restore') as Extract<Effect, { kind: 'restore' }>;
+  return r.path;
+}
+
+export function assertNoUnfinished(stateDir: string): void {
+  const u = readUnfinished(stateDir);
+  if (!u) return;
+  if (u.alive) throw new UserError(`another jailwizard (pid ${u.pid}) is running`, 'wait for it to finish');
+  throw new UserError(
+    'an earlier jailwizard run did not finish (killed or power cut); its changes are still on this host',
+    'run `jailwizard rollback` to undo them first',
+  );
+}
+
+// ---------------------------------------------------------------- undo
+
+interface UndoStep {
+  n: number;
+  step: Pick<Step, 'title' | 'actions'>;
+  backups: Backup[];
+}
+
+/** Undoes steps in reverse, each action in reverse; sshd reloads are deferred to the end. */
+async function undoSteps(steps: UndoStep[], journal: Journal, emit: Listener): Promise<string[]> {
+  const allManual: string[] = [];
+  const deferred: Effect[] = [];
+  for (const s of [...steps].reverse()) {
+    const manual: string[] = [];
+    for (const a of [...s.step.actions].reverse()) {
+      if (a.undoIf && !(await holds(a.undoIf))) continue;
+      for (const u of a.undo) {
+        if (a.deferUndo) {
+          deferred.push(u);
+          continue;
+        }
+        try {
+          await performUndo(u, s.backups, journal);
+        } catch (e) {
+          manual.push(`${previewEffect(u).join('\n')}    # failed: ${explain(e)}`);
+        }
+      }
+    }
+    journal.append({ t: 'undone', n: s.n, manual });
+    emit({ type: 'rollback-step', title: s.step.title, ok: manual.length === 0, manual });
+    allManual.push(...manual);
+  }
+  // One reload at the end, and only of a config sshd accepts.
+  const reload = deferred.find((d) => d.kind === 'sshd-reload');
+  if (reload && reload.kind === 'sshd-reload') {
+    try {
+      await perform(reload);
+    } catch (e) {
+      allManual.push(`${previewEffect(reload).join('\n')}    # failed: ${explain(e)}`);
+    }
+  }
+  return allManual;
+}
+
+async function performUndo(u: Effect, backups: Backup[], journal: Journal): Promise<void> {
+  switch (u.kind) {
+    case 'restore': {
+      const b = backups.find((x) => x.path === u.path);
+      const file = b && journal.backupFile(b);
+      if (file && existsSync(file)) {
+        const tmp = `${u.path}.jailwizard-restore`;
+        copyFileSync(file, tmp);
+        chownSync(tmp, b!.uid ?? 0, b!.gid ?? 0);
+        chmodSync(tmp, b!.mode ?? 0o644);
+        renameSync(tmp, u.path);
+      } else if (!b || b.mode === undefined) {
+        // It did not exist before the action: remove what the action made, if it got that far.
+        rmSync(u.path, { force: true });
+      }
+      return;
+    }
+    case 'rmdir':
+      if (existsSync(u.path)) rmdirSync(u.path);
+      return;
+    case 'unlink':
+      if (lexists(u.path)) unlinkSync(u.path);
+      return;
+    default:
+      await perform(u);
+  }
+}
+
+/** `jailwizard rollback`: finishes the undo of an unfinished journal. */
+export async function rollbackUnfinished(stateDir: string, emit: Listener = () => {}): Promise<{ found: boolean; manual: string[] }> {
+  const u = readUnfinished(stateDir);
+  if (!u) return { found: false, manual: [] };
+  if (u.alive) throw new UserError(`jailwizard pid ${u.pid} is still running`, 'let it finish, or stop it with Ctrl+C (it rolls back itself)');
+  const undone = new Set(u.entries.flatMap((e) => (e.t === 'undone' ? [e.n] : [])));
+  const steps: UndoStep[] = u.entries
+    .filter((e): e is Extract<JournalEntry, { t: 'intent' }> => e.t === 'intent' && !undone.has(e.n))
+    .map((e) => ({ n: e.n, step: { title: e.title, actions: e.actions }, backups: e.backups }));
+  const journal = Journal.resume(stateDir);
+  emit({ type: 'rollback-start', reason: 'an unfinished run' });
+  const manual = await undoSteps(steps, journal, emit);
+  emit({ type: 'rollback-done', manual });
+  journal.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+  return { found: true, manual };
+}
+
+// ---------------------------------------------------------------- effects
+
+function lexists(p: string): boolean {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function holds(pre: Precondition): Promise<boolean> {
+  switch (pre.kind) {
+    case 'none':
+      return true;
+    case 'absent':
+      return !lexists(pre.path);
+    case 'dir':
+      return existsSync(pre.path) && lstatSync(pre.path).isDirectory();
+    case 'sha256':
+      return existsSync(pre.path) && createHash('sha256').update(readFileSync(pre.path)).digest('hex') === pre.sha256;
+    case 'user-absent':
+    case 'user-present': {
+      const exists = (await run(['getent', 'passwd', pre.user])).exitCode === 0;
+      return pre.kind === 'user-present' ? exists : !exists;
+    }
+    case 'pid': {
+      try {
+        return Number(readFileSync(pre.pidFile, 'utf8').trim()) === pre.pid;
+      } catch {
+        return false;
+      }
+    }
+  }
+}
+
+async function checkPrecondition(pre: Precondition): Promise<void> {
+  if (await holds(pre)) return;
+  const what =
+    pre.kind === 'absent' ? `${pre.path} appeared` :
+    pre.kind === 'sha256' ? `${pre.path} changed` :
+    pre.kind === 'dir' ? `${pre.path} is gone` :
+    pre.kind === 'pid' ? `sshd's pid in ${pre.pidFile} changed` :
+    pre.kind === 'user-absent' ? `user ${pre.user} appeared` :
+    pre.kind === 'user-present' ? `user ${pre.user} is gone` : 'the host changed';
+  throw new Error(`the host changed since the plan was made: ${what}; run jailwizard again to see a fresh plan`);
+}
+
+function setOwnerMode(p: string, mode: number, uid: number, gid: number): void {
+  chownSync(p, uid, gid);
+  chmodSync(p, mode); // after chown, which clears setuid bits; and beyond the umask
+}
+
+export async function perform(e: Effect): Promise<void> {
+  switch (e.kind) {
+    case 'mkdir':
+      mkdirSync(e.path, { mode: 0o700 });
+      setOwnerMode(e.path, e.mode, e.uid, e.gid);
+      return;
+    case 'rmdir':
+      rmdirSync(e.path);
+      return;
+    case 'copy':
+      copyFileSync(e.from, e.path, lexists(e.path) ? 0 : constants.COPYFILE_EXCL);
+      setOwnerMode(e.path, e.mode, e.uid, e.gid);
+      return;
+    case 'write': {
+      // Write beside and rename, so sshd never reads a half-written file.
+      const tmp = `${e.path}.jailwizard-new`;
+      writeFileSync(tmp, e.content, { mode: 0o600 });
+      setOwnerMode(tmp, e.mode, e.uid, e.gid);
+      renameSync(tmp, e.path);
+      return;
+    }
+    case 'symlink':
+      symlinkSync(e.target, e.path);
+      return;
+    case 'mknod':
+      await runOk(['mknod', '-m', e.mode.toString(8).padStart(4, '0'), e.path, 'c', String(e.major), String(e.minor)]);
+      return;
+    case 'unlink':
+      unlinkSync(e.path);
+      return;
+    case 'restore':
+      throw new Error('restore is only an undo');
+    case 'move':
+      mkdirSync(path.dirname(e.to), { recursive: true, mode: 0o700 });
+      try {
+        renameSync(e.from, e.to);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+        await runOk(['mv', e.from, e.to]);
+      }
+      return;
+    case 'run':
+      await runOk(e.argv, { timeoutMs: 15 * 60_000 });
+      return;
+    case 'sshd-validate': {
+      const r = await run([SSHD, '-t', '-f', e.config], { timeoutMs: 30_000 });
+      if (r.exitCode !== 0) throw new Error(`sshd -t rejects the new config: ${lastLine(r.stderr)}`);
+      return;
+    }
+    case 'sshd-expect': {
+      const r = await run([SSHD, '-T', '-f', e.config, '-C', `user=${e.user},host=localhost,addr=${e.addr}`], { timeoutMs: 30_000 });
+      if (r.exitCode !== 0) throw new Error(`sshd -T failed: ${lastLine(r.stderr)}`);
+      const eff = parseEffective(r.stdout);
+      const wrong = Object.entries(e.expect).filter(([k, v]) => eff.get(k)?.[0] !== v);
+      if (wrong.length > 0) {
+        throw new Error(`sshd's effective config for ${e.user} is not the jail's: ${wrong.map(([k, v]) => `${k} is ${eff.get(k)?.[0] ?? 'unset'}, expected ${v}`).join('; ')} (an earlier Match block may take precedence)`);
+      }
+      return;
+    }
+    case 'sshd-reload': {
+      const before = listenerInodes(e.listen.map((l) => l.port));
+      await runOk(e.argv, { timeoutMs: 30_000 });
+      await waitForNewListener(e.listen.map((l) => l.port), before);
+      return;
+    }
+  }
+}

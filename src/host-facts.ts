@@ -1,0 +1,268 @@
+// Read-only facts about the host: everything the pure planner needs to decide what to
+// change. Nothing in this file writes anything.
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import path from 'node:path';
+import { readElf } from './elf.ts';
+import { hostEntriesFor, resolveClosure, type HostEntry } from './ld-resolve.ts';
+import { run } from './run.ts';
+import {
+  connectAddresses,
+  findIncludeDir,
+  dropInName,
+  includeLineFor,
+  reloadCommand,
+  sshdEffective,
+  sshdVersion,
+  type EffectiveConfig,
+} from './sshd-config.ts';
+import { readRecord, type JailRecord } from './state.ts';
+import type { Answers, Arch } from './types.ts';
+import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
+import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
+import { RECIPES } from '../recipes/index.ts';
+
+export interface FileState {
+  kind: 'dir' | 'file' | 'symlink' | 'char' | 'other';
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  sha256?: string;
+  target?: string;
+  major?: number;
+  minor?: number;
+}
+
+export interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+export interface ClosureFacts extends BinaryGroup {
+  /** Every dir, symlink and file the group's binaries need, host side, files hashed. */
+  entries: (HostEntry & { sha256?: string })[];
+  missing: { name: string; neededBy: string }[];
+}
+
+export interface SshdFacts {
+  mainConfig: string;
+  mainText: string;
+  mainSha256: string;
+  /** Where our drop-in goes; `needsInclude` when the main config does not read that dir yet. */
+  dropInDir: string;
+  dropInPath: string;
+  dropIn?: FileState & { text?: string };
+  dropInDirExists: boolean;
+  needsInclude: boolean;
+  includeLine?: string;
+  /** Path of the global external sftp Subsystem, undefined for internal-sftp. */
+  sftpSubsystem?: string;
+  pidFile: string;
+  reload?: { argv: string[]; pid?: number };
+  listen: { host: string; port: number }[];
+  version: string;
+  effective: EffectiveConfig;
+}
+
+export interface HostFacts {
+  hostArch: Arch;
+  passwd: PasswdEntry[];
+  groups: GroupEntry[];
+  loginDefs: { UID_MIN: number; UID_MAX: number };
+  /** The user's shadow entry, when the user exists. */
+  shadow?: { field: string; lastChange: string };
+  keysDir?: FileState;
+  keysFile?: FileState & { text?: string };
+  /** The jail's ancestors, `/` first, without the jail itself. */
+  ancestors: { path: string; state?: FileState }[];
+  /** The jail and what is under it (the user's home is not descended into), by host path. */
+  jail: Record<string, FileState>;
+  closures: ClosureFacts[];
+  packages: { manager?: PackageManager; missing: { binary: string; pkg: string }[]; installs: string[] };
+  sshd: SshdFacts;
+  record?: JailRecord;
+  stateDir: string;
+}
+
+export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'apk';
+
+
+export function hostArch(): Arch {
+  switch (process.arch) {
+    case 'arm64':
+      return 'aarch64';
+    case 'arm':
+      return 'armhf';
+    case 'ia32':
+      return 'i386';
+    default:
+      return 'x86_64';
+  }
+}
+
+export function sha256File(p: string): string {
+  return createHash('sha256').update(readFileSync(p)).digest('hex');
+}
+
+function toState(st: Stats, p: string, hash: boolean): FileState {
+  const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : 'other';
+  const s: FileState = { kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size };
+  if (kind === 'symlink') s.target = readlinkSync(p);
+  if (kind === 'file' && hash) s.sha256 = sha256File(p);
+  if (kind === 'char') {
+    // glibc's dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
+    const rdev = BigInt(st.rdev);
+    s.major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+    s.minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  }
+  return s;
+}
+
+export function fileState(p: string, hash = true): FileState | undefined {
+  try {
+    return toState(lstatSync(p), p, hash);
+  } catch {
+    return undefined;
+  }
+}
+
+/** lstat of the jail and everything under it, except inside `skip` (the user's own files). */
+function scanJail(jail: string, skip: Set<string>): Record<string, FileState> {
+  const out: Record<string, FileState> = {};
+  const walk = (p: string): void => {
+    const s = fileState(p);
+    if (!s) return;
+    out[p] = s;
+    if (s.kind === 'dir' && !skip.has(p)) for (const n of readdirSync(p).sort()) walk(path.join(p, n));
+  };
+  walk(jail);
+  return out;
+}
+
+export function readGroups(file = '/etc/group'): GroupEntry[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [name = '', , gid = '', members = ''] = l.split(':');
+      return { name, gid: Number(gid), members: members ? members.split(',') : [] };
+    });
+}
+
+function readShadow(user: string): { field: string; lastChange: string } | undefined {
+  const line = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
+  if (!line) return undefined;
+  const f = line.split(':');
+  return { field: f[1] ?? '', lastChange: f[2] ?? '' };
+}
+
+export function detectPackageManager(): PackageManager | undefined {
+  const found = (['apt-get', 'dnf', 'pacman', 'apk'] as const).find((m) =>
+    ['/usr/bin', '/bin', '/sbin', '/usr/sbin'].some((d) => existsSync(path.join(d, m))),
+  );
+  return found;
+}
+
+/** What `apt-get install` would add, from its own simulation (nothing is installed). */
+async function simulateInstall(manager: PackageManager, pkgs: string[]): Promise<string[]> {
+  if (manager !== 'apt-get' || pkgs.length === 0) return pkgs;
+  const r = await run(['apt-get', '-s', '-y', 'install', ...pkgs], { timeoutMs: 60_000, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const names = [...r.stdout.matchAll(/^Inst (\S+)/gm)].map((m) => m[1]!.replace(/:.*/, ''));
+  return names.length > 0 ? names : pkgs;
+}
+
+export async function gatherSshdFacts(mainConfig: string, user: string): Promise<SshdFacts> {
+  const mainText = readFileSync(mainConfig, 'utf8');
+  const include = findIncludeDir(mainText);
+  const added = include.dropInDir ? undefined : includeLineFor(mainConfig);
+  const dropInDir = include.dropInDir ?? added!.dir;
+  const dropInPath = path.join(dropInDir, dropInName(user, include.pattern ?? 'jailwizard-*.conf'));
+  const effective = await sshdEffective(mainConfig);
+  const sub = (effective.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
+  const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
+  const pidFile = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const dropIn = fileState(dropInPath);
+  return {
+    mainConfig,
+    mainText,
+    mainSha256: createHash('sha256').update(mainText).digest('hex'),
+    dropInDir,
+    dropInPath,
+    dropIn: dropIn && { ...dropIn, text: dropIn.kind === 'file' ? readFileSync(dropInPath, 'utf8') : undefined },
+    dropInDirExists: existsSync(dropInDir),
+    needsInclude: !include.dropInDir,
+    includeLine: added?.line,
+    sftpSubsystem,
+    pidFile,
+    reload: await reloadCommand(mainConfig, pidFile),
+    listen: connectAddresses(effective),
+    version: await sshdVersion(),
+    effective,
+  };
+}
+
+export interface GatherOptions {
+  sshdConfig: string;
+  stateDir: string;
+}
+
+export async function gatherFacts(answers: Answers, opts: GatherOptions): Promise<HostFacts> {
+  const passwd = readPasswd();
+  const existing = passwd.find((p) => p.name === answers.user);
+  const sshd = await gatherSshdFacts(opts.sshdConfig, answers.user);
+
+  const groups = toolBinaries(answers.tools, sshd.sftpSubsystem);
+  const manager = detectPackageManager();
+  const missing: { binary: string; pkg: string }[] = [];
+  const closures: ClosureFacts[] = [];
+  for (const g of groups) {
+    const present = g.binaries.filter((b) => existsSync(b));
+    for (const b of g.binaries.filter((x) => !existsSync(x))) {
+      const recipe = g.name === 'shell' ? RECIPES.bash : RECIPES[g.name];
+      missing.push({ binary: b, pkg: (manager && recipe.packages?.[manager]) ?? path.basename(b) });
+    }
+    const c = resolveClosure(present);
+    const entries = hostEntriesFor(c.objects).map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e));
+    closures.push({ ...g, entries, missing: c.missing });
+  }
+  const pkgs = [...new Set(missing.map((m) => m.pkg))];
+
+  const jailHome = existing ? path.join(answers.jail, existing.home) : path.join(answers.jail, 'home', answers.user);
+  const ancestors: { path: string; state?: FileState }[] = [];
+  for (let p = path.dirname(answers.jail); ; p = path.dirname(p)) {
+    ancestors.unshift({ path: p, state: fileState(p, false) });
+    if (p === '/') break;
+  }
+  const keysFilePath = path.join(AUTHORIZED_KEYS_DIR, answers.user);
+  const keysFile = fileState(keysFilePath);
+
+  return {
+    hostArch: hostArch(),
+    passwd,
+    groups: readGroups(),
+    loginDefs: readLoginDefs(),
+    shadow: existing ? readShadow(answers.user) : undefined,
+    keysDir: fileState(AUTHORIZED_KEYS_DIR, false),
+    keysFile: keysFile && { ...keysFile, text: keysFile.kind === 'file' ? readFileSync(keysFilePath, 'utf8') : undefined },
+    ancestors,
+    jail: scanJail(answers.jail, new Set([jailHome])),
+    closures,
+    packages: { manager, missing, installs: manager ? await simulateInstall(manager, pkgs) : pkgs },
+    sshd,
+    record: readRecord(opts.stateDir, answers.user),
+    stateDir: opts.stateDir,
+  };
+}
+
+/** The ELF arch of each chosen tool binary that exists on the host. */
+export function binaryArches(paths: string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const p of paths) {
+    if (!existsSync(p)) continue;
+    const e = readElf(p);
+    if (e) m.set(p, e.arch);
+  }
+  return m;
+}

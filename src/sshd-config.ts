@@ -1,0 +1,156 @@
+// Reading sshd's configuration: where drop-ins go, what sshd -T says, how to reload.
+// jailwizard only ever changes sshd through one drop-in file per user (plus, on configs
+// without an Include, one Include line that names only jailwizard's own drop-ins).
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { run } from './run.ts';
+import { UserError } from './errors.ts';
+
+export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
+
+export interface IncludeInfo {
+  /** The dir a `DIR/*.conf`-style Include reads, or undefined when there is no usable one. */
+  dropInDir?: string;
+  /** The glob's file pattern, e.g. `*.conf`, so our drop-in name matches it. */
+  pattern?: string;
+}
+
+/** sshd resolves relative Include paths against /etc/ssh, whatever the config's own dir. */
+function absoluteInclude(p: string): string {
+  return path.isAbsolute(p) ? p : path.join('/etc/ssh', p);
+}
+
+/**
+ * Finds a top-level Include (before the first Match, where it applies to everyone) whose
+ * glob is `DIR/<pattern>` with a `*` in the file part, such as Debian's
+ * `Include /etc/ssh/sshd_config.d/*.conf`.
+ */
+export function findIncludeDir(configText: string): IncludeInfo {
+  for (const raw of configText.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const [kw, ...args] = line.split(/\s+/);
+    if (!kw) continue;
+    if (kw.toLowerCase() === 'match') break;
+    if (kw.toLowerCase() !== 'include') continue;
+    for (const arg of args) {
+      const abs = absoluteInclude(arg.replace(/^"|"$/g, ''));
+      const dir = path.dirname(abs);
+      const pattern = path.basename(abs);
+      if (pattern.includes('*') && !/[*?[]/.test(dir)) return { dropInDir: dir, pattern };
+    }
+  }
+  return {};
+}
+
+/** A drop-in file name for the user that the Include's pattern matches. */
+export function dropInName(user: string, pattern = '*.conf'): string {
+  const suffix = pattern.startsWith('*') ? pattern.slice(1) : '.conf';
+  return `jailwizard-${user}${suffix.includes('*') ? '.conf' : suffix}`;
+}
+
+/** The Include line jailwizard adds to a config that has none. It names only our drop-ins. */
+export function includeLineFor(mainConfig: string): { line: string; dir: string } {
+  const dir = path.join(path.dirname(mainConfig), 'sshd_config.d');
+  return { line: `Include ${dir}/jailwizard-*.conf`, dir };
+}
+
+/** The Match block for one user, with a header that says who wrote it and how to undo it. */
+export function renderDropIn(user: string, settings: Record<string, string>): string {
+  const lines = [
+    `# Written by jailwizard: chroot jail for ${user}.`,
+    `# Remove with: jailwizard remove ${user}   (do not edit: jailwizard check compares it)`,
+    `Match User ${user}`,
+    ...Object.entries(settings).map(([k, v]) => `    ${k} ${v}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** `sshd -T` output: keyword (lower case) → every value it printed, in order. */
+export type EffectiveConfig = Map<string, string[]>;
+
+export function parseEffective(text: string): EffectiveConfig {
+  const m: EffectiveConfig = new Map();
+  for (const line of text.split('\n')) {
+    const i = line.indexOf(' ');
+    if (i <= 0) continue;
+    const k = line.slice(0, i).toLowerCase();
+    const list = m.get(k) ?? [];
+    list.push(line.slice(i + 1).trim());
+    m.set(k, list);
+  }
+  return m;
+}
+
+export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd'].find((p) => existsSync(p)) ?? 'sshd';
+
+/** Runs `sshd -T` (optionally for one connection); a bad config is the admin's to fix: exit 2. */
+export async function sshdEffective(config: string, conn?: { user: string; addr: string }): Promise<EffectiveConfig> {
+  const argv = [SSHD, '-T', '-f', config];
+  if (conn) argv.push('-C', `user=${conn.user},host=localhost,addr=${conn.addr}`);
+  const r = await run(argv, { timeoutMs: 15_000 });
+  if (r.exitCode !== 0) {
+    throw new UserError(
+      `sshd rejects its configuration ${config}: ${lastLine(r.stderr)}`,
+      `fix it first (\`sshd -t -f ${config}\` shows the error); jailwizard changes nothing while sshd's own config is broken`,
+    );
+  }
+  return parseEffective(r.stdout);
+}
+
+export function lastLine(s: string): string {
+  return s.trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
+}
+
+/** Turns sshd -T's `listenaddress 0.0.0.0:22` lines into addresses a local client can reach. */
+export function connectAddresses(eff: EffectiveConfig): { host: string; port: number }[] {
+  const out: { host: string; port: number }[] = [];
+  for (const v of eff.get('listenaddress') ?? []) {
+    const m = /^\[?(.*?)\]?:(\d+)$/.exec(v);
+    if (!m || !m[1] || !m[2]) continue;
+    const port = Number(m[2]);
+    const host = m[1] === '0.0.0.0' ? '127.0.0.1' : m[1] === '::' ? '::1' : m[1];
+    if (!out.some((o) => o.host === host && o.port === port)) out.push({ host, port });
+  }
+  // Prefer IPv4 loopback: the temporary test key is restricted to it.
+  return out.sort((a, b) => score(a.host) - score(b.host));
+}
+
+function score(host: string): number {
+  return host === '127.0.0.1' ? 0 : host === '::1' ? 1 : 2;
+}
+
+export function readPid(pidFile: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * How to reload sshd without restarting it: systemd's reload where systemd runs this
+ * sshd (the stock config), otherwise SIGHUP to the pid in PidFile.
+ */
+export async function reloadCommand(config: string, pidFile: string): Promise<{ argv: string[]; pid?: number } | undefined> {
+  const pid = readPid(pidFile);
+  if (existsSync('/run/systemd/system') && config === DEFAULT_SSHD_CONFIG) {
+    for (const unit of ['ssh', 'sshd']) {
+      const r = await run(['systemctl', 'show', '-p', 'MainPID', '--value', `${unit}.service`], { timeoutMs: 5000 });
+      const main = Number(r.stdout.trim());
+      if (r.exitCode === 0 && main > 0 && (pid === undefined || main === pid)) {
+        return { argv: ['systemctl', 'reload', `${unit}.service`], pid: main };
+      }
+    }
+  }
+  if (pid === undefined) return undefined;
+  return { argv: ['kill', '-HUP', String(pid)], pid };
+}
+
+export async function sshdVersion(): Promise<string> {
+  const r = await run([SSHD, '-V'], { timeoutMs: 5000 });
+  return /OpenSSH_[^\s,]+/.exec(r.stderr + r.stdout)?.[0] ?? 'unknown';
+}

@@ -1,0 +1,58 @@
+// jailwizard's own state: the journal of the run in progress and one record per jail it
+// manages. Everything lives under the state dir (/var/lib/jailwizard, or --state-dir).
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Action } from './effects.ts';
+import type { Answers, Tool } from './types.ts';
+
+export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
+
+export function jailsDir(stateDir: string): string {
+  return path.join(stateDir, 'jails');
+}
+
+export function recordPath(stateDir: string, user: string): string {
+  return path.join(jailsDir(stateDir), `${user}.json`);
+}
+
+/** What jailwizard knows about a jail it made: enough to test, update and remove it. */
+export interface JailRecord {
+  version: 1;
+  user: string;
+  jail: string;
+  tools: Tool[];
+  answers: Answers;
+  /** jailwizard created the account (remove deletes it) rather than adopting it. */
+  createdUser: boolean;
+  uid: number;
+  gid: number;
+  sshdConfig: string;
+  dropIn: string;
+  /** The Include line jailwizard added to a config that had none. */
+  addedInclude?: string;
+  /** Every action applied, in order: remove undoes them in reverse. */
+  actions: Action[];
+  /** Files copied from the host: the manifest for check and update. */
+  manifest: { path: string; from: string; sha256: string }[];
+  appliedAt: string;
+}
+
+export function readRecord(stateDir: string, user: string): JailRecord | undefined {
+  const p = recordPath(stateDir, user);
+  if (!existsSync(p)) return undefined;
+  return JSON.parse(readFileSync(p, 'utf8')) as JailRecord;
+}
+
+export function listRecords(stateDir: string): JailRecord[] {
+  const dir = jailsDir(stateDir);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as JailRecord);
+}
+
+/** The managed jail at this path, if any (a jail path jailwizard made is not "someone else's dir"). */
+export function recordForJail(stateDir: string, jail: string): JailRecord | undefined {
+  return listRecords(stateDir).find((r) => r.jail === jail);
+}
