@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    globalSetup: ['test/global-setup.ts'],
     // Root tests share one host (users, /etc/ssh, /srv): run files one at a time.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -77,10 +77,21 @@ export class Executor {
 
   private constructor(
     readonly stateDir: string,
-    private readonly emit: Listener,
+    private emit: Listener,
     journal: Journal,
   ) {
     this.journal = journal;
+  }
+
+  /** Runs `body` with another listener (e.g. quiet bookkeeping such as the test key). */
+  async withListener<T>(listener: Listener, body: () => Promise<T>): Promise<T> {
+    const saved = this.emit;
+    this.emit = listener;
+    try {
+      return await body();
+    } finally {
+      this.emit = saved;
+    }
   }
 
   /** Refuses (exit 2) while another run's journal is unfinished. */
@@ -121,10 +132,10 @@ export class Executor {
   async apply(plan: Plan): Promise<void> {
     const failAt = testHook('JAILWIZARD_FAIL_AT');
     const pauseAt = testHook('JAILWIZARD_PAUSE_AT');
-    for (const step of plan.steps) {
+    for (const [k, step] of plan.steps.entries()) {
       this.checkAborted();
       const n = ++this.stepCount;
-      this.emit({ type: 'step-start', index: n, total: plan.steps.length, step });
+      this.emit({ type: 'step-start', index: k + 1, total: plan.steps.length, step });
       if (pauseAt === n) await this.pause(n);
       this.checkAborted();
       const backups = step.actions.flatMap((a) => (a.undo.some((u) => u.kind === 'restore') ? [this.journal.backup(restoreTarget(a))] : []));
@@ -139,15 +150,15 @@ export class Executor {
           await checkPrecondition(a.pre);
           await perform(a.effect);
           if (a.effect.kind === 'copy') bytes += a.effect.size;
-          this.emit({ type: 'progress', index: n, done: i + 1, total: step.actions.length, bytes, totalBytes });
+          this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
         }
       } catch (e) {
         if (e instanceof Interrupted) throw e;
-        this.emit({ type: 'step-failed', index: n, error: explain(e) });
+        this.emit({ type: 'step-failed', index: k + 1, error: explain(e) });
         throw new StepFailed(step.title, e);
       }
       this.journal.append({ t: 'done', n });
-      this.emit({ type: 'step-done', index: n });
+      this.emit({ type: 'step-done', index: k + 1 });
     }
   }
 

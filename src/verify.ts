@@ -103,7 +103,7 @@ class Prober {
   private key = '';
   private payload = Buffer.alloc(0);
   private count = 0;
-  /** Remote relative names we uploaded, removed on the host afterwards. */
+  /** Remote relative names we uploaded; cleanup() removes them. */
   private uploaded: string[] = [];
 
   constructor(

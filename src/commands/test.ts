@@ -51,11 +51,11 @@ export async function verifyJail(ex: Executor, rec: JailRecord, onResult?: (r: P
         },
       ],
     };
-    await ex.apply(plan);
+    await ex.withListener(quietKeyEvents, () => ex.apply(plan));
     try {
       return await runProbes({ user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
     } finally {
-      await ex.rollback('the temporary test key is removed', 1);
+      await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key is removed', 1));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -65,7 +65,7 @@ export async function verifyJail(ex: Executor, rec: JailRecord, onResult?: (r: P
 export async function testCommand(user: string, o: CommonOptions): Promise<number> {
   const rec = readRecord(o.stateDir, user);
   if (!rec) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
-  const ex = Executor.begin(o.stateDir, 'test', user, quietKeyEvents);
+  const ex = Executor.begin(o.stateDir, 'test', user, printEvent);
   try {
     say(`Testing ${user}'s jail ${rec.jail} with the real clients…`);
     const results = await verifyJail(ex, rec, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));

@@ -98,8 +98,7 @@ function aptOptions(): string[] {
     ...o(`Dir::State::Lists=${join(APT_DIR, 'lists')}`),
     ...o(`Dir::State::status=/dev/null`),
     ...o(`Dir::Cache=${join(APT_DIR, 'cache')}`),
-    // Replaces the host's list (from dpkg) instead of adding to it.
-    ...o('APT::Architectures='),
+    // Adds our arches to apt's list for this run only (dpkg's own list is untouched).
     ...DEB_ARCHES.flatMap((a) => o(`APT::Architectures::=${a}`)),
     // As root apt would drop to the _apt user, who cannot write into the checkout.
     ...(process.getuid?.() === 0 ? o('APT::Sandbox::User=root') : []),

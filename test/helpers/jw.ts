@@ -1,0 +1,73 @@
+// Running the real jailwizard bundle against the private sshd, and the fixtures the
+// end-to-end tests share.
+import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { run, type RunResult } from '../../src/run.ts';
+import { makeClientKey, startPrivateSshd, type PrivateSshd } from './sshd.ts';
+import { cleanupTestUsers, removeTestJailRoot, testJailRoot } from './names.ts';
+import { snapshotHost, type HostSnapshot } from './host-snapshot.ts';
+import type { Answers } from '../../src/types.ts';
+
+export const BIN = path.resolve('dist/jailwizard.mjs');
+
+export interface TestEnv {
+  sshd: PrivateSshd;
+  stateDir: string;
+  jailRoot: string;
+  work: string;
+  key: { privateKey: string; publicKey: string };
+  /** --sshd-config and --state-dir for the private sshd. */
+  common: string[];
+}
+
+export async function setupEnv(): Promise<TestEnv> {
+  const sshd = await startPrivateSshd();
+  const work = mkdtempSync(path.join(tmpdir(), 'jw-e2e-'));
+  const stateDir = path.join(work, 'state');
+  const key = await makeClientKey(work);
+  return { sshd, stateDir, jailRoot: testJailRoot(), work, key, common: ['--sshd-config', sshd.configPath, '--state-dir', stateDir] };
+}
+
+/** Cleans up even after failures: users by test prefix, keys, jails, sshd, temp dirs. */
+export async function teardownEnv(env: TestEnv | undefined): Promise<void> {
+  await cleanupTestUsers().catch((e) => console.error(e));
+  removeTestKeys();
+  if (!env) return;
+  await env.sshd.stop().catch((e) => console.error(e));
+  removeTestJailRoot();
+  rmSync(env.work, { recursive: true, force: true });
+}
+
+function removeTestKeys(): void {
+  const dir = '/etc/ssh/authorized_keys';
+  if (!existsSync(dir)) return;
+  for (const n of readdirSync(dir)) if (/^jwt[0-9a-f]{4}/.test(n)) rmSync(path.join(dir, n), { force: true });
+  if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+}
+
+export function jw(env: TestEnv, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  return run([process.execPath, BIN, ...args, ...env.common], { env: opts.env, timeoutMs: opts.timeoutMs ?? 300_000 });
+}
+
+/** Writes an answers file for a test user and returns its path. */
+export function answersFile(env: TestEnv, a: Partial<Answers> & { user: string }, name = `${a.user}.json`): string {
+  const p = path.join(env.work, name);
+  const full = { tools: ['sftp'], jail: path.join(env.jailRoot, a.user), authorizedKeys: [env.key.publicKey], ...a };
+  writeFileSync(p, JSON.stringify(full, null, 2));
+  return p;
+}
+
+/** Everything apply may touch, for the byte-identical checks. */
+export function snapshot(env: TestEnv): Promise<HostSnapshot> {
+  return snapshotHost({ files: [env.sshd.configPath], dirs: [env.sshd.dropInDir, env.jailRoot, path.join(env.stateDir, 'jails')] });
+}
+
+export function hasUnfinishedJournal(env: TestEnv): boolean {
+  return existsSync(path.join(env.stateDir, 'journal', 'current.jsonl'));
+}
+
+/** Output of a command for assertion messages. */
+export function out(r: RunResult): string {
+  return `exit ${r.exitCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
