@@ -1,11 +1,11 @@
 // Running the real jailwizard bundle against the private sshd, and the fixtures the
 // end-to-end tests share.
-import { existsSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from '../../src/run.ts';
 import { makeClientKey, startPrivateSshd, type PrivateSshd } from './sshd.ts';
-import { cleanupTestUsers, removeTestJailRoot, testJailRoot } from './names.ts';
+import { TEST_PREFIX, cleanupTestUsers, removeTestJailRoot, testJailRoot } from './names.ts';
 import { snapshotHost, type HostSnapshot } from './host-snapshot.ts';
 import type { Answers } from '../../src/types.ts';
 
@@ -25,6 +25,9 @@ export async function setupEnv(): Promise<TestEnv> {
   const sshd = await startPrivateSshd();
   const work = mkdtempSync(path.join(tmpdir(), 'jw-e2e-'));
   const stateDir = path.join(work, 'state');
+  // jailwizard makes its own state dirs on first use; make them now so snapshots compare
+  // the host, not jailwizard's bookkeeping.
+  mkdirSync(path.join(stateDir, 'jails'), { recursive: true, mode: 0o700 });
   const key = await makeClientKey(work);
   return { sshd, stateDir, jailRoot: testJailRoot(), work, key, common: ['--sshd-config', sshd.configPath, '--state-dir', stateDir] };
 }
@@ -42,7 +45,7 @@ export async function teardownEnv(env: TestEnv | undefined): Promise<void> {
 function removeTestKeys(): void {
   const dir = '/etc/ssh/authorized_keys';
   if (!existsSync(dir)) return;
-  for (const n of readdirSync(dir)) if (/^jwt[0-9a-f]{4}/.test(n)) rmSync(path.join(dir, n), { force: true });
+  for (const n of readdirSync(dir)) if (n.startsWith(TEST_PREFIX)) rmSync(path.join(dir, n), { force: true });
   if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
 }
 

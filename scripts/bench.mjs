@@ -1,0 +1,786 @@
+#!/usr/bin/env zx
+// Benchmark: jailwizard against jailkit and ldd, measured in the same run on this host.
+//
+//   npm run bench                 (builds dist/ first)
+//   npx zx scripts/bench.mjs [--rounds 5] [--ldd-rounds 3] [--version-rounds 10] [--trace] [--no-ldd]
+//
+// Needs root (it creates users and jails), jailkit (jk_init), openssh-server and
+// /usr/bin/time (Debian package `time`) for peak memory. It never touches
+// /etc/ssh/sshd_config or port 22: apply runs against a private sshd on 127.0.0.1 at a
+// free port (as test/helpers/sshd.ts does), and every user, key, jail and temp dir it
+// makes carries this run's id and is removed in the end, also after a failure or Ctrl+C.
+//
+// Figures (medians, rounds interleaved so that a noisy neighbour hits both sides):
+// - a whole `apply --no-test` of the four-tool jail vs `jk_init -j DIR sftp scp rsync basicshell`
+// - the bytes of both jails (regular files' st_size, hard links once, symlinks not followed)
+// - ELF dependency resolution (src/ld-resolve.ts, one resolveClosure call per binary) of
+//   every executable in /usr/bin vs a bash loop of `ldd` over the same paths, plus a
+//   cross-check that both find the same files
+// - apply's peak RSS (/usr/bin/time -f %M) vs jk_init's
+// - `jailwizard --version` vs `node -e 0`
+// --trace adds three diagnostic applies: child processes (strace), and a CPU profile of
+// an unminified bundle.
+import { argv, fs, os, path } from 'zx';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createConnection, createServer } from 'node:net';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+process.chdir(REPO);
+
+const ROUNDS = intArg('rounds', 5);
+const LDD_ROUNDS = intArg('ldd-rounds', 3);
+const VERSION_ROUNDS = intArg('version-rounds', 10);
+const TRACE = Boolean(argv.trace);
+const DO_LDD = argv.ldd !== false; // --no-ldd
+
+const BIN = path.join(REPO, 'dist/jailwizard.mjs');
+const NODE = process.execPath;
+const SSHD = '/usr/sbin/sshd';
+const GNU_TIME = '/usr/bin/time';
+const JK_INIT_SECTIONS = ['sftp', 'scp', 'rsync', 'basicshell'];
+const TOOLS = ['bash', 'rsync', 'scp', 'sftp'];
+const KEYS_DIR = '/etc/ssh/authorized_keys';
+const INCLUDE_LINE = /^Include\s+\/etc\/ssh\/sshd_config\.d\/\*\.conf\s*$/m;
+const GOALS = { applyTime: 0.25, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5 };
+
+const RUN_ID = randomBytes(2).toString('hex');
+const PREFIX = `jwbench${RUN_ID}`; // every user of this run; valid, lowercase, short
+const JAIL_ROOT = `/srv/jwbench-${RUN_ID}`; // never under /tmp: sshd refuses 1777 parents
+
+function intArg(name, dflt) {
+  const v = argv[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) die(`--${name} wants a positive integer, got ${v}`);
+  return n;
+}
+
+function die(msg) {
+  console.error(`bench: ${msg}`);
+  process.exit(2);
+}
+
+// ------------------------------------------------------------------ processes
+
+/**
+ * Runs argv (no shell) and measures wall time from spawn to exit. With rss, it runs under
+ * GNU time and also returns max RSS (KiB) and user/sys CPU seconds. onLine gets each
+ * stdout line with its ms offset (stdout to a pipe is synchronous in Node on Linux, so the
+ * offsets are when apply printed them).
+ */
+function timed(cmd, { rss = false, env, onLine, stdoutFile } = {}) {
+  return new Promise((resolve, reject) => {
+    const timeFile = rss ? path.join(work, `time-${randomBytes(4).toString('hex')}`) : undefined;
+    const full = rss ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, '--', ...cmd] : cmd;
+    const out = [];
+    const err = [];
+    let partial = '';
+    const fd = stdoutFile ? fs.openSync(stdoutFile, 'w') : undefined;
+    const t0 = process.hrtime.bigint();
+    const child = spawn(full[0], full.slice(1), {
+      stdio: ['ignore', fd ?? 'pipe', 'pipe'],
+      env: env ? { ...process.env, ...env } : process.env,
+    });
+    if (fd !== undefined) fs.closeSync(fd);
+    const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
+    child.stdout?.on('data', (b) => {
+      out.push(b);
+      if (!onLine) return;
+      const at = ms();
+      const parts = (partial + b.toString()).split('\n');
+      partial = parts.pop();
+      for (const l of parts) onLine(l, at);
+    });
+    child.stderr.on('data', (b) => err.push(b));
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      const wall = ms();
+      const r = { ms: wall, code: code ?? 128, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() };
+      if (timeFile) {
+        const text = fs.existsSync(timeFile) ? fs.readFileSync(timeFile, 'utf8').trim().split('\n').pop() : '';
+        const [kb, user, sys] = text.split(/\s+/).map(Number);
+        r.maxRssKB = kb;
+        r.cpuS = user + sys;
+        fs.rmSync(timeFile, { force: true });
+      }
+      resolve(r);
+    });
+  });
+}
+
+/** Runs argv synchronously; throws with its output unless it exits 0. */
+function must(cmd, opts = {}) {
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', ...opts });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited ${r.status ?? r.signal}\n${(r.stderr || '') + (r.stdout || '')}`.trim());
+  return r.stdout;
+}
+
+function failure(what, r) {
+  const tail = (r.stderr + '\n' + r.stdout).trim().split('\n').slice(-15).join('\n');
+  return new Error(`${what} exited ${r.signal ?? r.code}:\n${tail}`);
+}
+
+// ------------------------------------------------------------------ statistics and formatting
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const spread = (xs, f) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+const sec = (ms) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const msf = (ms) => `${ms.toFixed(ms < 100 ? 1 : 0)} ms`;
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const mib = (kb) => `${(kb / 1024).toFixed(0)} MiB`;
+const x = (r) => `${r.toFixed(2)}×`;
+const verdict = (ok) => (ok ? '✓' : '✗ missed');
+
+// ------------------------------------------------------------------ host facts
+
+function machine() {
+  const cpu = /^model name\s*:\s*(.*)$/m.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown cpu';
+  const version = (pkg) => {
+    const r = spawnSync('dpkg-query', ['-W', '-f', '${Version}', pkg], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : '?';
+  };
+  return {
+    date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    nproc: os.availableParallelism?.() ?? os.cpus().length,
+    cpu,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    jailkit: version('jailkit'),
+    openssh: version('openssh-server'),
+  };
+}
+
+function preflight() {
+  if (process.getuid?.() !== 0) die('run as root: apply creates a user and a jail, jk_init writes one');
+  for (const [p, hint] of [
+    [SSHD, 'apt-get install -y openssh-server'],
+    ['/usr/sbin/jk_init', 'apt-get install -y jailkit'],
+  ]) {
+    if (!fs.existsSync(p)) die(`${p} is missing (${hint})`);
+  }
+  if (!fs.existsSync(BIN)) {
+    console.log('dist/jailwizard.mjs is missing: building it (node scripts/build.mjs)');
+    must([NODE, 'scripts/build.mjs'], { stdio: 'inherit' });
+  }
+  const stale = newestMtime('src') > fs.statSync(BIN).mtimeMs;
+  if (stale) console.warn('bench: warning: src/ is newer than dist/jailwizard.mjs; `npm run bench` rebuilds first');
+  if (!fs.existsSync(GNU_TIME)) console.warn(`bench: ${GNU_TIME} is missing, so peak memory is not measured (apt-get install -y time)`);
+  const leftovers = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]).filter((n) => /^jwbench[0-9a-f]{4}/.test(n));
+  if (leftovers.length) console.warn(`bench: note: users from another (running or crashed) bench exist: ${leftovers.join(' ')}; left alone`);
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    newest = Math.max(newest, e.isDirectory() ? newestMtime(p) : fs.statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+// ------------------------------------------------------------------ private sshd
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const s = createConnection({ host: '127.0.0.1', port });
+    s.setTimeout(1000);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+  });
+}
+
+async function startSshd() {
+  const dir = path.join(work, 'sshd');
+  const dropIn = path.join(dir, 'sshd_config.d');
+  fs.mkdirSync(dropIn, { recursive: true });
+  fs.chmodSync(dropIn, 0o755);
+  const s = { dir, port: await freePort(), config: path.join(dir, 'sshd_config'), pidFile: path.join(dir, 'sshd.pid'), log: path.join(dir, 'sshd.log') };
+  const hostKey = path.join(dir, 'host_ed25519');
+  must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', hostKey]);
+  const stock = fs.readFileSync('/etc/ssh/sshd_config', 'utf8');
+  if (!INCLUDE_LINE.test(stock)) throw new Error('/etc/ssh/sshd_config has no "Include /etc/ssh/sshd_config.d/*.conf" line');
+  // Ours first: sshd keeps the first value it reads for a keyword.
+  const head = [`Port ${s.port}`, 'ListenAddress 127.0.0.1', `PidFile ${s.pidFile}`, `HostKey ${hostKey}`, ''].join('\n');
+  fs.writeFileSync(s.config, head + stock.replace(INCLUDE_LINE, `Include ${dropIn}/*.conf`), { mode: 0o644 });
+  fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  must([SSHD, '-t', '-f', s.config]);
+  must([SSHD, '-f', s.config, '-E', s.log]); // daemonizes once the pidfile is written
+  sshd = s;
+  for (const deadline = Date.now() + 10_000; !(await accepts(s.port)); ) {
+    if (Date.now() > deadline) throw new Error(`private sshd does not listen on 127.0.0.1:${s.port}\n${readOr(s.log)}`);
+    await sleepMs(50);
+  }
+  return s;
+}
+
+async function stopSshd() {
+  if (!sshd) return;
+  const pid = Number(readOr(sshd.pidFile).trim());
+  sshd = undefined;
+  if (!(pid > 1)) return;
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (const deadline = Date.now() + 10_000; isRunning(pid) && Date.now() < deadline; ) await sleepMs(50);
+}
+
+function isRunning(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const readOr = (p, d = '') => {
+  try {
+    return fs.readFileSync(p, 'utf8');
+  } catch {
+    return d;
+  }
+};
+const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ------------------------------------------------------------------ jails
+
+/** Bytes of regular files (each inode once), without following symlinks; and counts. */
+function jailStats(root) {
+  const inodes = new Map();
+  const st = { bytes: 0, files: 0, inodes: 0, symlinks: 0, dirs: 0, other: 0, list: [] };
+  const walk = (dir) => {
+    for (const name of fs.readdirSync(dir)) {
+      const p = path.join(dir, name);
+      const s = fs.lstatSync(p);
+      if (s.isSymbolicLink()) st.symlinks++;
+      else if (s.isDirectory()) {
+        st.dirs++;
+        walk(p);
+      } else if (s.isFile()) {
+        st.files++;
+        const key = `${s.dev}:${s.ino}`;
+        if (!inodes.has(key)) {
+          inodes.set(key, p);
+          st.bytes += s.size;
+          st.inodes++;
+          st.list.push({ path: path.relative(root, p), size: s.size });
+        }
+      } else st.other++;
+    }
+  };
+  walk(root);
+  st.list.sort((a, b) => b.size - a.size);
+  return st;
+}
+
+const describeJail = (s) => `${mb(s.bytes)} in ${s.files} files${s.inodes !== s.files ? ` (${s.inodes} inodes)` : ''}, ${s.symlinks} symlinks`;
+
+function writeAnswers(user) {
+  const file = path.join(work, `${user}.json`);
+  const answers = { user, tools: TOOLS, jail: path.join(JAIL_ROOT, user), authorizedKeys: [clientKey] };
+  fs.writeFileSync(file, JSON.stringify(answers, null, 2));
+  return file;
+}
+
+const common = () => ['--sshd-config', sshd.config, '--state-dir', stateDir];
+
+/** One whole apply (no connection test) for a fresh user; the jail is measured, then removed. */
+async function applyRound(user, { measure = true } = {}) {
+  const answers = writeAnswers(user);
+  const steps = [];
+  const r = await timed([NODE, BIN, 'apply', '--config', answers, '--yes', '--no-test', ...common()], {
+    rss: hasTime,
+    onLine: (l, at) => {
+      const m = /^\[(\d+)\/(\d+)\] (.*)$/.exec(l);
+      if (m) steps.push({ n: Number(m[1]), title: m[3], at });
+      else if (l.startsWith('Done: ')) steps.push({ n: 'done', title: 'summary', at });
+    },
+  });
+  if (r.code !== 0) throw failure(`jailwizard apply for ${user}`, r);
+  const jail = path.join(JAIL_ROOT, user);
+  if (!fs.existsSync(path.join(jail, 'usr/bin/bash'))) throw new Error(`apply exited 0 but ${jail}/usr/bin/bash is missing`);
+  const stats = measure ? jailStats(jail) : undefined;
+  await removeUser(user);
+  return { ...r, steps, stats };
+}
+
+async function removeUser(user) {
+  const r = await timed([NODE, BIN, 'remove', user, '--yes', ...common()]);
+  if (r.code !== 0) throw failure(`jailwizard remove ${user}`, r);
+  const jail = path.join(JAIL_ROOT, user);
+  if (fs.existsSync(jail)) notes.push(`jailwizard remove ${user} exited 0 but left ${jail} behind`);
+  return r;
+}
+
+async function jkRound(name) {
+  const jail = path.join(JAIL_ROOT, name);
+  const r = await timed(['/usr/sbin/jk_init', '-j', jail, ...JK_INIT_SECTIONS], { rss: hasTime });
+  if (r.code !== 0) throw failure(`jk_init -j ${jail}`, r);
+  if (!fs.existsSync(path.join(jail, 'usr/bin/bash')) && !fs.existsSync(path.join(jail, 'bin/bash'))) {
+    throw new Error(`jk_init exited 0 but made no jail with bash in ${jail}:\n${r.stdout}${r.stderr}`);
+  }
+  const complaints = (r.stdout + r.stderr).split('\n').filter((l) => /error|warn|not found|cannot/i.test(l));
+  const stats = jailStats(jail);
+  fs.rmSync(jail, { recursive: true, force: true });
+  return { ...r, stats, complaints };
+}
+
+// ------------------------------------------------------------------ ELF resolution vs ldd
+
+/** Every path in /usr/bin that resolves to an executable regular file, sorted. */
+function usrBinExecutables() {
+  const out = [];
+  for (const name of fs.readdirSync('/usr/bin').sort()) {
+    const p = `/usr/bin/${name}`;
+    try {
+      const s = fs.statSync(p);
+      if (s.isFile() && (s.mode & 0o111) !== 0) out.push(p);
+    } catch {
+      // dangling symlink
+    }
+  }
+  return out;
+}
+
+const RUNNER = `
+import { readFileSync, writeFileSync } from 'node:fs';
+import { resolveClosure } from './ld-resolve.mjs';
+const [files, mode, resultsFile] = [JSON.parse(readFileSync(process.argv[2], 'utf8')), process.argv[3], process.argv[4]];
+const results = [];
+let errors = 0;
+const t0 = process.hrtime.bigint();
+if (mode === 'each') {
+  for (const f of files) {
+    try { results.push(resolveClosure([f])); } catch (e) { errors++; results.push({ error: String(e) }); }
+  }
+} else results.push(resolveClosure(files));
+const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+if (resultsFile) writeFileSync(resultsFile, JSON.stringify(results.map((c) => c.error ? c : { real: c.realObjects, missing: c.missing })));
+process.stdout.write(JSON.stringify({ ms, errors, rss: process.memoryUsage().rss }));
+`;
+
+async function bundleResolver() {
+  const { build } = await import('esbuild');
+  const dir = path.join(work, 'resolver');
+  fs.mkdirSync(dir);
+  await build({ entryPoints: ['src/ld-resolve.ts'], outfile: path.join(dir, 'ld-resolve.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node18', logLevel: 'warning' });
+  const runner = path.join(dir, 'run.mjs');
+  fs.writeFileSync(runner, RUNNER);
+  return runner;
+}
+
+/** ldd's answer per file: the real paths of what it loads, and the names it could not find. */
+function parseLdd(text) {
+  const per = new Map();
+  let cur;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('@@ ')) {
+      cur = { real: new Set(), missing: new Set(), dynamic: true };
+      per.set(line.slice(3), cur);
+      continue;
+    }
+    if (!cur) continue;
+    const t = line.trim();
+    let m;
+    if (/not a dynamic executable|statically linked/.test(t)) cur.dynamic = false;
+    else if ((m = /^(\S+) => not found$/.exec(t))) cur.missing.add(m[1]);
+    else if ((m = /=> (\/\S+) \(0x/.exec(t)) || (m = /^(\/\S+) \(0x/.exec(t))) cur.real.add(realOr(m[1]));
+  }
+  return per;
+}
+
+function realOr(p) {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return p;
+  }
+}
+
+/** Files where the two disagree (the binary itself is not counted on either side). */
+function crossCheck(files, lddPer, results) {
+  const diffs = [];
+  files.forEach((f, i) => {
+    const l = lddPer.get(f);
+    const r = results[i];
+    if (!l || r.error) {
+      diffs.push({ f, why: r.error ?? 'no ldd output' });
+      return;
+    }
+    const self = realOr(f);
+    const ours = new Set(r.real.filter((p) => p !== self));
+    const theirs = new Set([...l.real].filter((p) => p !== self));
+    const onlyOurs = [...ours].filter((p) => !theirs.has(p));
+    const onlyLdd = [...theirs].filter((p) => !ours.has(p));
+    const ourMissing = new Set(r.missing.map((m) => m.name));
+    const missDiff = [...l.missing].filter((n) => !ourMissing.has(n)).concat([...ourMissing].filter((n) => !l.missing.has(n)));
+    if (onlyOurs.length || onlyLdd.length || missDiff.length) {
+      diffs.push({ f, why: [onlyOurs.length && `only resolveClosure: ${onlyOurs.join(' ')}`, onlyLdd.length && `only ldd: ${onlyLdd.join(' ')}`, missDiff.length && `missing differs: ${missDiff.join(' ')}`].filter(Boolean).join('; ') });
+    }
+  });
+  return diffs;
+}
+
+async function lddBench() {
+  const files = usrBinExecutables();
+  const list = path.join(work, 'usr-bin.json');
+  fs.writeFileSync(list, JSON.stringify(files));
+  const runner = await bundleResolver();
+  const lddOut = path.join(work, 'ldd.out');
+  const ours = path.join(work, 'resolve.json');
+  const each = [];
+  const eachWall = [];
+  const ldd = [];
+  const all = [];
+  let errors = 0;
+  const loop = 'for f in "$@"; do printf "@@ %s\\n" "$f"; ldd "$f" 2>&1; done';
+  for (let i = 0; i < LDD_ROUNDS; i++) {
+    const sides = [
+      async () => {
+        const r = await timed([NODE, runner, list, 'each', i === 0 ? ours : '']);
+        if (r.code !== 0) throw failure('the resolveClosure runner', r);
+        const j = JSON.parse(r.stdout);
+        each.push(j.ms);
+        eachWall.push(r.ms);
+        errors = j.errors;
+      },
+      async () => {
+        const r = await timed(['bash', '-c', loop, 'bash', ...files], { stdoutFile: lddOut });
+        ldd.push(r.ms); // ldd exits 1 for non-ELF files; the loop's status is the last one's
+      },
+    ];
+    if (i % 2) sides.reverse();
+    for (const s of sides) await s();
+    const r = await timed([NODE, runner, list, 'all', '']);
+    if (r.code !== 0) throw failure('the resolveClosure runner', r);
+    all.push(JSON.parse(r.stdout).ms);
+  }
+  const lddPer = parseLdd(fs.readFileSync(lddOut, 'utf8'));
+  const results = JSON.parse(fs.readFileSync(ours, 'utf8'));
+  const dynamic = [...lddPer.values()].filter((v) => v.dynamic).length;
+  return { files, each, eachWall, ldd, all, errors, dynamic, diffs: crossCheck(files, lddPer, results) };
+}
+
+// ------------------------------------------------------------------ startup
+
+async function versionBench() {
+  const jw = [];
+  const plain = [];
+  const want = JSON.parse(fs.readFileSync('package.json', 'utf8')).version;
+  for (let i = -1; i < VERSION_ROUNDS; i++) {
+    const sides = [
+      async () => {
+        const r = await timed([NODE, BIN, '--version']);
+        if (r.code !== 0 || !r.stdout.includes(want)) throw failure(`jailwizard --version (want ${want})`, r);
+        if (i >= 0) jw.push(r.ms);
+      },
+      async () => {
+        const r = await timed([NODE, '-e', '0']);
+        if (r.code !== 0) throw failure('node -e 0', r);
+        if (i >= 0) plain.push(r.ms);
+      },
+    ];
+    if (i % 2) sides.reverse();
+    for (const s of sides) await s(); // i = -1: warm-up, not counted
+  }
+  return { jw, plain };
+}
+
+// ------------------------------------------------------------------ --trace
+
+/** An apply under strace: every child process with its start offset and duration. */
+async function straceApply(user) {
+  const out = path.join(work, 'strace.out');
+  const r = await timed(['strace', '-f', '-tt', '-q', '-s', '80', '-e', 'trace=execve', '-e', 'signal=none', '-o', out, NODE, BIN, 'apply', '--config', writeAnswers(user), '--yes', '--no-test', ...common()]);
+  if (r.code !== 0) throw failure(`strace jailwizard apply ${user}`, r);
+  await removeUser(user);
+  const t = (s) => {
+    const [h, m, rest] = s.split(':');
+    return (Number(h) * 3600 + Number(m) * 60 + Number(rest)) * 1000;
+  };
+  const procs = new Map();
+  let t0;
+  for (const line of fs.readFileSync(out, 'utf8').split('\n')) {
+    const m = /^(\d+)\s+(\d+:\d+:\d+\.\d+) (.*)$/.exec(line);
+    if (!m) continue;
+    const [, pid, ts, what] = m;
+    t0 ??= t(ts);
+    const e = /^execve\("([^"]*)", \[(.*?)\](?:, 0x[0-9a-f]+ \/\* \d+ vars \*\/)?\) = 0/.exec(what);
+    if (e) {
+      const args = [...e[2].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((a) => a[1]);
+      procs.set(pid, { cmd: args.join(' ').slice(0, 90), start: t(ts) - t0 });
+    } else if (/^\+\+\+ (exited|killed)/.test(what) && procs.has(pid)) procs.get(pid).end = t(ts) - t0;
+  }
+  return { wall: r.ms, procs: [...procs.values()].filter((p) => p.start > 0) };
+}
+
+/** A CPU profile of an unminified bundle: where apply's own process spends its time. */
+async function profileApply(user) {
+  const { build } = await import('esbuild');
+  const dir = path.join(work, 'prof');
+  fs.mkdirSync(dir);
+  const stub = path.join(dir, 'stub.mjs');
+  fs.writeFileSync(stub, 'export default {};\n');
+  const pkg = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+  const bundle = path.join(dir, 'jw.mjs');
+  // Same options as scripts/build.mjs, but readable names.
+  await build({
+    entryPoints: ['src/main.ts'], outfile: bundle, bundle: true, platform: 'node', format: 'esm', target: 'node18', minify: false, keepNames: true,
+    define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' }, alias: { 'react-devtools-core': stub },
+    banner: { js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(import.meta.url);" }, logLevel: 'warning',
+  });
+  const r = await timed([NODE, '--cpu-prof', '--cpu-prof-dir', dir, bundle, 'apply', '--config', writeAnswers(user), '--yes', '--no-test', ...common()]);
+  if (r.code !== 0) throw failure(`profiled jailwizard apply ${user}`, r);
+  await removeUser(user);
+  const file = fs.readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  const prof = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
+  const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  let total = 0;
+  prof.samples.forEach((id, i) => {
+    const dt = (prof.timeDeltas[i] ?? 0) / 1000;
+    total += dt;
+    const cf = byId.get(id).callFrame;
+    const where = cf.url.includes('jw.mjs') ? 'jailwizard' : cf.url.startsWith('node:') ? 'node:' + cf.url.slice(5).split('/')[0] : cf.url ? 'other' : '';
+    const key = `${cf.functionName || '(anonymous)'}${where ? ` [${where}${where === 'jailwizard' ? `:${cf.lineNumber + 1}` : ''}]` : ''}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  const saved = path.join(os.tmpdir(), `jailwizard-apply-${RUN_ID}.cpuprofile`);
+  fs.copyFileSync(path.join(dir, file), saved);
+  return { wall: r.ms, total, top: [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, 12), saved };
+}
+
+// ------------------------------------------------------------------ cleanup
+
+let work;
+let sshd;
+let stateDir;
+let clientKey;
+let hasTime = false;
+let keysDirExisted = false;
+let cleaned = false;
+const notes = [];
+
+async function cleanup() {
+  if (cleaned) return;
+  cleaned = true;
+  const problems = [];
+  const users = fs.readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')[0]).filter((n) => n.startsWith(PREFIX));
+  for (const u of users) {
+    // Prefer jailwizard's own undo (drop-in, key, jail); fall back to userdel.
+    if (sshd && stateDir && fs.existsSync(path.join(stateDir, 'jails', `${u}.json`))) {
+      const r = spawnSync(NODE, [BIN, 'remove', u, '--yes', ...common()], { encoding: 'utf8' });
+      if (r.status !== 0) problems.push(`jailwizard remove ${u}: ${r.stderr.trim().split('\n').pop()}`);
+    }
+    if (fs.readFileSync('/etc/passwd', 'utf8').split('\n').some((l) => l.startsWith(`${u}:`))) {
+      const r = spawnSync('userdel', ['-f', u], { encoding: 'utf8' });
+      if (r.status !== 0) problems.push(`userdel -f ${u}: ${r.stderr.trim()}`);
+    }
+  }
+  if (fs.existsSync(KEYS_DIR)) {
+    for (const n of fs.readdirSync(KEYS_DIR)) if (n.startsWith(PREFIX)) fs.rmSync(path.join(KEYS_DIR, n), { force: true });
+    if (!keysDirExisted && fs.readdirSync(KEYS_DIR).length === 0) fs.rmdirSync(KEYS_DIR);
+  }
+  await stopSshd().catch((e) => problems.push(`stopping the private sshd: ${e.message}`));
+  fs.rmSync(JAIL_ROOT, { recursive: true, force: true });
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (problems.length) console.error(`bench: cleanup problems:\n  ${problems.join('\n  ')}`);
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    console.error(`\nbench: ${sig}: cleaning up`);
+    cleanup().finally(() => process.exit(128 + os.constants.signals[sig]));
+  });
+}
+
+// ------------------------------------------------------------------ main
+
+preflight();
+hasTime = fs.existsSync(GNU_TIME);
+const host = machine();
+const load0 = os.loadavg();
+const progress = (s) => process.stderr.write(`bench: ${s}\n`);
+let exitCode = 0;
+try {
+  keysDirExisted = fs.existsSync(KEYS_DIR);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'jwbench-'));
+  stateDir = path.join(work, 'state');
+  fs.mkdirSync(JAIL_ROOT, { mode: 0o755 });
+  fs.chmodSync(JAIL_ROOT, 0o755);
+  const keyFile = path.join(work, 'id_ed25519');
+  must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', keyFile]);
+  clientKey = fs.readFileSync(`${keyFile}.pub`, 'utf8').trim();
+  await startSshd();
+  progress(`run ${RUN_ID}: private sshd on 127.0.0.1:${sshd.port}, jails under ${JAIL_ROOT}`);
+
+  // Warm-up (not counted): the first copy of each file pays for the page cache.
+  progress('warm-up: one apply and one jk_init');
+  await applyRound(`${PREFIX}w`, { measure: false });
+  await jkRound('jkw');
+
+  const applies = [];
+  const jks = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const sides = [async () => applies.push(await applyRound(`${PREFIX}a${i}`)), async () => jks.push(await jkRound(`jk${i}`))];
+    if (i % 2) sides.reverse();
+    for (const s of sides) await s();
+    progress(`round ${i + 1}/${ROUNDS}: apply ${sec(applies.at(-1).ms)}, jk_init ${sec(jks.at(-1).ms)}`);
+  }
+
+  let elf;
+  if (DO_LDD) {
+    progress(`ELF resolution vs ldd over /usr/bin, ${LDD_ROUNDS} rounds`);
+    elf = await lddBench();
+  }
+  progress(`--version vs node -e 0, ${VERSION_ROUNDS} rounds`);
+  const startup = await versionBench();
+  let strace;
+  let prof;
+  if (TRACE) {
+    progress('--trace: apply under strace, then under --cpu-prof');
+    if (fs.existsSync('/usr/bin/strace')) strace = await straceApply(`${PREFIX}s`);
+    else notes.push('--trace: strace is not installed (apt-get install -y strace)');
+    prof = await profileApply(`${PREFIX}p`);
+  }
+
+  // ---------------------------------------------------------------- report
+  const applyMs = median(applies.map((r) => r.ms));
+  const jkMs = median(jks.map((r) => r.ms));
+  const aStats = applies[0].stats;
+  const jStats = jks[0].stats;
+  for (const [name, rs] of [['apply', applies], ['jk_init', jks]]) {
+    if (new Set(rs.map((r) => r.stats.bytes)).size > 1) notes.push(`${name}'s jail size varied between rounds: ${rs.map((r) => r.stats.bytes).join(', ')} bytes`);
+  }
+  const rows = [];
+  const timeRatio = applyMs / jkMs;
+  rows.push([
+    `apply --no-test, four tools (median of ${ROUNDS}; ${spread(applies.map((r) => r.ms), sec)})`,
+    sec(applyMs),
+    `jk_init ${JK_INIT_SECTIONS.join(' ')}: ${sec(jkMs)} (${spread(jks.map((r) => r.ms), sec)})`,
+    x(timeRatio),
+    `≤ ${GOALS.applyTime}× ${verdict(timeRatio <= GOALS.applyTime)}`,
+  ]);
+  const bytesRatio = aStats.bytes / jStats.bytes;
+  rows.push(['jail bytes', describeJail(aStats), `jailkit: ${describeJail(jStats)}`, x(bytesRatio), `≤ ${GOALS.jailBytes}× ${verdict(bytesRatio <= GOALS.jailBytes)}`]);
+  if (elf) {
+    const each = median(elf.each);
+    const lddMs = median(elf.ldd);
+    const speed = lddMs / each;
+    rows.push([
+      `ELF deps of ${elf.files.length} executables in /usr/bin, resolveClosure once per binary (median of ${LDD_ROUNDS}, in-process)`,
+      sec(each),
+      `bash loop of ldd over the same paths: ${sec(lddMs)}`,
+      `${speed.toFixed(1)}× faster`,
+      `≥ ${GOALS.lddSpeedup}× ${verdict(speed >= GOALS.lddSpeedup)}`,
+    ]);
+    const wall = median(elf.eachWall);
+    rows.push(['… the same, whole node process (startup, import, resolve)', sec(wall), `ldd loop: ${sec(lddMs)}`, `${(lddMs / wall).toFixed(1)}× faster`, '(info)']);
+    rows.push(['… one resolveClosure call for all of them (shared caches)', sec(median(elf.all)), `ldd loop: ${sec(lddMs)}`, `${(lddMs / median(elf.all)).toFixed(0)}× faster`, '(info)']);
+  }
+  if (hasTime) {
+    const rss = applies.map((r) => r.maxRssKB);
+    const jkRss = median(jks.map((r) => r.maxRssKB));
+    const peak = Math.max(...rss);
+    rows.push([
+      `peak RSS of apply (/usr/bin/time %M; max of ${ROUNDS}, median ${mib(median(rss))})`,
+      mib(peak),
+      `jk_init: ${mib(jkRss)}`,
+      x(peak / jkRss),
+      `< ${GOALS.rssMB} MB ${verdict((peak * 1024) / 1e6 < GOALS.rssMB)}`,
+    ]);
+  } else rows.push(['peak RSS of apply', 'not measured', `${GNU_TIME} missing (apt-get install -y time)`, '', `< ${GOALS.rssMB} MB`]);
+  const jwMs = median(startup.jw);
+  const nodeMs = median(startup.plain);
+  rows.push([
+    `jailwizard --version (median of ${VERSION_ROUNDS}; ${spread(startup.jw, msf)})`,
+    msf(jwMs),
+    `node -e 0: ${msf(nodeMs)} (${spread(startup.plain, msf)})`,
+    x(jwMs / nodeMs),
+    `< ${GOALS.versionRatio}× ${verdict(jwMs / nodeMs < GOALS.versionRatio)}`,
+  ]);
+
+  const load1 = os.loadavg();
+  console.log(`\n## jailwizard benchmark\n`);
+  console.log(`${host.date} · ${host.nproc} CPUs, ${host.cpu} · ${host.kernel} · node ${host.node} · jailkit ${host.jailkit} · openssh-server ${host.openssh}`);
+  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end; rounds interleaved, after one uncounted warm-up each\n`);
+  console.log('| figure | value | anchor (measured in the same run) | ratio | goal |');
+  console.log('|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
+
+  // Where apply's time goes: medians of the gaps between the step lines it prints.
+  console.log(`\n### Where apply's wall time goes (median over ${ROUNDS} rounds, from its output lines)\n`);
+  const first = applies[0].steps;
+  const sameShape = applies.every((r) => r.steps.length === first.length);
+  if (sameShape && first.length) {
+    // Per round: the gap from each step line to the next one (or to the exit); then medians.
+    const gap = (i) => median(applies.map((r) => (i + 1 < r.steps.length ? r.steps[i + 1].at : r.ms) - r.steps[i].at));
+    const rowsT = [['start → step 1 (node startup, read answers, validate, facts, plan, print the plan)', median(applies.map((r) => r.steps[0].at))]];
+    for (let i = 0; i < first.length; i++) rowsT.push([first[i].n === 'done' ? 'summary → exit' : `[${first[i].n}] ${first[i].title}`, gap(i)]);
+    console.log('| phase | ms |\n|---|---|');
+    for (const [p, ms] of rowsT) console.log(`| ${p.replace(/\|/g, '\\|')} | ${ms.toFixed(0)} |`);
+    if (hasTime) console.log(`\nCPU (user+sys of apply and its children, median): ${sec(median(applies.map((r) => r.cpuS * 1000)))} of ${sec(applyMs)} wall; jk_init: ${sec(median(jks.map((r) => r.cpuS * 1000)))} of ${sec(jkMs)}.`);
+  } else console.log('(apply printed a different number of steps between rounds; no breakdown)');
+
+  if (bytesRatio > GOALS.jailBytes) {
+    console.log(`\n### Largest files (jail-bytes goal missed)\n`);
+    console.log('| # | jailwizard jail | bytes | jailkit jail | bytes |\n|---|---|---|---|---|');
+    for (let i = 0; i < 10; i++) {
+      const a = aStats.list[i];
+      const j = jStats.list[i];
+      console.log(`| ${i + 1} | ${a?.path ?? ''} | ${a?.size ?? ''} | ${j?.path ?? ''} | ${j?.size ?? ''} |`);
+    }
+  }
+
+  if (elf) {
+    const agree = elf.files.length - elf.diffs.length;
+    console.log(`\n### ELF cross-check\n\nresolveClosure and ldd agree on ${agree} of ${elf.files.length} executables (${elf.dynamic} dynamic per ldd; the rest are scripts or static).`);
+    if (elf.errors) console.log(`resolveClosure threw for ${elf.errors} binaries.`);
+    for (const d of elf.diffs.slice(0, 10)) console.log(`- ${d.f}: ${d.why}`);
+    if (elf.diffs.length > 10) console.log(`- … and ${elf.diffs.length - 10} more`);
+  }
+
+  const jkComplaints = [...new Set(jks.flatMap((r) => r.complaints))];
+  if (jkComplaints.length) notes.push(`jk_init exited 0 but printed: ${jkComplaints.slice(0, 5).map((c) => JSON.stringify(c.trim())).join('; ')}`);
+
+  if (strace) {
+    console.log(`\n### --trace: child processes of one apply (strace -f; wall ${sec(strace.wall)} under strace)\n`);
+    console.log('| start ms | duration ms | command |\n|---|---|---|');
+    for (const p of strace.procs) console.log(`| ${p.start.toFixed(0)} | ${p.end === undefined ? '?' : (p.end - p.start).toFixed(0)} | \`${p.cmd.replace(/\|/g, '\\|')}\` |`);
+  }
+  if (prof) {
+    console.log(`\n### --trace: CPU profile of one apply (unminified bundle; wall ${sec(prof.wall)}, profile ${sec(prof.total)}; saved to ${prof.saved})\n`);
+    console.log('| self ms | function |\n|---|---|');
+    for (const [k, ms] of prof.top) console.log(`| ${ms.toFixed(0)} | ${k.replace(/\|/g, '\\|')} |`);
+  }
+
+  if (notes.length) console.log(`\n### Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
+} catch (e) {
+  console.error(`bench: ${e.stack ?? e}`);
+  if (sshd) console.error(`private sshd log (tail):\n${readOr(sshd.log).trim().split('\n').slice(-10).join('\n')}`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exitCode = exitCode;
