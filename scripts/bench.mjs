@@ -340,7 +340,8 @@ async function jkRound(name) {
   if (!fs.existsSync(path.join(jail, 'usr/bin/bash')) && !fs.existsSync(path.join(jail, 'bin/bash'))) {
     throw new Error(`jk_init exited 0 but made no jail with bash in ${jail}:\n${r.stdout}${r.stderr}`);
   }
-  const complaints = (r.stdout + r.stderr).split('\n').filter((l) => /error|warn|not found|cannot/i.test(l));
+  // jk_init lstat()s the jail before creating it: that "ERROR" is expected.
+  const complaints = (r.stdout + r.stderr).split('\n').filter((l) => /error|warn|not found|cannot/i.test(l) && l.trim() !== `ERROR: cannot lstat() ${jail}`);
   const stats = jailStats(jail);
   fs.rmSync(jail, { recursive: true, force: true });
   return { ...r, stats, complaints };
@@ -436,7 +437,7 @@ function crossCheck(files, lddPer, results) {
     const ourMissing = new Set(r.missing.map((m) => m.name));
     const missDiff = [...l.missing].filter((n) => !ourMissing.has(n)).concat([...ourMissing].filter((n) => !l.missing.has(n)));
     if (onlyOurs.length || onlyLdd.length || missDiff.length) {
-      diffs.push({ f, why: [onlyOurs.length && `only resolveClosure: ${onlyOurs.join(' ')}`, onlyLdd.length && `only ldd: ${onlyLdd.join(' ')}`, missDiff.length && `missing differs: ${missDiff.join(' ')}`].filter(Boolean).join('; ') });
+      diffs.push({ f, symlink: fs.lstatSync(f).isSymbolicLink(), why: [onlyOurs.length && `only resolveClosure: ${onlyOurs.join(' ')}`, onlyLdd.length && `only ldd: ${onlyLdd.join(' ')}`, missDiff.length && `missing differs: ${missDiff.join(' ')}`].filter(Boolean).join('; ') });
     }
   });
   return diffs;
@@ -757,8 +758,14 @@ try {
     const agree = elf.files.length - elf.diffs.length;
     console.log(`\n### ELF cross-check\n\nresolveClosure and ldd agree on ${agree} of ${elf.files.length} executables (${elf.dynamic} dynamic per ldd; the rest are scripts or static).`);
     if (elf.errors) console.log(`resolveClosure threw for ${elf.errors} binaries.`);
-    for (const d of elf.diffs.slice(0, 10)) console.log(`- ${d.f}: ${d.why}`);
-    if (elf.diffs.length > 10) console.log(`- … and ${elf.diffs.length - 10} more`);
+    const groups = new Map();
+    for (const d of elf.diffs) groups.set(d.why, [...(groups.get(d.why) ?? []), d]);
+    for (const [why, ds] of [...groups].slice(0, 12)) {
+      const names = ds.map((d) => d.f.replace('/usr/bin/', ''));
+      const viaLink = ds.every((d) => d.symlink);
+      console.log(`- ${ds.length} × ${names.slice(0, 6).join(' ')}${names.length > 6 ? ' …' : ''}: ${why}${viaLink && /only ldd|missing/.test(why) ? ' (all reached through a symlink: ldd takes $ORIGIN from the path it was given, the kernel-started program from its real path)' : ''}`);
+    }
+    if (groups.size > 12) console.log(`- … and ${groups.size - 12} more kinds`);
   }
 
   const jkComplaints = [...new Set(jks.flatMap((r) => r.complaints))];

@@ -2,7 +2,7 @@
 // as root and must end with exit 2, one `jailwizard: …` line naming the offending value,
 // one `  hint: …` line, no stack trace, and a host that is byte-for-byte as it was.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, runOk, type RunResult } from '../src/run.ts';
 import type { Answers } from '../src/types.ts';
@@ -210,6 +210,11 @@ function changes(a: Observed, b: Observed): string[] {
   return d;
 }
 
+/** Everything in jailwizard's state dir: a refused run must not even start a journal. */
+function stateFiles(env: TestEnv): string[] {
+  return existsSync(env.stateDir) ? readdirSync(env.stateDir, { recursive: true }).map(String).sort() : [];
+}
+
 async function userExists(name: string): Promise<boolean> {
   const r = await run(['getent', 'passwd', '--', name]);
   if (r.exitCode !== 0 && r.exitCode !== 2) throw new Error(`getent passwd ${name}: ${out(r)}`);
@@ -281,6 +286,7 @@ describe.skipIf(reason)('bad input is refused before anything changes (exit 2, o
     const userBefore = user !== undefined && (await userExists(user));
     const jailBefore = jail !== undefined && jail.startsWith('/') && lexists(jail);
     const before = await observe(fx.env);
+    const stateBefore = stateFiles(fx.env);
 
     const r: RunResult = raw
       ? await run([process.execPath, BIN, ...argv, '--state-dir', fx.env.stateDir], { env, timeoutMs: 120_000 })
@@ -301,7 +307,7 @@ describe.skipIf(reason)('bad input is refused before anything changes (exit 2, o
     // 4. Nothing changed: host files, no journal or state, no user, no jail.
     expect(changes(before, await observe(fx.env)), why).toEqual([]);
     expect(hasUnfinishedJournal(fx.env), why).toBe(false);
-    expect(existsSync(fx.env.stateDir), `${why}\nthe state dir was created`).toBe(false);
+    expect(stateFiles(fx.env), `${why}\njailwizard's state dir`).toEqual(stateBefore);
     if (user !== undefined) expect(await userExists(user), `${why}\nuser ${user}`).toBe(userBefore);
     if (jail !== undefined && jail.startsWith('/')) expect(lexists(jail), `${why}\njail ${jail}`).toBe(jailBefore);
   });
