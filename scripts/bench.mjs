@@ -71,6 +71,7 @@ function die(msg) {
  * offsets are when apply printed them).
  */
 function timed(cmd, { rss = false, env, onLine, stdoutFile } = {}) {
+  if (stopping) return Promise.reject(new Interrupted());
   return new Promise((resolve, reject) => {
     const timeFile = rss ? path.join(work, `time-${randomBytes(4).toString('hex')}`) : undefined;
     const full = rss ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, '--', ...cmd] : cmd;
@@ -84,6 +85,9 @@ function timed(cmd, { rss = false, env, onLine, stdoutFile } = {}) {
       env: env ? { ...process.env, ...env } : process.env,
     });
     if (fd !== undefined) fs.closeSync(fd);
+    const exited = new Promise((r) => child.once('close', r));
+    running.set(child, exited);
+    exited.then(() => running.delete(child));
     const ms = () => Number(process.hrtime.bigint() - t0) / 1e6;
     child.stdout?.on('data', (b) => {
       out.push(b);
@@ -609,10 +613,25 @@ async function cleanup() {
   if (problems.length) console.error(`bench: cleanup problems:\n  ${problems.join('\n  ')}`);
 }
 
+// On a signal, let the running child finish first (an apply rolls itself back on SIGINT;
+// a terminal's Ctrl+C reaches it anyway), then clean up.
+const running = new Map();
+let stopping = false;
+class Interrupted extends Error {}
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    console.error(`\nbench: ${sig}: cleaning up`);
-    cleanup().finally(() => process.exit(128 + os.constants.signals[sig]));
+  process.once(sig, async () => {
+    stopping = true;
+    console.error(`\nbench: ${sig}: waiting for the running command, then cleaning up`);
+    for (const child of running.keys()) {
+      try {
+        child.kill(sig);
+      } catch {
+        // gone
+      }
+    }
+    await Promise.race([Promise.all(running.values()), sleepMs(60_000)]);
+    await cleanup().catch((e) => console.error(e));
+    process.exit(128 + os.constants.signals[sig]);
   });
 }
 
@@ -784,6 +803,7 @@ try {
 
   if (notes.length) console.log(`\n### Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}`);
 } catch (e) {
+  if (stopping) await new Promise(() => {}); // the signal handler cleans up and exits
   console.error(`bench: ${e.stack ?? e}`);
   if (sshd) console.error(`private sshd log (tail):\n${readOr(sshd.log).trim().split('\n').slice(-10).join('\n')}`);
   exitCode = 1;

@@ -125,9 +125,9 @@ export function readUnfinished(stateDir: string): { entries: JournalEntry[]; ali
   const pid = begin?.pid ?? 0;
   let alive = false;
   if (pid > 0 && pid !== process.pid) {
+    // A live pid only counts if it is still a jailwizard: pids are reused after a reboot.
     try {
-      process.kill(pid, 0);
-      alive = true;
+      alive = readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('jailwizard');
     } catch {
       alive = false;
     }

@@ -118,6 +118,26 @@ describe.skipIf(skip)('faults roll back to a byte-identical host', () => {
     });
   }
 
+  it('prints what it could not undo as manual commands, with exit 4', async () => {
+    const before = await snapshot(env);
+    const user = uniqueUser('stray');
+    const jail = path.join(env.jailRoot, user);
+    const p = startPaused(env, answersFile(env, { user, tools: [...FOUR] }), 5);
+    await p.paused;
+    // Someone drops a file into the half-built jail: the jail dir can no longer be rmdir'ed.
+    writeFileSync(path.join(jail, 'stray-file'), 'not jailwizard\'s');
+    p.child.kill('SIGTERM');
+    const done = await p.exited;
+    expect(done.code, done.stderr()).toBe(4);
+    expect(done.stderr()).toContain('could not be undone; run them by hand');
+    expect(done.stderr()).toContain(`rmdir ${jail}`);
+    expect(hasUnfinishedJournal(env)).toBe(false);
+    // Doing by hand what it printed restores the host.
+    unlinkSync(path.join(jail, 'stray-file'));
+    rmdirSync(jail);
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+  });
+
   it('after kill -9, refuses new changes until `rollback` restores the host', async () => {
     const before = await snapshot(env);
     const user = uniqueUser('kill9');

@@ -67,6 +67,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
     say(`Nothing to do: ${a.user}'s jail ${a.jail} already matches ${o.config}.`);
     if (o.noTest) return EXIT.ok;
   } else {
+    if (!o.noTest) plan.notes.push(`After the last step, the connection test authorizes a temporary key for ${a.user} (from 127.0.0.1 and ::1 only) and removes it again; if a probe fails, every step is rolled back.`);
     say(formatPlan(plan));
     if (!(await confirm(`Apply these ${plan.steps.length} steps (${countActions(plan)} changes)?`, o.yes))) {
       say('Nothing changed.');

@@ -70,6 +70,7 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
     say(`Testing ${user}'s jail ${rec.jail} with the real clients…`);
     const results = await verifyJail(ex, rec, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
     ex.finish('committed');
+    if (ex.interruptedBy) return signalExitCode(ex.interruptedBy);
     say(formatProbeTable(results));
     const failed = results.filter((r) => !r.ok).length;
     say(failed === 0 ? `All ${results.length} probes passed.` : `${failed} of ${results.length} probes failed.`);
