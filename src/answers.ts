@@ -236,7 +236,9 @@ function checkShape(data: unknown, src: string): Answers {
     user: user.trim(),
     // Canonical order, so plans and saved files do not depend on how the list was typed.
     tools: TOOLS.filter((t) => (tools as string[]).includes(t)),
-    jail,
+    // One spelling per jail: `/srv/jails/alice/` is `/srv/jails/alice`, so records and
+    // ownership checks compare the same string.
+    jail: jail.length > 1 ? jail.replace(/\/+$/, '') : jail,
     arch: arch as Answers['arch'],
     authorizedKeys: (keys as string[]).map((k) => k.trim()).filter((k) => k !== ''),
     createUser: bool(obj, 'createUser', true, src),

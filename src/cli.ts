@@ -51,7 +51,9 @@ export async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (e) {
-    throw new UserError((e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, ''), 'see `jailwizard --help`');
+    // Node's message goes on about positionals starting with '-': keep its first sentence.
+    const first = (e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, '').split('. ')[0]!;
+    throw new UserError(first, 'see `jailwizard --help`');
   }
   const { values: v, positionals } = parsed;
   if (v.version) {

@@ -159,8 +159,13 @@ function checkHost(a: Answers, facts: HostFacts): void {
     const m = missingLibs[0]!;
     throw new UserError(`${m.neededBy} needs ${m.name}, which is not on this host`, 'reinstall the package that provides it; jailwizard never copies an incomplete closure');
   }
-  if (a.group && !facts.groups.some((g) => g.name === a.group)) {
+  const group = a.group ? facts.groups.find((g) => g.name === a.group) : undefined;
+  if (a.group && !group) {
     throw new UserError(`group ${a.group} does not exist`, `create it first (groupadd ${a.group}) or drop the group key`);
+  }
+  // A jailed user must not gain a system group's privileges (sudo, adm, shadow, disk…).
+  if (group && (group.gid < facts.loginDefs.UID_MIN || group.gid > facts.loginDefs.UID_MAX)) {
+    throw new UserError(`group ${a.group} is a system group (gid ${group.gid})`, 'use a regular group made for this purpose, e.g. groupadd uploads');
   }
 }
 

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
+import { UserError } from './errors.ts';
 import type { Answers, Tool } from './types.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
@@ -37,10 +38,19 @@ export interface JailRecord {
   appliedAt: string;
 }
 
+/** A record jailwizard cannot read is the admin's to look at, not a crash. */
+function parseRecord(p: string): JailRecord {
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as JailRecord;
+  } catch (e) {
+    throw new UserError(`jailwizard's record ${p} is unreadable: ${(e as Error).message}`, 'restore it from a backup, or move it away if that jail is gone');
+  }
+}
+
 export function readRecord(stateDir: string, user: string): JailRecord | undefined {
   const p = recordPath(stateDir, user);
   if (!existsSync(p)) return undefined;
-  return JSON.parse(readFileSync(p, 'utf8')) as JailRecord;
+  return parseRecord(p);
 }
 
 export function listRecords(stateDir: string): JailRecord[] {
@@ -49,7 +59,7 @@ export function listRecords(stateDir: string): JailRecord[] {
   return readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => JSON.parse(readFileSync(path.join(dir, f), 'utf8')) as JailRecord);
+    .map((f) => parseRecord(path.join(dir, f)));
 }
 
 /** The managed jail at this path, if any (a jail path jailwizard made is not "someone else's dir"). */

@@ -26,6 +26,10 @@ function refuses(text: string, source: string, ...parts: (string | RegExp)[]): U
 }
 
 describe('parseAnswers: good input', () => {
+  test('a trailing slash on the jail is dropped, so one jail has one spelling', () => {
+    expect(parseAnswers('user: alice\ntools: [sftp]\njail: /srv/jails/alice//\n', 'a.yaml').jail).toBe('/srv/jails/alice');
+  });
+
   test('minimal YAML gets the defaults', () => {
     const a = parseAnswers('user: alice\ntools: [bash]\njail: /srv/jails/alice\n', 'a.yaml');
     expect(a).toEqual<Answers>({

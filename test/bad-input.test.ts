@@ -139,6 +139,7 @@ const CASES: Case[] = [
 
   // ---- refusals that need host facts (the planner)
   { name: 'createUser false for a user that does not exist', input: () => ({ answers: { createUser: false } }), says: (_, u) => [`user ${u} `, 'createUser is false'] },
+  { name: 'a system group (adm)', input: () => ({ answers: { group: 'adm' } }), says: () => ['group adm ', 'system group'] },
   { name: 'a group that does not exist', input: () => ({ answers: { group: `${TEST_PREFIX}nogroup` } }), says: () => [`group ${TEST_PREFIX}nogroup `, 'does not exist'] },
 
   // ---- commands for users jailwizard does not manage
@@ -168,16 +169,17 @@ function lexists(p: string): boolean {
 
 // ---- "nothing changed", while other test runs may share this host
 //
-// Another vitest process (another checkout, another file) may add and remove its own
-// `jwt<hex4>…` users, groups and keys while a case runs. Those changes are not ours, so
-// they are left out; everything else must be identical, including every account that is
-// not a test account of another run.
+// Another vitest process or `scripts/bench.mjs` may add and remove its own `jwt<hex4>…`
+// or `jwbench<hex4>…` users, groups and keys while a case runs. Those changes are not
+// ours, so they are left out; everything else must be identical, including every account
+// that is not a test account of another run.
 
 const ACCOUNT_FILES = ['/etc/passwd', '/etc/group', '/etc/shadow', '/etc/gshadow', '/etc/subuid', '/etc/subgid'];
 const KEYS_DIR = '/etc/ssh/authorized_keys';
-/** A user, group or key file name of another test run (not this one's RUN_ID). */
-const OTHER_RUN_NAME = `jwt(?!${RUN_ID})[0-9a-f]{4}[a-z0-9_-]*`;
-const OTHER_RUN_PATH = new RegExp(`/jwt(?!${RUN_ID})[0-9a-f]{4}`);
+/** A user, group or key file name of another test or bench run (not this one's RUN_ID). */
+const OTHER_RUN = `(?:jwt(?!${RUN_ID})|jwbench)[0-9a-f]{4}`;
+const OTHER_RUN_NAME = `${OTHER_RUN}[a-z0-9_-]*`;
+const OTHER_RUN_PATH = new RegExp(`/${OTHER_RUN}`);
 
 interface Observed {
   snap: HostSnapshot;
