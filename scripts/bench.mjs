@@ -18,13 +18,13 @@
 //   cross-check that both find the same files
 // - apply's peak RSS (/usr/bin/time -f %M) vs jk_init's
 // - `jailwizard --version` vs `node -e 0`
-// --trace adds three diagnostic applies: child processes (strace), and a CPU profile of
-// an unminified bundle.
+// --trace adds two diagnostic applies: one under strace (its child processes) and one
+// under --cpu-prof (an unminified bundle; the profile is kept in /tmp).
 import { argv, fs, os, path } from 'zx';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer } from 'node:net';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 process.chdir(REPO);
@@ -45,9 +45,18 @@ const KEYS_DIR = '/etc/ssh/authorized_keys';
 const INCLUDE_LINE = /^Include\s+\/etc\/ssh\/sshd_config\.d\/\*\.conf\s*$/m;
 const GOALS = { applyTime: 0.25, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5 };
 
-const RUN_ID = randomBytes(2).toString('hex');
+// An id no user or jail root on this host carries yet: cleanup removes by this id.
+const RUN_ID = freshId();
 const PREFIX = `jwbench${RUN_ID}`; // every user of this run; valid, lowercase, short
 const JAIL_ROOT = `/srv/jwbench-${RUN_ID}`; // never under /tmp: sshd refuses 1777 parents
+
+function freshId() {
+  const users = fs.readFileSync('/etc/passwd', 'utf8');
+  for (;;) {
+    const id = randomBytes(2).toString('hex');
+    if (!users.includes(`\njwbench${id}`) && !fs.existsSync(`/srv/jwbench-${id}`)) return id;
+  }
+}
 
 function intArg(name, dflt) {
   const v = argv[name];
@@ -585,6 +594,7 @@ let clientKey;
 let hasTime = false;
 let keysDirExisted = false;
 let cleaned = false;
+let madeJailRoot = false;
 const notes = [];
 
 async function cleanup() {
@@ -608,7 +618,7 @@ async function cleanup() {
     if (!keysDirExisted && fs.readdirSync(KEYS_DIR).length === 0) fs.rmdirSync(KEYS_DIR);
   }
   await stopSshd().catch((e) => problems.push(`stopping the private sshd: ${e.message}`));
-  fs.rmSync(JAIL_ROOT, { recursive: true, force: true });
+  if (madeJailRoot) fs.rmSync(JAIL_ROOT, { recursive: true, force: true });
   if (work) fs.rmSync(work, { recursive: true, force: true });
   if (problems.length) console.error(`bench: cleanup problems:\n  ${problems.join('\n  ')}`);
 }
@@ -647,7 +657,9 @@ try {
   keysDirExisted = fs.existsSync(KEYS_DIR);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'jwbench-'));
   stateDir = path.join(work, 'state');
-  fs.mkdirSync(JAIL_ROOT, { mode: 0o755 });
+  fs.mkdirSync('/srv', { recursive: true, mode: 0o755 });
+  fs.mkdirSync(JAIL_ROOT, { mode: 0o755 }); // throws if it exists: never ours to delete then
+  madeJailRoot = true;
   fs.chmodSync(JAIL_ROOT, 0o755);
   const keyFile = path.join(work, 'id_ed25519');
   must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', keyFile]);
@@ -657,8 +669,7 @@ try {
 
   // Warm-up (not counted): the first copy of each file pays for the page cache.
   progress('warm-up: one apply and one jk_init');
-  await applyRound(`${PREFIX}w`, { measure: false });
-  await jkRound('jkw');
+  const warm = { apply: (await applyRound(`${PREFIX}w`, { measure: false })).ms, jk: (await jkRound('jkw')).ms };
 
   const applies = [];
   const jks = [];
@@ -744,7 +755,7 @@ try {
   const load1 = os.loadavg();
   console.log(`\n## jailwizard benchmark\n`);
   console.log(`${host.date} · ${host.nproc} CPUs, ${host.cpu} · ${host.kernel} · node ${host.node} · jailkit ${host.jailkit} · openssh-server ${host.openssh}`);
-  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end; rounds interleaved, after one uncounted warm-up each\n`);
+  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end; rounds interleaved, after one uncounted warm-up each (apply ${sec(warm.apply)}, jk_init ${sec(warm.jk)})\n`);
   console.log('| figure | value | anchor (measured in the same run) | ratio | goal |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
