@@ -412,7 +412,9 @@ export async function perform(e: Effect): Promise<void> {
     }
     case 'sshd-reload': {
       const before = listenerInodes(e.listen.map((l) => l.port));
-      await runOk(e.argv, { timeoutMs: 30_000 });
+      // `kill -HUP PID` as previewed, sent directly rather than through a kill process.
+      if (e.argv[0] === 'kill' && e.argv[1] === '-HUP' && e.argv.length === 3) process.kill(Number(e.argv[2]), 'SIGHUP');
+      else await runOk(e.argv, { timeoutMs: 30_000 });
       await waitForNewListener(e.listen.map((l) => l.port), before);
       return;
     }

@@ -13,7 +13,6 @@ import {
   includeLineFor,
   reloadCommand,
   sshdEffective,
-  sshdVersion,
   type EffectiveConfig,
 } from './sshd-config.ts';
 import { readRecord, type JailRecord } from './state.ts';
@@ -62,7 +61,6 @@ export interface SshdFacts {
   pidFile: string;
   reload?: { argv: string[]; pid?: number };
   listen: { host: string; port: number }[];
-  version: string;
   effective: EffectiveConfig;
 }
 
@@ -180,9 +178,11 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
   const dropInDir = include.dropInDir ?? added!.dir;
   const dropInPath = path.join(dropInDir, dropInName(user, include.pattern ?? 'jailwizard-*.conf'));
   const effective = await sshdEffective(mainConfig);
+  const pidFileEarly = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const reload = await reloadCommand(mainConfig, pidFileEarly);
   const sub = (effective.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
   const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
-  const pidFile = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const pidFile = pidFileEarly;
   const dropIn = fileState(dropInPath);
   return {
     mainConfig,
@@ -196,9 +196,8 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
     includeLine: added?.line,
     sftpSubsystem,
     pidFile,
-    reload: await reloadCommand(mainConfig, pidFile),
+    reload,
     listen: connectAddresses(effective),
-    version: await sshdVersion(),
     effective,
   };
 }

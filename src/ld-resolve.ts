@@ -291,9 +291,7 @@ function findObject(view: RootView, conf: string[], needed: string, requester: L
   if (needed.includes('/')) return accept(absolute(expandTokens(needed, requester, main.elf)));
 
   for (const dir of searchDirs(conf, requester, main)) {
-    // Check the cached listing first: most directories do not have the name at all.
-    const names = view.list(dir);
-    if (!names?.has(needed)) continue;
+    // A cached lstat per candidate: cheaper than listing big lib dirs on every call.
     const hit = accept(dir === '/' ? `/${needed}` : `${dir}/${needed}`);
     if (hit) return hit;
   }

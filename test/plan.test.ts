@@ -75,7 +75,6 @@ function facts(tools: Tool[], over: Partial<HostFacts> = {}): HostFacts {
       pidFile: '/run/sshd.pid',
       reload: { argv: ['systemctl', 'reload', 'ssh.service'], pid: 812 },
       listen: [{ host: '127.0.0.1', port: 22 }],
-      version: 'OpenSSH_9.2',
       effective: parseEffective('port 22\n'),
     },
     stateDir: '/var/lib/jailwizard',

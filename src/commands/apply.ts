@@ -34,7 +34,7 @@ export async function validateAnswers(a: Answers, o: CommonOptions): Promise<voi
     throw new UserError(`jail ${a.jail} belongs to ${managed.user}`, 'choose another path; one jail per user');
   }
   checkJailPath(a.jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
-  for (const k of a.authorizedKeys) await checkAuthorizedKey(k);
+  await Promise.all(a.authorizedKeys.map((k) => checkAuthorizedKey(k)));
   checkSshdConfigPath(o.sshdConfig);
   if (a.arch !== 'auto') {
     const groups = toolBinaries(a.tools, '/usr/lib/openssh/sftp-server');
