@@ -10,6 +10,8 @@ export default defineConfig({
     hookTimeout: 300_000,
     // Ink's CI mode blanks lastFrame() on unmount (STYLE.md).
     env: { CI: "false", JW_TEST_CI: process.env.CI ?? "" },
-    reporters: ['default'],
+    // The JSON file lets .ci/run print a plain 'N passed, N failed' line.
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
   },
 });
