@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type Action, type Effect, type Plan, type Precondition, type Step, previewEffect } from './effects.ts';
 import { Journal, readUnfinished, type Backup, type JournalEntry } from './journal.ts';
 import { run, runOk } from './run.ts';
-import { SSHD, lastLine, parseEffective } from './sshd-config.ts';
+import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
 import { UserError } from './errors.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
 
@@ -300,7 +300,7 @@ export async function rollbackUnfinished(stateDir: string, emit: Listener = () =
 
 // ---------------------------------------------------------------- effects
 
-function lexists(p: string): boolean {
+export function lexists(p: string): boolean {
   try {
     lstatSync(p);
     return true;
@@ -412,9 +412,13 @@ export async function perform(e: Effect): Promise<void> {
     }
     case 'sshd-reload': {
       const before = listenerInodes(e.listen.map((l) => l.port));
-      // `kill -HUP PID` as previewed, sent directly rather than through a kill process.
-      if (e.argv[0] === 'kill' && e.argv[1] === '-HUP' && e.argv.length === 3) process.kill(Number(e.argv[2]), 'SIGHUP');
-      else await runOk(e.argv, { timeoutMs: 30_000 });
+      if (e.argv[0] === 'kill' && e.pidFile) {
+        // `kill -HUP PID` as previewed, sent directly. The pid is read from PidFile again:
+        // a rollback after a reboot must not signal whatever process now has the old pid.
+        const pid = readPid(e.pidFile);
+        if (pid === undefined) throw new Error(`sshd is not running (no live pid in ${e.pidFile}); start it to apply the change`);
+        process.kill(pid, 'SIGHUP');
+      } else await runOk(e.argv, { timeoutMs: 30_000 });
       await waitForNewListener(e.listen.map((l) => l.port), before);
       return;
     }

@@ -17,6 +17,7 @@ import type { FileState, HostFacts } from './host-facts.ts';
 import { renderDropIn } from './sshd-config.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import type { Answers, Tool } from './types.ts';
+import type { PasswdEntry } from './validate.ts';
 import { TOOLS } from './types.ts';
 
 export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';
@@ -120,13 +121,7 @@ export interface PlanOptions {
 }
 
 /** The account the jailed user logs in as, as it will be after the plan. */
-export interface PlannedUser {
-  name: string;
-  uid: number;
-  gid: number;
-  gecos: string;
-  home: string;
-  shell: string;
+export interface PlannedUser extends PasswdEntry {
   exists: boolean;
 }
 

@@ -1,9 +1,9 @@
 // `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
-import { Executor, Interrupted, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
+import { Executor, Interrupted, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
 import { formatPlan } from '../effects.ts';
 import { planRemove, type RemoveFacts } from '../plan-remove.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
@@ -18,15 +18,6 @@ export interface RemoveOptions extends CommonOptions {
   yes: boolean;
   keepUser: boolean;
   keepHome: boolean;
-}
-
-function lexists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFacts> {
