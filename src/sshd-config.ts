@@ -124,7 +124,8 @@ export function readPid(pidFile: string): number | undefined {
   try {
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
     if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    process.kill(pid, 0);
+    // A stale PidFile (after a crash or reboot) may name another process by now.
+    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'sshd') return undefined;
     return pid;
   } catch {
     return undefined;
