@@ -23,6 +23,7 @@ await build({
   banner: {
     js: "#!/usr/bin/env node\nimport { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(import.meta.url);",
   },
+  jsx: 'automatic',
   logLevel: 'warning',
 });
 chmodSync('dist/jailwizard.mjs', 0o755);

@@ -11,6 +11,7 @@ const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0
 export const HELP = `jailwizard ${VERSION}: lock a user into an sshd chroot jail with only bash, rsync, scp and/or sftp.
 
 Usage:
+  jailwizard                   the interactive wizard (needs a terminal)
   jailwizard apply --config FILE [--yes] [--dry-run] [--no-test]
                                make the jail the answers file describes, then test it
   jailwizard test USER         prove the jail with the real ssh, sftp, scp and rsync clients
@@ -101,7 +102,11 @@ export async function main(argv: string[]): Promise<number> {
       return rollbackCommand({ ...common, yes: !!v.yes });
     }
     case undefined:
-      throw new UserError('the interactive wizard is not built yet', 'use `jailwizard apply --config FILE` (see --help)');
+    case 'wizard': {
+      if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
+      const { wizardCommand } = await import('./commands/wizard.tsx');
+      return wizardCommand(common, argv);
+    }
     default:
       throw new UserError(`unknown command ${command}`, 'see `jailwizard --help`');
   }

@@ -1,0 +1,242 @@
+// The wizard's root: one reducer, one root useInput (Ctrl+C, Esc), and the effects that
+// talk to the engine. Each screen is a thin component: props in, callbacks out.
+import React, { useEffect, useReducer, useRef, useState } from 'react';
+import { useInput } from 'ink';
+import { reducer, initialState, draftToAnswers, SCREENS, type Draft } from '../src/wizard/state.ts';
+import type { Services } from '../src/wizard/services.ts';
+import type { Preflight } from '../src/wizard/preflight.ts';
+import type { Plan } from '../src/effects.ts';
+import { UiContext, Frame, useSize, type Ui } from './ui.tsx';
+import { PreflightScreen } from './Preflight.tsx';
+import { UserScreen } from './User.tsx';
+import { ToolsScreen } from './Tools.tsx';
+import { JailScreen } from './JailLocation.tsx';
+import { ArchScreen } from './Arch.tsx';
+import { AccessScreen } from './Access.tsx';
+import { PreviewScreen } from './Preview.tsx';
+import { RunScreen } from './Run.tsx';
+import { ConnectionTestScreen } from './ConnectionTest.tsx';
+import { SummaryScreen } from './Summary.tsx';
+
+export interface AppProps {
+  services: Services;
+  ui: Ui;
+  /** Called once with the exit code; the caller unmounts. */
+  onExit(code: number, message?: string): void;
+  initialDraft?: Partial<Draft>;
+}
+
+const HINTS: Record<string, string> = {
+  preflight: 'enter start · ctrl+c quit',
+  user: 'arrows move · enter choose · esc back · ctrl+c quit',
+  tools: 'arrows move · space toggle · enter next · esc back · ctrl+c quit',
+  jail: 'arrows move · enter choose · esc back · ctrl+c quit',
+  arch: 'enter choose · esc back · ctrl+c quit',
+  access: 'enter add/continue · esc back · ctrl+c quit',
+  preview: 'enter apply · s save script · a save answers · esc back · ctrl+c quit',
+  run: 'ctrl+c rolls back',
+  test: 'ctrl+c rolls back',
+  summary: 'enter exit',
+};
+
+export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX.Element {
+  const [s, dispatch] = useReducer(reducer, initialDraft, initialState);
+  const [preflight, setPreflight] = useState<Preflight>();
+  const [rollingBack, setRollingBack] = useState(false);
+  const [keyLabels, setKeyLabels] = useState<Record<string, string>>({});
+  const [saved, setSaved] = useState<string>();
+  const [answersPath, setAnswersPath] = useState<string>();
+  const [target, setTarget] = useState({ host: 'this-host', port: 22 });
+  const pendingAnswer = useRef<((go: boolean) => void) | undefined>(undefined);
+  const { rows } = useSize();
+  const running = (s.screen === 'run' || s.screen === 'test') && !s.outcome;
+
+  useEffect(() => {
+    void services.preflight().then(setPreflight);
+  }, [services]);
+
+  // Entering the preview makes a fresh plan from the current answers.
+  useEffect(() => {
+    if (s.screen !== 'preview' || s.plan || s.planError) return;
+    let live = true;
+    services.plan(draftToAnswers(s.draft)).then(
+      (plan) => live && dispatch({ type: 'plan-ready', plan }),
+      (e: Error & { hint?: string }) => live && dispatch({ type: 'plan-failed', message: e.message, hint: e.hint }),
+    );
+    setSaved(undefined);
+    return () => {
+      live = false;
+    };
+  }, [s.screen, s.plan, s.planError, s.draft, services]);
+
+  // Entering Run executes exactly the plan that was previewed.
+  useEffect(() => {
+    if (s.screen !== 'run' || !s.plan) return;
+    const answers = draftToAnswers(s.draft);
+    void services.connectTarget().then(setTarget, () => {});
+    void services
+      .execute(answers, s.plan, {
+        listener: (event) => dispatch({ type: 'exec', event }),
+        confirmNext: (plan: Plan) =>
+          new Promise<boolean>((resolve) => {
+            pendingAnswer.current = resolve;
+            dispatch({ type: 'next-plan', plan });
+          }),
+        onTestStart: () => dispatch({ type: 'test-start' }),
+        onProbe: (result) => dispatch({ type: 'probe', result }),
+      })
+      .then((outcome) => {
+        if (outcome.ok) setAnswersPath(services.saveAnswers(answers, 'state'));
+        dispatch(outcome.ok ? { type: 'finished', ok: true, exitCode: 0 } : { type: 'finished', ok: false, exitCode: outcome.exitCode, error: outcome.error, manual: outcome.manual });
+        // A signal (SIGHUP: the terminal is gone) ends the program once rolled back.
+        if (!outcome.ok && outcome.exitCode >= 128) onExit(outcome.exitCode, outcome.error);
+      });
+    // The plan is executed once, when Run is entered.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [s.screen === 'run']);
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') {
+      if (running) process.kill(process.pid, 'SIGINT'); // the executor traps it and rolls back
+      else if (s.outcome) onExit(s.outcome.exitCode);
+      else onExit(130, 'Quit: nothing was changed.');
+      return;
+    }
+    if (key.escape && !running) dispatch({ type: 'back' });
+  });
+
+  const answerPending = (go: boolean): void => {
+    dispatch({ type: 'next-plan', plan: undefined });
+    pendingAnswer.current?.(go);
+    pendingAnswer.current = undefined;
+  };
+  const height = Math.max(6, rows - 8);
+  const d = s.draft;
+  const index = SCREENS.indexOf(s.screen) + 1;
+  const body = ((): React.JSX.Element => {
+    switch (s.screen) {
+      case 'preflight':
+        return (
+          <PreflightScreen
+            data={preflight}
+            rollingBack={rollingBack}
+            onContinue={() => dispatch({ type: 'next' })}
+            onRollback={() => {
+              setRollingBack(true);
+              void services.rollbackUnfinished().then(async () => {
+                setRollingBack(false);
+                setPreflight(await services.preflight());
+              });
+            }}
+          />
+        );
+      case 'user':
+        return (
+          <UserScreen
+            users={services.users()}
+            value={d.user}
+            validate={services.validateUser}
+            listHeight={Math.max(3, rows - 9)}
+            onSubmit={(user) => {
+              dispatch({ type: 'set-user', user });
+              dispatch({ type: 'next' });
+            }}
+          />
+        );
+      case 'tools':
+        return <ToolsScreen selected={d.tools} missing={services.missingTools()} onToggle={(tool) => dispatch({ type: 'toggle-tool', tool })} onNext={() => {
+          dispatch({ type: 'set-install-missing', value: services.missingTools().some((t) => d.tools.includes(t)) });
+          dispatch({ type: 'next' });
+        }} />;
+      case 'jail':
+        return (
+          <JailScreen
+            user={d.user}
+            value={d.jail}
+            home={services.homeOf(d.user)}
+            chain={services.chain}
+            validate={(j) => services.validateJail(j, d.user)}
+            onSubmit={(jail) => {
+              dispatch({ type: 'set-jail', jail });
+              dispatch({ type: 'next' });
+            }}
+          />
+        );
+      case 'arch': {
+        const a = services.arches(d.tools);
+        return (
+          <ArchScreen
+            hostArch={a.host}
+            available={a.available}
+            value={d.arch}
+            onSubmit={(arch) => {
+              dispatch({ type: 'set-arch', arch });
+              dispatch({ type: 'next' });
+            }}
+          />
+        );
+      }
+      case 'access':
+        return (
+          <AccessScreen
+            user={d.user}
+            keys={d.authorizedKeys.map((line) => ({ line, label: keyLabels[line] ?? line.slice(0, 40) }))}
+            onAdd={async (text) => {
+              const r = await services.checkKeys(text);
+              if ('error' in r) return r.error;
+              setKeyLabels((m) => ({ ...m, ...Object.fromEntries(r.keys.map((k) => [k.line, k.label])) }));
+              for (const k of r.keys) dispatch({ type: 'add-key', key: k.line });
+              return undefined;
+            }}
+            onLater={() => dispatch({ type: 'keys-later' })}
+            onNext={() => dispatch({ type: 'next' })}
+          />
+        );
+      case 'preview':
+        return (
+          <PreviewScreen
+            plan={s.plan}
+            error={s.planError}
+            height={height}
+            saved={saved}
+            onConfirm={() => dispatch({ type: 'next' })}
+            onSaveScript={() => s.plan && setSaved(services.saveScript(s.plan))}
+            onSaveAnswers={() => setSaved(services.saveAnswers(draftToAnswers(d), 'cwd'))}
+          />
+        );
+      case 'run':
+        return <RunScreen run={s.run} finished={!!s.outcome} ok={s.outcome?.ok} height={height} onPendingPlan={answerPending} onExit={() => onExit(s.outcome?.exitCode ?? 1)} />;
+      case 'test':
+        return (
+          <ConnectionTestScreen
+            probes={s.probes}
+            finished={!!s.outcome}
+            ok={s.outcome?.ok}
+            error={s.run.error}
+            rolledBack={s.run.rolledBack.length}
+            height={height}
+            onExit={() => onExit(s.outcome?.exitCode ?? 1)}
+          />
+        );
+      case 'summary':
+        return (
+          <SummaryScreen
+            answers={draftToAnswers(d)}
+            host={target.host}
+            port={target.port}
+            passed={s.probes.filter((p) => p.ok).length}
+            answersPath={answersPath}
+            extraFlags={services.extraFlags}
+            onExit={() => onExit(0)}
+          />
+        );
+    }
+  })();
+  return (
+    <UiContext.Provider value={ui}>
+      <Frame screen={s.screen} index={index} total={SCREENS.length} hints={HINTS[s.screen] ?? ''}>
+        {body}
+      </Frame>
+    </UiContext.Provider>
+  );
+}

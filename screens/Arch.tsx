@@ -1,0 +1,40 @@
+import React from 'react';
+import { Box, Text } from 'ink';
+import SelectInput from 'ink-select-input';
+import type { Arch } from '../src/types.ts';
+
+export const ARCH_LAYOUT: Record<Arch, { loader: string; libdir: string }> = {
+  x86_64: { loader: '/lib64/ld-linux-x86-64.so.2', libdir: '/lib/x86_64-linux-gnu' },
+  aarch64: { loader: '/lib/ld-linux-aarch64.so.1', libdir: '/lib/aarch64-linux-gnu' },
+  armhf: { loader: '/lib/ld-linux-armhf.so.3', libdir: '/lib/arm-linux-gnueabihf' },
+  i386: { loader: '/lib/ld-linux.so.2', libdir: '/lib/i386-linux-gnu' },
+};
+
+export interface ArchProps {
+  hostArch: Arch;
+  /** Arches for which the chosen tools' binaries exist on this host. */
+  available: Arch[];
+  value: Arch | 'auto';
+  onSubmit(arch: Arch | 'auto'): void;
+}
+
+/** The detected arch, with its loader and library dir; others only where binaries exist. */
+export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps): React.JSX.Element {
+  const others = available.filter((a) => a !== hostArch);
+  const items = [{ label: `${hostArch} (this host)`, value: 'auto' as const }, ...others.map((a) => ({ label: a, value: a }))];
+  const [shown, setShown] = React.useState<Arch>(value === 'auto' ? hostArch : value);
+  return (
+    <Box flexDirection="column">
+      <Text>Which architecture are the jail's binaries?</Text>
+      <SelectInput
+        items={items}
+        initialIndex={Math.max(0, items.findIndex((i) => i.value === value))}
+        onHighlight={(i) => setShown(i.value === 'auto' ? hostArch : i.value)}
+        onSelect={(i) => onSubmit(i.value)}
+      />
+      <Text dimColor>  loader    {ARCH_LAYOUT[shown].loader}</Text>
+      <Text dimColor>  libraries {ARCH_LAYOUT[shown].libdir}</Text>
+      {others.length === 0 ? <Text dimColor>No binaries for other arches on this host, so only {hostArch} is offered.</Text> : null}
+    </Box>
+  );
+}

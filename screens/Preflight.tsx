@@ -1,0 +1,52 @@
+import React from 'react';
+import { Box, Text, useInput } from 'ink';
+import type { Preflight as PreflightData } from '../src/wizard/preflight.ts';
+import { Spinner, Status, fit, useSize } from './ui.tsx';
+
+export interface PreflightProps {
+  data?: PreflightData;
+  rollingBack?: boolean;
+  onContinue(): void;
+  onRollback(): void;
+  onRepairHint?: string;
+}
+
+/** What was found on this host, with the fix for each problem. */
+export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: PreflightProps): React.JSX.Element {
+  const { columns } = useSize();
+  useInput((input, key) => {
+    if (!data) return;
+    if (key.return && !data.blocked) onContinue();
+    if (input === 'r' && data.unfinished && !rollingBack) onRollback();
+  });
+  if (!data) {
+    return (
+      <Text>
+        <Spinner /> Checking this host…
+      </Text>
+    );
+  }
+  return (
+    <Box flexDirection="column">
+      {data.findings.map((f) => (
+        <Box key={f.label} flexDirection="column">
+          <Text>
+            <Status ok={f.status === 'ok'} warn={f.status === 'warn'} /> {fit(`${f.label}: ${f.value}`, columns - 4)}
+          </Text>
+          {f.fix ? <Text dimColor>{fit(`    fix: ${f.fix}`, columns - 2)}</Text> : null}
+        </Box>
+      ))}
+      <Box marginTop={1}>
+        {rollingBack ? (
+          <Text>
+            <Spinner /> Rolling back the unfinished run…
+          </Text>
+        ) : data.blocked ? (
+          <Text color="red">Fix the problems above first{data.unfinished ? ' (r: roll back the unfinished run)' : ''}.</Text>
+        ) : (
+          <Text>Press Enter to start.</Text>
+        )}
+      </Box>
+    </Box>
+  );
+}

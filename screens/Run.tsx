@@ -1,0 +1,84 @@
+import React from 'react';
+import { Box, Static, Text, useInput } from 'ink';
+import { formatPlan } from '../src/effects.ts';
+import type { RunState } from '../src/wizard/state.ts';
+import { Pager, ProgressBar, Spinner, fit, mb, useSize, useUi } from './ui.tsx';
+
+export interface RunProps {
+  run: RunState;
+  finished: boolean;
+  ok?: boolean;
+  height: number;
+  /** Answer for a plan made after packages were installed. */
+  onPendingPlan(go: boolean): void;
+  onExit(): void;
+}
+
+/** Finished steps scroll into a static log; the live area shows the current step only. */
+export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: RunProps): React.JSX.Element {
+  const { sym, caps } = useUi();
+  const { columns } = useSize();
+  useInput((input, key) => {
+    if (run.pendingPlan) {
+      if (key.return) onPendingPlan(true);
+      else if (key.escape) onPendingPlan(false);
+    } else if (finished && (key.return || input === 'q')) onExit();
+  });
+  const current = run.steps.find((s) => s.status === 'running');
+  const done = run.steps.filter((s) => s.status === 'done').length;
+  const mark = { done: sym.ok, failed: sym.bad, undone: sym.undone, 'undo-failed': sym.bad };
+  const color = { done: 'green', failed: 'red', undone: 'yellow', 'undo-failed': 'red' } as const;
+  return (
+    <Box flexDirection="column">
+      <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
+        {(l) => (
+          <Text key={l.key} color={caps.color ? color[l.kind] : undefined}>
+            {fit(`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`, columns - 1)}
+          </Text>
+        )}
+      </Static>
+      {run.pendingPlan ? (
+        <Box flexDirection="column">
+          <Text bold>The packages are installed. The next steps copy their files:</Text>
+          <Pager lines={formatPlan(run.pendingPlan).trimEnd().split('\n')} height={height - 3} />
+          <Text>Enter: go on. Esc: roll everything back.</Text>
+        </Box>
+      ) : null}
+      {current && !run.rollingBack ? (
+        <Box flexDirection="column">
+          <Text>
+            <Spinner /> {fit(current.title, columns - 4)}
+          </Text>
+          {run.progress && run.progress.totalBytes > 0 ? (
+            <Text>
+              {'  '}
+              <ProgressBar done={run.progress.bytes} total={run.progress.totalBytes} /> {run.progress.done}/{run.progress.total} files, {mb(run.progress.bytes)} of {mb(run.progress.totalBytes)}
+            </Text>
+          ) : null}
+        </Box>
+      ) : null}
+      {run.rollingBack ? (
+        <Text color="yellow">
+          <Spinner /> Rolling back, newest change first…
+        </Text>
+      ) : null}
+      {!finished ? <Text dimColor>{done}/{run.steps.length} steps done. Ctrl+C rolls everything back.</Text> : null}
+      {finished && !ok ? (
+        <Box flexDirection="column" marginTop={1}>
+          <Text color="red">{fit(`${sym.bad} ${run.error ?? 'failed'}`, columns - 2)}</Text>
+          {run.manual.length > 0 ? (
+            <>
+              <Text color="red">These changes could not be undone; run them by hand:</Text>
+              {run.manual.map((m) => (
+                <Text key={m}>  {m}</Text>
+              ))}
+            </>
+          ) : (
+            <Text color="green">{sym.ok} Rolled back: {run.rolledBack.length} step{run.rolledBack.length === 1 ? '' : 's'} undone; the host is as it was.</Text>
+          )}
+          <Text dimColor>Enter: exit.</Text>
+        </Box>
+      ) : null}
+    </Box>
+  );
+}

@@ -1,0 +1,40 @@
+// `jailwizard` with no command: the interactive wizard. It needs a terminal; scripts use
+// `jailwizard apply --config FILE`.
+import { EXIT, UserError } from '../errors.ts';
+import { detectTerm, symbols } from '../wizard/terminal.ts';
+import { realServices } from '../wizard/services.ts';
+import type { CommonOptions } from './common.ts';
+import '../output.ts'; // ignore EIO/EPIPE once the terminal is gone
+
+export async function wizardCommand(o: CommonOptions, argv: string[]): Promise<number> {
+  // Ink throws "Raw mode is not supported" without a TTY (ink#166): say what to do instead.
+  if (!process.stdin.isTTY) {
+    throw new UserError('the wizard needs a terminal, and stdin is not one', 'for scripts and pipes use `jailwizard apply --config FILE` (see --help)');
+  }
+  const caps = detectTerm();
+  // chalk reads FORCE_COLOR when Ink loads; it does not look at NO_COLOR itself.
+  if (!caps.color) process.env.FORCE_COLOR = '0';
+  const [{ render }, { App }] = await Promise.all([import('ink'), import('../../screens/App.tsx')]);
+  const extra = argv.filter((a, i) => ['--sshd-config', '--state-dir'].includes(a) || ['--sshd-config', '--state-dir'].includes(argv[i - 1] ?? ''));
+  const extraFlags = extra.length ? ` ${extra.join(' ')}` : '';
+  return new Promise<number>((resolve) => {
+    let done = false;
+    const app = render(
+      <App
+        services={realServices(o, extraFlags)}
+        ui={{ caps, sym: symbols(caps) }}
+        onExit={(code, message) => {
+          if (done) return;
+          done = true;
+          app.unmount();
+          if (message) process.stderr.write(`jailwizard: ${message}\n`);
+          resolve(code);
+        }}
+      />,
+      { exitOnCtrlC: false, debug: caps.dumb, patchConsole: false },
+    );
+    void app.waitUntilExit().then(() => {
+      if (!done) resolve(EXIT.ok);
+    });
+  });
+}

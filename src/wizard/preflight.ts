@@ -1,0 +1,104 @@
+// What the wizard checks before asking anything: each finding with its fix.
+import { existsSync, readFileSync } from 'node:fs';
+import { readUnfinished } from '../journal.ts';
+import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
+import { UserError } from '../errors.ts';
+
+export interface Finding {
+  label: string;
+  value: string;
+  status: 'ok' | 'warn' | 'bad';
+  fix?: string;
+}
+
+export interface Preflight {
+  findings: Finding[];
+  /** A problem that stops the wizard (not root, no sshd, broken config). */
+  blocked: boolean;
+  unfinished?: { pid: number; steps: string[] };
+}
+
+function distro(): string {
+  try {
+    return /^PRETTY_NAME="?([^"\n]*)"?/m.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** OpenSSH got ChrootDirectory and Match in 4.9. */
+function supportsChroot(version: string): boolean {
+  const m = /OpenSSH_(\d+)\.(\d+)/.exec(version);
+  return !!m && (Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 9));
+}
+
+export function sshdLogHint(): string {
+  if (existsSync('/run/systemd/system')) return 'journalctl -u ssh (or -u sshd)';
+  if (existsSync('/var/log/auth.log')) return '/var/log/auth.log';
+  if (existsSync('/var/log/secure')) return '/var/log/secure';
+  return 'syslog (no auth.log found)';
+}
+
+export async function runPreflight(o: { sshdConfig: string; stateDir: string }, env = process.env): Promise<Preflight> {
+  const f: Finding[] = [];
+  let blocked = false;
+  const root = process.getuid?.() === 0;
+  f.push(root ? { label: 'root', value: 'yes', status: 'ok' } : { label: 'root', value: 'no', status: 'bad', fix: 'run jailwizard with sudo' });
+  blocked ||= !root;
+  f.push({ label: 'distro', value: distro(), status: 'ok' });
+
+  const version = await sshdVersion();
+  const chroot = supportsChroot(version);
+  f.push({
+    label: 'OpenSSH',
+    value: `${version}${chroot ? ', ChrootDirectory and Match supported' : ''}`,
+    status: chroot ? 'ok' : 'bad',
+    fix: chroot ? undefined : version === 'unknown' ? 'install openssh-server (apt-get install openssh-server)' : 'upgrade OpenSSH to 4.9 or later',
+  });
+  blocked ||= !chroot;
+
+  if (!existsSync(o.sshdConfig)) {
+    f.push({ label: 'sshd config', value: `${o.sshdConfig} missing`, status: 'bad', fix: 'install openssh-server, or pass --sshd-config PATH' });
+    blocked = true;
+  } else {
+    const inc = findIncludeDir(readFileSync(o.sshdConfig, 'utf8'));
+    f.push(
+      inc.dropInDir
+        ? { label: 'sshd config', value: `${o.sshdConfig}, includes ${inc.dropInDir}/${inc.pattern}`, status: 'ok' }
+        : { label: 'sshd config', value: `${o.sshdConfig}, no Include`, status: 'warn', fix: 'jailwizard adds one Include line for its own drop-ins (backed up, undone by remove)' },
+    );
+    try {
+      const eff = await sshdEffective(o.sshdConfig);
+      const reload = await reloadCommand(o.sshdConfig, eff.get('pidfile')?.[0] ?? '/run/sshd.pid');
+      const systemd = existsSync('/run/systemd/system');
+      f.push(
+        reload
+          ? { label: 'sshd', value: `running (pid ${reload.pid}); reload with: ${reload.argv.join(' ')}${systemd ? '' : ' (no systemd)'}`, status: 'ok' }
+          : { label: 'sshd', value: `not running${systemd ? '' : ' (no systemd)'}`, status: 'warn', fix: 'start sshd first, or the connection test at the end will fail' },
+      );
+    } catch (e) {
+      f.push({ label: 'sshd config', value: e instanceof UserError ? e.message : String(e), status: 'bad', fix: `fix it first: sshd -t -f ${o.sshdConfig}` });
+      blocked = true;
+    }
+  }
+  f.push({ label: 'sshd logs', value: sshdLogHint(), status: 'ok' });
+
+  const u = readUnfinished(o.stateDir);
+  let unfinished: Preflight['unfinished'];
+  if (u) {
+    const undone = new Set(u.entries.flatMap((e) => (e.t === 'undone' ? [e.n] : [])));
+    const steps = u.entries.flatMap((e) => (e.t === 'intent' && !undone.has(e.n) ? [e.title] : []));
+    unfinished = { pid: u.pid, steps };
+    f.push({
+      label: 'journal',
+      value: u.alive ? `another jailwizard (pid ${u.pid}) is running` : `an earlier run did not finish (${steps.length} step(s) to undo)`,
+      status: 'bad',
+      fix: u.alive ? 'wait for it to finish' : 'press r to roll it back now',
+    });
+    blocked = true;
+  }
+  if (env.SSH_CONNECTION && !env.TMUX && !env.STY) {
+    f.push({ label: 'session', value: 'over SSH, outside tmux/screen', status: 'warn', fix: 'if the connection drops, jailwizard rolls back; run it inside tmux or screen to keep going' });
+  }
+  return { findings: f, blocked, unfinished };
+}

@@ -1,0 +1,124 @@
+// What the wizard's screens need from the host and the engine, behind one interface so the
+// App stays thin and screen tests can pass small fakes.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { answersToYaml } from '../answers.ts';
+import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
+import { UserError } from '../errors.ts';
+import { rollbackUnfinished } from '../executor.ts';
+import { planToShellScript, type Plan } from '../effects.ts';
+import { hostArch } from '../host-facts.ts';
+import { chrootChain, type ChainLink } from '../ownership.ts';
+import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
+import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { recordForJail } from '../state.ts';
+import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
+import { runPreflight, type Preflight } from './preflight.ts';
+
+export interface Services {
+  preflight(): Promise<Preflight>;
+  rollbackUnfinished(): Promise<{ manual: string[] }>;
+  users(): string[];
+  validateUser(name: string): string | undefined;
+  homeOf(user: string): string;
+  chain(jail: string): ChainLink[];
+  validateJail(jail: string, user: string): string | undefined;
+  missingTools(): Tool[];
+  arches(tools: Tool[]): { host: Arch; available: Arch[] };
+  checkKeys(text: string): Promise<{ keys: { line: string; label: string }[] } | { error: string }>;
+  plan(a: Answers): Promise<Plan>;
+  execute(a: Answers, plan: Plan, hooks: ApplyHooks): Promise<ApplyOutcome>;
+  saveScript(plan: Plan): string;
+  saveAnswers(a: Answers, where: 'cwd' | 'state'): string;
+  connectTarget(): Promise<{ host: string; port: number }>;
+  /** Flags to repeat in the commands the summary shows (--sshd-config, --state-dir). */
+  extraFlags: string;
+}
+
+function message(e: unknown): string {
+  return e instanceof UserError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : String((e as Error)?.message ?? e);
+}
+
+export function realServices(o: { sshdConfig: string; stateDir: string }, extraFlags: string): Services {
+  const host = readUserHost();
+  return {
+    extraFlags,
+    preflight: () => runPreflight(o),
+    rollbackUnfinished: () => rollbackUnfinished(o.stateDir),
+    users() {
+      const admins = adminNames(host);
+      return host.passwd
+        .filter((p) => p.uid >= host.loginDefs.UID_MIN && p.uid <= host.loginDefs.UID_MAX && !admins.has(p.name) && p.name !== 'nobody')
+        .map((p) => p.name);
+    },
+    validateUser(name) {
+      try {
+        checkUserName(name);
+        checkUserAllowed(name, host);
+        return undefined;
+      } catch (e) {
+        return message(e);
+      }
+    },
+    homeOf: (user) => host.passwd.find((p) => p.name === user)?.home ?? `/home/${user}`,
+    chain: (jail) => chrootChain(jail, new Map(host.passwd.map((p) => [p.uid, p.name]))),
+    validateJail(jail, user) {
+      try {
+        const managed = recordForJail(o.stateDir, jail);
+        if (managed && managed.user !== user) return `jail ${jail} belongs to ${managed.user}`;
+        checkJailPath(jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
+        return undefined;
+      } catch (e) {
+        return message(e);
+      }
+    },
+    missingTools: () => TOOLS.filter((t) => RECIPES[t].binaries.some((b) => b !== SFTP_SUBSYSTEM && !existsSync(b))),
+    arches(tools) {
+      const found = toolArches(tools);
+      const all = new Set<Arch>(Object.values(found).flat());
+      return { host: hostArch(), available: [...all] };
+    },
+    async checkKeys(text) {
+      let source = text;
+      if (text.startsWith('/') || text.startsWith('~')) {
+        const p = text.replace(/^~(?=\/)/, process.env.HOME ?? '/root');
+        if (!existsSync(p)) return { error: `${p} does not exist` };
+        source = readFileSync(p, 'utf8');
+      }
+      const lines = splitKeys(source);
+      if (lines.length === 0) return { error: 'no key found' };
+      try {
+        const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l)));
+        return { keys: lines.map((line, i) => ({ line, label: `${infos[i]!.type} ${infos[i]!.bits} ${infos[i]!.fingerprint} ${infos[i]!.comment}`.trim() })) };
+      } catch (e) {
+        return { error: message(e) };
+      }
+    },
+    async plan(a) {
+      await validateAnswers(a, o);
+      return makePlan(a, o);
+    },
+    execute: (a, plan, hooks) => executeApply(a, { ...o, noTest: false }, plan, hooks),
+    saveScript(plan) {
+      const p = path.resolve(`jailwizard-${plan.user}.sh`);
+      writeFileSync(p, planToShellScript(plan), { mode: 0o600 });
+      return p;
+    },
+    saveAnswers(a, where) {
+      const dir = where === 'cwd' ? process.cwd() : path.join(o.stateDir, 'answers');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const p = path.join(dir, where === 'cwd' ? `jailwizard-${a.user}.yaml` : `${a.user}.yaml`);
+      writeFileSync(p, answersToYaml(a), { mode: 0o600 });
+      return p;
+    },
+    async connectTarget() {
+      const eff = await sshdEffective(o.sshdConfig);
+      const t = connectAddresses(eff)[0] ?? { host: '127.0.0.1', port: 22 };
+      // A wildcard listener is reached from outside by this host's name.
+      const wildcard = (eff.get('listenaddress') ?? []).some((l) => l.startsWith('0.0.0.0:') || l.startsWith('[::]:'));
+      return { host: wildcard ? hostname() : t.host, port: t.port };
+    },
+  };
+}
