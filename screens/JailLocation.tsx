@@ -32,6 +32,8 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
   const [highlight, setHighlight] = useState(value && !typing ? value : suggestions[0]!.value);
   const shown = typing ? typed : highlight === TYPE ? '' : highlight;
   const problem = shown && shown.startsWith('/') ? validate(shown) : shown ? 'must be an absolute path' : undefined;
+  const links = shown.startsWith('/') ? chain(shown) : [];
+  const pad = Math.min(28, Math.max(...links.map((l) => l.path.length), 1) + 1);
   useInput(
     (_input, key) => {
       if (key.tab) setTyping(false);
@@ -59,10 +61,10 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
       )}
       {shown.startsWith('/') ? (
         <Box flexDirection="column" marginTop={1}>
-          <Text dimColor>sshd's rule: every component root-owned, no group/other write</Text>
-          {chain(shown).map((l) => (
+          <Text dimColor>{fit("sshd's rule: each component root-owned, no group/other write", columns - 2)}</Text>
+          {links.map((l) => (
             <Text key={l.path}>
-              <Status ok={l.ok} /> {fit(`${l.path.padEnd(28)} ${l.owner}${l.symlinkTo ? ` ${sym.arrow} ${l.symlinkTo}` : ''}${l.reason ? `  (${l.reason})` : ''}`, columns - 4)}
+              <Status ok={l.ok} /> {fit(`${l.path.padEnd(pad)} ${l.owner}${l.symlinkTo ? ` ${sym.arrow} ${l.symlinkTo}` : ''}${l.reason ? `  (${l.reason})` : ''}`, columns - 4)}
             </Text>
           ))}
         </Box>

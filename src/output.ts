@@ -2,7 +2,8 @@
 // (SIGHUP), writes fail with EIO/EPIPE: ignore them, the rollback must go on.
 import type { ExecEvent } from './executor.ts';
 
-for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
+// stdin too: a hung-up terminal makes a raw-mode read fail with EIO.
+for (const s of [process.stdout, process.stderr, process.stdin]) s.on('error', () => {});
 
 export function say(line = ''): void {
   try {

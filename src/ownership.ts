@@ -6,7 +6,7 @@ import path from 'node:path';
 export interface ChainLink {
   path: string;
   exists: boolean;
-  /** "root 0755", or "(will be created root 0755)". */
+  /** "root 0755", or "new: root 0755" for what jailwizard will create. */
   owner: string;
   mode?: number;
   ok: boolean;
@@ -34,7 +34,7 @@ export function chrootChain(jail: string, userNames: Map<number, string> = new M
     try {
       l = lstatSync(p);
     } catch {
-      return { path: p, exists: false, owner: '(will be created: root 0755)', ok: true };
+      return { path: p, exists: false, owner: 'new: root 0755', ok: true };
     }
     let st = l;
     let symlinkTo: string | undefined;
