@@ -3,6 +3,7 @@
 //
 //   npm run bench                 (builds dist/ first)
 //   npx zx scripts/bench.mjs [--rounds 5] [--ldd-rounds 3] [--version-rounds 10] [--trace] [--no-ldd]
+//                            [--tui-rounds 10] [--tui-keys 2] [--only-tui]
 //
 // Needs root (it creates users and jails), jailkit (jk_init), openssh-server and
 // /usr/bin/time (Debian package `time`) for peak memory. It never touches
@@ -18,6 +19,14 @@
 //   cross-check that both find the same files
 // - apply's peak RSS (/usr/bin/time -f %M) vs jk_init's
 // - `jailwizard --version` vs `node -e 0`
+// - the wizard in a real pseudo-terminal (80x24, TERM=xterm-256color, LANG=C.UTF-8, no CI),
+//   driven by scripts/pty-timing.py (python3: os.openpty, select, time.monotonic): the
+//   first frame (spawn to the first output carrying the "jailwizard · 1/10" title) against
+//   `node -e 0` and `--version`, and keys answered (Enter on Preflight, then ↓/↑ on the
+//   User screen: from writing the key to the first byte of the redraw). Its rounds are
+//   interleaved with the --version ones; the wizard reads the private sshd's config and
+//   a temp --state-dir, and is quit with Ctrl+C on an idle screen (killed if it lingers).
+// --only-tui measures just --version, node -e 0 and the wizard (no jails, no ldd): ~20 s.
 // --trace adds two diagnostic applies: one under strace (its child processes) and one
 // under --cpu-prof (an unminified bundle; the profile is kept in /tmp).
 import { argv, fs, os, path } from 'zx';
@@ -34,6 +43,9 @@ const LDD_ROUNDS = intArg('ldd-rounds', 3);
 const VERSION_ROUNDS = intArg('version-rounds', 10);
 const TRACE = Boolean(argv.trace);
 const DO_LDD = argv.ldd !== false; // --no-ldd
+const ONLY_TUI = Boolean(argv['only-tui']);
+const TUI_ROUNDS = intArg('tui-rounds', 10);
+const TUI_KEYS = intArg('tui-keys', 2); // key presses per wizard round
 
 const BIN = path.join(REPO, 'dist/jailwizard.mjs');
 const NODE = process.execPath;
@@ -43,7 +55,9 @@ const JK_INIT_SECTIONS = ['sftp', 'scp', 'rsync', 'basicshell'];
 const TOOLS = ['bash', 'rsync', 'scp', 'sftp'];
 const KEYS_DIR = '/etc/ssh/authorized_keys';
 const INCLUDE_LINE = /^Include\s+\/etc\/ssh\/sshd_config\.d\/\*\.conf\s*$/m;
-const GOALS = { applyTime: 0.25, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5 };
+const GOALS = { applyTime: 0.25, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5, firstFrameMs: 300, keyMs: 50 };
+const PTY_HELPER = path.join(REPO, 'scripts/pty-timing.py');
+const PYTHON = 'python3';
 
 // An id no user or jail root on this host carries yet: cleanup removes by this id.
 const RUN_ID = freshId();
@@ -174,7 +188,7 @@ function preflight() {
   if (process.getuid?.() !== 0) die('run as root: apply creates a user and a jail, jk_init writes one');
   for (const [p, hint] of [
     [SSHD, 'apt-get install -y openssh-server'],
-    ['/usr/sbin/jk_init', 'apt-get install -y jailkit'],
+    ...(ONLY_TUI ? [] : [['/usr/sbin/jk_init', 'apt-get install -y jailkit']]),
   ]) {
     if (!fs.existsSync(p)) die(`${p} is missing (${hint})`);
   }
@@ -498,27 +512,111 @@ async function lddBench() {
 
 // ------------------------------------------------------------------ startup
 
-async function versionBench() {
+/**
+ * `jailwizard --version` vs `node -e 0`, and (with python3) the wizard in a real PTY, rounds
+ * interleaved in a rotating order so that a noisy neighbour hits every side alike. Round -1
+ * is a warm-up of each side, not counted.
+ */
+async function startupBench() {
   const jw = [];
   const plain = [];
+  const tui = []; // one pty-timing.py result per wizard round
+  const floor = []; // node printing the title in the same PTY harness
   const want = JSON.parse(fs.readFileSync('package.json', 'utf8')).version;
-  for (let i = -1; i < VERSION_ROUNDS; i++) {
-    const sides = [
-      async () => {
+  const rounds = Math.max(VERSION_ROUNDS, hasPty ? TUI_ROUNDS : 0);
+  for (let i = -1; i < rounds; i++) {
+    const sides = [];
+    if (i < VERSION_ROUNDS) {
+      sides.push(async () => {
         const r = await timed([NODE, BIN, '--version']);
         if (r.code !== 0 || !r.stdout.includes(want)) throw failure(`jailwizard --version (want ${want})`, r);
         if (i >= 0) jw.push(r.ms);
-      },
-      async () => {
+      });
+      sides.push(async () => {
         const r = await timed([NODE, '-e', '0']);
         if (r.code !== 0) throw failure('node -e 0', r);
         if (i >= 0) plain.push(r.ms);
-      },
-    ];
-    if (i % 2) sides.reverse();
-    for (const s of sides) await s(); // i = -1: warm-up, not counted
+      });
+    }
+    if (hasPty && i < TUI_ROUNDS) {
+      sides.push(async () => {
+        const r = await ptyRun(wizardSpec(i >= 0 ? TUI_KEYS : 0));
+        if (i >= 0) tui.push(r);
+      });
+      sides.push(async () => {
+        const r = await ptyRun(floorSpec());
+        if (i >= 0) floor.push(r.title_ms);
+      });
+    }
+    const k = ((i % sides.length) + sides.length) % sides.length;
+    for (const side of [...sides.slice(k), ...sides.slice(0, k)]) await side();
+    if (i >= 0 && hasPty && i < TUI_ROUNDS) {
+      const t = tui.at(-1);
+      progress(`round ${i + 1}/${rounds}: first frame ${msf(t.title_ms)}, ready ${msf(t.ready_ms)}, keys ${t.presses.map((p) => msf(p.first_ms)).join(' ')}`);
+    }
   }
-  return { jw, plain };
+  return { jw, plain, tui, floor };
+}
+
+// ------------------------------------------------------------------ the wizard in a PTY
+
+/** The environment of a person at a terminal: no CI (Ink would print only the last frame). */
+function ttyEnv() {
+  const env = { ...process.env, TERM: 'xterm-256color', LANG: 'C.UTF-8' };
+  for (const k of Object.keys(env)) {
+    if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_')) delete env[k];
+  }
+  // LANG decides (LC_ALL/LC_CTYPE would override it); colour follows the terminal.
+  for (const k of ['LC_ALL', 'LC_CTYPE', 'NO_COLOR', 'FORCE_COLOR']) delete env[k];
+  return env;
+}
+
+const TITLE_RX = 'jailwizard [·-] 1/\\d+';
+const PTY_BASE = () => ({ env: ttyEnv(), cwd: REPO, cols: 80, rows: 24, title: TITLE_RX, timeout_s: 30 });
+
+/** Spawn → first frame → Preflight ready → (Enter, then ↓/↑ on the User screen) → Ctrl+C. */
+function wizardSpec(presses) {
+  return {
+    ...PTY_BASE(),
+    cmd: [NODE, BIN, '--sshd-config', sshd.config, '--state-dir', tuiStateDir],
+    ready: 'Press Enter to start',
+    quit: '\u0003',
+    keys: presses
+      ? {
+          enter: '\r',
+          // A list of existing users answers arrows; with none the screen is a text field.
+          screens: { 'Which user should be jailed\\?': ['\u001b[B', '\u001b[A'], 'Name of the new user to jail:': ['a', '\u007f'] },
+          presses,
+          quiet_ms: 150,
+          timeout_s: 3,
+        }
+      : undefined,
+  };
+}
+
+/** The harness's floor: a bare node that prints the title line and exits. */
+function floorSpec() {
+  return { ...PTY_BASE(), cmd: [NODE, '-e', "process.stdout.write('jailwizard · 1/10 floor\\n')"] };
+}
+
+async function ptyRun(spec) {
+  const r = await timed([PYTHON, PTY_HELPER, JSON.stringify(spec)]);
+  let out;
+  try {
+    out = JSON.parse(r.stdout.trim().split('\n').pop());
+  } catch {
+    throw failure(`${PTY_HELPER} (${path.basename(spec.cmd[1])})`, r);
+  }
+  if (!out.ok) throw new Error(`in a PTY, ${spec.cmd.slice(1).join(' ')}: ${out.error}\n--- screen (tail) ---\n${out.tail}`);
+  if (out.end === 'killed') notes.push(`the wizard did not quit on Ctrl+C within 2 s in a PTY round; it was killed`);
+  return out;
+}
+
+function checkPty() {
+  const r = spawnSync(PYTHON, ['-c', 'import pty, select, fcntl, termios'], { encoding: 'utf8' });
+  if (r.status === 0) return true;
+  notes.push(`the wizard was not measured in a PTY: ${PYTHON} with pty/select/fcntl/termios is missing (${(r.error?.message ?? r.stderr).trim()})`);
+  return false;
 }
 
 // ------------------------------------------------------------------ --trace
@@ -595,6 +693,8 @@ let hasTime = false;
 let keysDirExisted = false;
 let cleaned = false;
 let madeJailRoot = false;
+let tuiStateDir;
+let hasPty = false;
 const notes = [];
 
 async function cleanup() {
@@ -657,39 +757,45 @@ try {
   keysDirExisted = fs.existsSync(KEYS_DIR);
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'jwbench-'));
   stateDir = path.join(work, 'state');
-  fs.mkdirSync('/srv', { recursive: true, mode: 0o755 });
-  fs.mkdirSync(JAIL_ROOT, { mode: 0o755 }); // throws if it exists: never ours to delete then
-  madeJailRoot = true;
-  fs.chmodSync(JAIL_ROOT, 0o755);
-  const keyFile = path.join(work, 'id_ed25519');
-  must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', keyFile]);
-  clientKey = fs.readFileSync(`${keyFile}.pub`, 'utf8').trim();
+  tuiStateDir = path.join(work, 'tui-state'); // the wizard's own: the applies' records stay out of it
+  hasPty = checkPty();
+  if (!ONLY_TUI) {
+    fs.mkdirSync('/srv', { recursive: true, mode: 0o755 });
+    fs.mkdirSync(JAIL_ROOT, { mode: 0o755 }); // throws if it exists: never ours to delete then
+    madeJailRoot = true;
+    fs.chmodSync(JAIL_ROOT, 0o755);
+    const keyFile = path.join(work, 'id_ed25519');
+    must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', keyFile]);
+    clientKey = fs.readFileSync(`${keyFile}.pub`, 'utf8').trim();
+  }
   await startSshd();
-  progress(`run ${RUN_ID}: private sshd on 127.0.0.1:${sshd.port}, jails under ${JAIL_ROOT}`);
-
-  // Warm-up (not counted): the first copy of each file pays for the page cache.
-  progress('warm-up: one apply and one jk_init');
-  const warm = { apply: (await applyRound(`${PREFIX}w`, { measure: false })).ms, jk: (await jkRound('jkw')).ms };
+  progress(`run ${RUN_ID}: private sshd on 127.0.0.1:${sshd.port}${ONLY_TUI ? ' (--only-tui)' : `, jails under ${JAIL_ROOT}`}`);
 
   const applies = [];
   const jks = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    const sides = [async () => applies.push(await applyRound(`${PREFIX}a${i}`)), async () => jks.push(await jkRound(`jk${i}`))];
-    if (i % 2) sides.reverse();
-    for (const s of sides) await s();
-    progress(`round ${i + 1}/${ROUNDS}: apply ${sec(applies.at(-1).ms)}, jk_init ${sec(jks.at(-1).ms)}`);
+  let warm;
+  if (!ONLY_TUI) {
+    // Warm-up (not counted): the first copy of each file pays for the page cache.
+    progress('warm-up: one apply and one jk_init');
+    warm = { apply: (await applyRound(`${PREFIX}w`, { measure: false })).ms, jk: (await jkRound('jkw')).ms };
+    for (let i = 0; i < ROUNDS; i++) {
+      const sides = [async () => applies.push(await applyRound(`${PREFIX}a${i}`)), async () => jks.push(await jkRound(`jk${i}`))];
+      if (i % 2) sides.reverse();
+      for (const s of sides) await s();
+      progress(`round ${i + 1}/${ROUNDS}: apply ${sec(applies.at(-1).ms)}, jk_init ${sec(jks.at(-1).ms)}`);
+    }
   }
 
   let elf;
-  if (DO_LDD) {
+  if (DO_LDD && !ONLY_TUI) {
     progress(`ELF resolution vs ldd over /usr/bin, ${LDD_ROUNDS} rounds`);
     elf = await lddBench();
   }
-  progress(`--version vs node -e 0, ${VERSION_ROUNDS} rounds`);
-  const startup = await versionBench();
+  progress(`--version vs node -e 0, ${VERSION_ROUNDS} rounds${hasPty ? `, interleaved with the wizard in a PTY, ${TUI_ROUNDS} rounds × ${TUI_KEYS} keys` : ''}`);
+  const startup = await startupBench();
   let strace;
   let prof;
-  if (TRACE) {
+  if (TRACE && !ONLY_TUI) {
     progress('--trace: apply under strace, then under --cpu-prof');
     if (fs.existsSync('/usr/bin/strace')) strace = await straceApply(`${PREFIX}s`);
     else notes.push('--trace: strace is not installed (apt-get install -y strace)');
@@ -697,24 +803,27 @@ try {
   }
 
   // ---------------------------------------------------------------- report
-  const applyMs = median(applies.map((r) => r.ms));
-  const jkMs = median(jks.map((r) => r.ms));
-  const aStats = applies[0].stats;
-  const jStats = jks[0].stats;
-  for (const [name, rs] of [['apply', applies], ['jk_init', jks]]) {
-    if (new Set(rs.map((r) => r.stats.bytes)).size > 1) notes.push(`${name}'s jail size varied between rounds: ${rs.map((r) => r.stats.bytes).join(', ')} bytes`);
-  }
   const rows = [];
-  const timeRatio = applyMs / jkMs;
-  rows.push([
-    `apply --no-test, four tools (median of ${ROUNDS}; ${spread(applies.map((r) => r.ms), sec)})`,
-    sec(applyMs),
-    `jk_init ${JK_INIT_SECTIONS.join(' ')}: ${sec(jkMs)} (${spread(jks.map((r) => r.ms), sec)})`,
-    x(timeRatio),
-    `≤ ${GOALS.applyTime}× ${verdict(timeRatio <= GOALS.applyTime)}`,
-  ]);
-  const bytesRatio = aStats.bytes / jStats.bytes;
-  rows.push(['jail bytes', describeJail(aStats), `jailkit: ${describeJail(jStats)}`, x(bytesRatio), `≤ ${GOALS.jailBytes}× ${verdict(bytesRatio <= GOALS.jailBytes)}`]);
+  let applyMs, jkMs, aStats, jStats, bytesRatio;
+  if (applies.length) {
+    applyMs = median(applies.map((r) => r.ms));
+    jkMs = median(jks.map((r) => r.ms));
+    aStats = applies[0].stats;
+    jStats = jks[0].stats;
+    for (const [name, rs] of [['apply', applies], ['jk_init', jks]]) {
+      if (new Set(rs.map((r) => r.stats.bytes)).size > 1) notes.push(`${name}'s jail size varied between rounds: ${rs.map((r) => r.stats.bytes).join(', ')} bytes`);
+    }
+    const timeRatio = applyMs / jkMs;
+    rows.push([
+      `apply --no-test, four tools (median of ${ROUNDS}; ${spread(applies.map((r) => r.ms), sec)})`,
+      sec(applyMs),
+      `jk_init ${JK_INIT_SECTIONS.join(' ')}: ${sec(jkMs)} (${spread(jks.map((r) => r.ms), sec)})`,
+      x(timeRatio),
+      `≤ ${GOALS.applyTime}× ${verdict(timeRatio <= GOALS.applyTime)}`,
+    ]);
+    bytesRatio = aStats.bytes / jStats.bytes;
+    rows.push(['jail bytes', describeJail(aStats), `jailkit: ${describeJail(jStats)}`, x(bytesRatio), `≤ ${GOALS.jailBytes}× ${verdict(bytesRatio <= GOALS.jailBytes)}`]);
+  }
   if (elf) {
     const each = median(elf.each);
     const lddMs = median(elf.ldd);
@@ -730,7 +839,9 @@ try {
     rows.push(['… the same, whole node process (startup, import, resolve)', sec(wall), `ldd loop: ${sec(lddMs)}`, `${(lddMs / wall).toFixed(1)}× faster`, '(info)']);
     rows.push(['… one resolveClosure call for all of them (shared caches)', sec(median(elf.all)), `ldd loop: ${sec(lddMs)}`, `${(lddMs / median(elf.all)).toFixed(0)}× faster`, '(info)']);
   }
-  if (hasTime) {
+  if (!applies.length) {
+    // --only-tui
+  } else if (hasTime) {
     const rss = applies.map((r) => r.maxRssKB);
     const jkRss = median(jks.map((r) => r.maxRssKB));
     const peak = Math.max(...rss);
@@ -751,37 +862,93 @@ try {
     x(jwMs / nodeMs),
     `< ${GOALS.versionRatio}× ${verdict(jwMs / nodeMs < GOALS.versionRatio)}`,
   ]);
+  if (startup.tui.length) {
+    const t = startup.tui;
+    const first = t.map((r) => r.title_ms);
+    const ready = t.map((r) => r.ready_ms);
+    const frameMs = median(first);
+    rows.push([
+      `wizard first frame (PTY 80x24, spawn → first bytes with the title; median of ${t.length}; ${spread(first, msf)})`,
+      msf(frameMs),
+      `node -e 0: ${msf(nodeMs)}; jailwizard --version: ${msf(jwMs)}`,
+      `${x(frameMs / nodeMs)} node -e 0, ${x(frameMs / jwMs)} --version`,
+      `< ${GOALS.firstFrameMs} ms ${verdict(frameMs < GOALS.firstFrameMs)}`,
+    ]);
+    const floorMs = median(startup.floor);
+    rows.push([
+      `… node printing the title line in the same PTY harness (floor; median of ${startup.floor.length}; ${spread(startup.floor, msf)})`,
+      msf(floorMs),
+      `node -e 0: ${msf(nodeMs)}`,
+      x(floorMs / nodeMs),
+      '(info)',
+    ]);
+    rows.push([
+      `… wizard ready: Preflight's findings and "Press Enter to start" (median of ${t.length}; ${spread(ready, msf)})`,
+      msf(median(ready)),
+      `first frame: ${msf(frameMs)}`,
+      `+${msf(median(ready.map((r, i) => r - first[i])))}`,
+      '(info)',
+    ]);
+    const presses = t.flatMap((r) => r.presses);
+    if (presses.length) {
+      const keyMs = presses.map((p) => p.first_ms);
+      const settled = presses.map((p) => p.settled_ms);
+      const screens = [...new Set(t.map((r) => r.screen))];
+      const what = screens.every((sc) => sc.startsWith('Which user')) ? '↓/↑ on the User screen (list)' : `on the User screen: ${screens.join('; ')}`;
+      const sorted = [...keyMs].sort((a, b) => a - b);
+      const p90 = sorted[Math.min(sorted.length - 1, Math.ceil(0.9 * sorted.length) - 1)];
+      const keyMed = median(keyMs);
+      rows.push([
+        `key answered (PTY, key written → first byte of the redraw; median of ${presses.length} presses in ${t.length} fresh wizards; ${spread(keyMs, msf)}, p90 ${msf(p90)})`,
+        msf(keyMed),
+        `${what}; redraw complete after ${msf(median(settled))} (median)`,
+        '',
+        `< ${GOALS.keyMs} ms ${verdict(keyMed < GOALS.keyMs)}`,
+      ]);
+    }
+  } else if (!hasPty) rows.push(['wizard first frame / key answered (PTY)', 'not measured', `${PYTHON} with pty is missing`, '', `< ${GOALS.firstFrameMs} ms / < ${GOALS.keyMs} ms`]);
 
   const load1 = os.loadavg();
   console.log(`\n## jailwizard benchmark\n`);
   console.log(`${host.date} · ${host.nproc} CPUs, ${host.cpu} · ${host.kernel} · node ${host.node} · jailkit ${host.jailkit} · openssh-server ${host.openssh}`);
-  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end; rounds interleaved, after one uncounted warm-up each (apply ${sec(warm.apply)}, jk_init ${sec(warm.jk)})\n`);
+  console.log(`load average ${load0.map((l) => l.toFixed(2)).join(' ')} at start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end; rounds interleaved, after one uncounted warm-up each${warm ? ` (apply ${sec(warm.apply)}, jk_init ${sec(warm.jk)})` : ''}\n`);
   console.log('| figure | value | anchor (measured in the same run) | ratio | goal |');
   console.log('|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.map((c) => String(c).replace(/\|/g, '\\|')).join(' | ')} |`);
 
-  // Where apply's time goes: medians of the gaps between the step lines it prints.
-  console.log(`\n### Where apply's wall time goes (median over ${ROUNDS} rounds, from its output lines)\n`);
-  const first = applies[0].steps;
-  const sameShape = applies.every((r) => r.steps.length === first.length);
-  if (sameShape && first.length) {
-    // Per round: the gap from each step line to the next one (or to the exit); then medians.
-    const gap = (i) => median(applies.map((r) => (i + 1 < r.steps.length ? r.steps[i + 1].at : r.ms) - r.steps[i].at));
-    const rowsT = [['start → step 1 (node startup, read answers, validate, facts, plan, print the plan)', median(applies.map((r) => r.steps[0].at))]];
-    for (let i = 0; i < first.length; i++) rowsT.push([first[i].n === 'done' ? 'summary → exit' : `[${first[i].n}] ${first[i].title}`, gap(i)]);
-    console.log('| phase | ms |\n|---|---|');
-    for (const [p, ms] of rowsT) console.log(`| ${p.replace(/\|/g, '\\|')} | ${ms.toFixed(0)} |`);
-    if (hasTime) console.log(`\nCPU (user+sys of apply and its children, median): ${sec(median(applies.map((r) => r.cpuS * 1000)))} of ${sec(applyMs)} wall; jk_init: ${sec(median(jks.map((r) => r.cpuS * 1000)))} of ${sec(jkMs)}.`);
-  } else console.log('(apply printed a different number of steps between rounds; no breakdown)');
+  if (applies.length) {
+    // Where apply's time goes: medians of the gaps between the step lines it prints.
+    console.log(`\n### Where apply's wall time goes (median over ${ROUNDS} rounds, from its output lines)\n`);
+    const first = applies[0].steps;
+    const sameShape = applies.every((r) => r.steps.length === first.length);
+    if (sameShape && first.length) {
+      // Per round: the gap from each step line to the next one (or to the exit); then medians.
+      const gap = (i) => median(applies.map((r) => (i + 1 < r.steps.length ? r.steps[i + 1].at : r.ms) - r.steps[i].at));
+      const rowsT = [['start → step 1 (node startup, read answers, validate, facts, plan, print the plan)', median(applies.map((r) => r.steps[0].at))]];
+      for (let i = 0; i < first.length; i++) rowsT.push([first[i].n === 'done' ? 'summary → exit' : `[${first[i].n}] ${first[i].title}`, gap(i)]);
+      console.log('| phase | ms |\n|---|---|');
+      for (const [p, ms] of rowsT) console.log(`| ${p.replace(/\|/g, '\\|')} | ${ms.toFixed(0)} |`);
+      if (hasTime) console.log(`\nCPU (user+sys of apply and its children, median): ${sec(median(applies.map((r) => r.cpuS * 1000)))} of ${sec(applyMs)} wall; jk_init: ${sec(median(jks.map((r) => r.cpuS * 1000)))} of ${sec(jkMs)}.`);
+    } else console.log('(apply printed a different number of steps between rounds; no breakdown)');
 
-  if (bytesRatio > GOALS.jailBytes) {
-    console.log(`\n### Largest files (jail-bytes goal missed)\n`);
-    console.log('| # | jailwizard jail | bytes | jailkit jail | bytes |\n|---|---|---|---|---|');
-    for (let i = 0; i < 10; i++) {
-      const a = aStats.list[i];
-      const j = jStats.list[i];
-      console.log(`| ${i + 1} | ${a?.path ?? ''} | ${a?.size ?? ''} | ${j?.path ?? ''} | ${j?.size ?? ''} |`);
+    if (bytesRatio > GOALS.jailBytes) {
+      console.log(`\n### Largest files (jail-bytes goal missed)\n`);
+      console.log('| # | jailwizard jail | bytes | jailkit jail | bytes |\n|---|---|---|---|---|');
+      for (let i = 0; i < 10; i++) {
+        const a = aStats.list[i];
+        const j = jStats.list[i];
+        console.log(`| ${i + 1} | ${a?.path ?? ''} | ${a?.size ?? ''} | ${j?.path ?? ''} | ${j?.size ?? ''} |`);
+      }
     }
+  }
+
+  if (startup.tui.length) {
+    console.log(`\n### The wizard in a PTY, per round (ms from spawn; keys: from the write to the first byte back)\n`);
+    console.log('| round | first byte | first frame | ready | floor (node printing the title) | keys |\n|---|---|---|---|---|---|');
+    startup.tui.forEach((r, i) => {
+      const keys = r.presses.map((p) => `${p.key === '\u001b[B' ? '↓' : p.key === '\u001b[A' ? '↑' : JSON.stringify(p.key)} ${p.first_ms.toFixed(1)}`).join(', ');
+      console.log(`| ${i + 1} | ${r.first_byte_ms.toFixed(0)} | ${r.title_ms.toFixed(0)} | ${r.ready_ms.toFixed(0)} | ${startup.floor[i]?.toFixed(0) ?? ''} | ${keys} |`);
+    });
   }
 
   if (elf) {
