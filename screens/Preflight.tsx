@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { Preflight as PreflightData } from '../src/wizard/preflight.ts';
-import { Spinner, Status, fit, useSize } from './ui.tsx';
+import { Spinner, Status, fit, useSize, useUi } from './ui.tsx';
 
 export interface PreflightProps {
   data?: PreflightData;
@@ -14,6 +14,7 @@ export interface PreflightProps {
 /** What was found on this host, with the fix for each problem. */
 export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: PreflightProps): React.JSX.Element {
   const { columns } = useSize();
+  const { caps } = useUi();
   useInput((input, key) => {
     if (!data) return;
     if (key.return && !data.blocked) onContinue();
@@ -22,7 +23,7 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: P
   if (!data) {
     return (
       <Text>
-        <Spinner /> Checking this host…
+        <Spinner /> Checking this host{caps.unicode ? '…' : '...'}
       </Text>
     );
   }
