@@ -8,7 +8,7 @@ export const BASIC_COMMANDS = [
 
 export const bash: Recipe = {
   name: 'bash',
-  summary: 'a login shell with basic commands (ls, cat, cp, mv, rm, mkdir, …)',
+  summary: 'a login shell with basic commands (ls, cat, cp, mv, rm, mkdir, ...)',
   why: [
     'bash is the user\'s login shell inside the jail; sshd runs the passwd shell after the chroot.',
     `Basic commands only: ${BASIC_COMMANDS.map((p) => p.split('/').pop()).join(', ')}. Add more later with care.`,

@@ -47,7 +47,7 @@ export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps
       </Box>
       {checking ? (
         <Text>
-          <Spinner /> checking with ssh-keygen -l…
+          <Spinner /> checking with ssh-keygen -l{sym.ellipsis}
         </Text>
       ) : null}
       {error ? <Text color="red">{fit(`${sym.bad} ${error}`, columns - 2)}</Text> : null}

@@ -2,6 +2,7 @@ import React from 'react';
 import { Box, Text } from 'ink';
 import SelectInput from 'ink-select-input';
 import type { Arch } from '../src/types.ts';
+import { Indicator } from './ui.tsx';
 
 export const ARCH_LAYOUT: Record<Arch, { loader: string; libdir: string }> = {
   x86_64: { loader: '/lib64/ld-linux-x86-64.so.2', libdir: '/lib/x86_64-linux-gnu' },
@@ -27,6 +28,7 @@ export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps):
     <Box flexDirection="column">
       <Text>Which architecture are the jail's binaries?</Text>
       <SelectInput
+        indicatorComponent={Indicator}
         items={items}
         initialIndex={Math.max(0, items.findIndex((i) => i.value === value))}
         onHighlight={(i) => setShown(i.value === 'auto' ? hostArch : i.value)}

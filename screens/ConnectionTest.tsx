@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { ProbeResult } from '../src/verify.ts';
-import { Spinner, Status, fit, useSize } from './ui.tsx';
+import { Spinner, Status, fit, useSize, useUi } from './ui.tsx';
 
 export interface TestProps {
   probes: ProbeResult[];
@@ -16,6 +16,7 @@ export interface TestProps {
 /** Each probe of the connection test, ticked off live. */
 export function ConnectionTestScreen({ probes, finished, ok, error, rolledBack, height, onExit }: TestProps): React.JSX.Element {
   const { columns } = useSize();
+  const { sym } = useUi();
   useInput((input, key) => {
     if (finished && (key.return || input === 'q')) onExit();
   });
@@ -31,7 +32,7 @@ export function ConnectionTestScreen({ probes, finished, ok, error, rolledBack, 
       ))}
       {!finished ? (
         <Text>
-          <Spinner /> probing… ({probes.length} done)
+          <Spinner /> probing{sym.ellipsis} ({probes.length} done)
         </Text>
       ) : ok ? null : (
         <Box flexDirection="column">

@@ -3,7 +3,7 @@ import { Box, Text, useInput } from 'ink';
 import SelectInput from 'ink-select-input';
 import TextInput from 'ink-text-input';
 import type { ChainLink } from '../src/ownership.ts';
-import { Status, fit, useSize, useUi } from './ui.tsx';
+import { Indicator, Status, fit, useSize, useUi } from './ui.tsx';
 
 export interface JailProps {
   user: string;
@@ -25,7 +25,7 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
   const suggestions = [
     { label: `/srv/jails/${user}   (shared-service layout)`, value: `/srv/jails/${user}` },
     { label: `${home}   (the user's home as chroot, ArchWiki layout)`, value: home },
-    { label: 'Type a path…', value: TYPE },
+    { label: `Type a path${sym.ellipsis}`, value: TYPE },
   ];
   const [typing, setTyping] = useState(value !== '' && !suggestions.some((s) => s.value === value));
   const [typed, setTyped] = useState(typing ? value : '');
@@ -50,6 +50,7 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
         </Box>
       ) : (
         <SelectInput
+          indicatorComponent={Indicator}
           items={suggestions}
           initialIndex={Math.max(0, suggestions.findIndex((s) => s.value === value))}
           onHighlight={(i) => setHighlight(i.value)}

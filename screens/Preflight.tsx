@@ -14,7 +14,7 @@ export interface PreflightProps {
 /** What was found on this host, with the fix for each problem. */
 export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: PreflightProps): React.JSX.Element {
   const { columns } = useSize();
-  const { caps } = useUi();
+  const { sym } = useUi();
   useInput((input, key) => {
     if (!data) return;
     if (key.return && !data.blocked) onContinue();
@@ -23,7 +23,7 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: P
   if (!data) {
     return (
       <Text>
-        <Spinner /> Checking this host{caps.unicode ? '…' : '...'}
+        <Spinner /> Checking this host{sym.ellipsis}
       </Text>
     );
   }
@@ -40,7 +40,7 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: P
       <Box marginTop={1}>
         {rollingBack ? (
           <Text>
-            <Spinner /> Rolling back the unfinished run…
+            <Spinner /> Rolling back the unfinished run{sym.ellipsis}
           </Text>
         ) : data.blocked ? (
           <Text color="red">Fix the problems above first{data.unfinished ? ' (r: roll back the unfinished run)' : ''}.</Text>

@@ -35,7 +35,7 @@ export function PreviewScreen({ plan, error, height, saved, onConfirm, onSaveScr
   if (!plan) {
     return (
       <Text>
-        <Spinner /> Planning: reading this host…
+        <Spinner /> Planning: reading this host{sym.ellipsis}
       </Text>
     );
   }

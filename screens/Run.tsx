@@ -59,7 +59,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       ) : null}
       {run.rollingBack ? (
         <Text color="yellow">
-          <Spinner /> Rolling back, newest change first…
+          <Spinner /> Rolling back, newest change first{sym.ellipsis}
         </Text>
       ) : null}
       {!finished ? <Text dimColor>{done}/{run.steps.length} steps done. Ctrl+C rolls everything back.</Text> : null}

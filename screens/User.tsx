@@ -2,7 +2,7 @@ import React, { useState } from 'react';
 import { Box, Text, useInput } from 'ink';
 import SelectInput from 'ink-select-input';
 import TextInput from 'ink-text-input';
-import { useUi } from './ui.tsx';
+import { Indicator, useUi } from './ui.tsx';
 
 export interface UserProps {
   /** Existing regular users that may be jailed. */
@@ -22,6 +22,7 @@ export function UserScreen({ users, value, validate, onSubmit, listHeight }: Use
   const [typing, setTyping] = useState(users.length === 0 || (value !== '' && !users.includes(value)));
   const [name, setName] = useState(users.includes(value) ? '' : value);
   const problem = name ? validate(name) : undefined;
+  const [rejected, setRejected] = useState<string>();
   if (typing) {
     return (
       <Box flexDirection="column">
@@ -42,19 +43,25 @@ export function UserScreen({ users, value, validate, onSubmit, listHeight }: Use
       </Box>
     );
   }
-  const items = [...users.map((u) => ({ label: u, value: u })), { label: 'New user…', value: NEW }];
+  const items = [...users.map((u) => ({ label: u, value: u })), { label: `New user${sym.ellipsis}`, value: NEW }];
   return (
     <Box flexDirection="column">
       <Text>Which user should be jailed?</Text>
       <SelectInput
+        indicatorComponent={Indicator}
         items={items}
         limit={listHeight}
         initialIndex={Math.max(0, users.indexOf(value))}
         onSelect={(item) => {
           if (item.value === NEW) setTyping(true);
-          else if (!validate(item.value)) onSubmit(item.value);
+          else {
+            const why = validate(item.value);
+            if (why) setRejected(why);
+            else onSubmit(item.value);
+          }
         }}
       />
+      {rejected ? <Text color="red">{sym.bad} {rejected}</Text> : null}
     </Box>
   );
 }

@@ -16,9 +16,11 @@ export const useUi = (): Ui => useContext(UiContext);
 /** The window size, with the 80x24 default of a terminal that does not say. */
 export function useSize(): { rows: number; columns: number } {
   const { stdout } = useStdout();
-  const [size, setSize] = useState({ rows: stdout.rows || 24, columns: stdout.columns || 80 });
+  // Wider than 100 columns, lines get long to read: the frame stays at 100.
+  const read = (): { rows: number; columns: number } => ({ rows: stdout.rows || 24, columns: Math.min(stdout.columns || 80, 100) });
+  const [size, setSize] = useState(read);
   useEffect(() => {
-    const on = (): void => setSize({ rows: stdout.rows || 24, columns: stdout.columns || 80 });
+    const on = (): void => setSize(read());
     stdout.on('resize', on);
     return () => {
       stdout.off('resize', on);
@@ -41,18 +43,18 @@ export const STEP_TITLES: Record<string, string> = {
 };
 
 export function Frame({ screen, index, total, hints, children }: { screen: string; index: number; total: number; hints: string; children: React.ReactNode }): React.JSX.Element {
-  const { caps } = useUi();
+  const { caps, sym } = useUi();
   const { columns } = useSize();
   return (
-    <Box flexDirection="column" width={Math.min(columns, 100)}>
+    <Box flexDirection="column" width={columns}>
       <Text bold color={caps.color ? 'cyan' : undefined}>
-        jailwizard {caps.unicode ? '·' : '-'} {index}/{total} {STEP_TITLES[screen] ?? screen}
+        jailwizard {sym.dot} {index}/{total} {STEP_TITLES[screen] ?? screen}
       </Text>
       <Box flexDirection="column" marginTop={1}>
         {children}
       </Box>
       <Box marginTop={1}>
-        <Text dimColor>{fit(hints, Math.min(columns, 100) - 1)}</Text>
+        <Text dimColor>{fit(hints.replaceAll(' · ', ` ${sym.dot} `), columns - 1)}</Text>
       </Box>
     </Box>
   );
@@ -87,7 +89,8 @@ export function mb(bytes: number): string {
 
 /** Shortens a line to the window width, so no frame wraps and garbles. */
 export function fit(line: string, columns: number): string {
-  return line.length <= columns ? line : `${line.slice(0, Math.max(0, columns - 1))}…`;
+  // '...' rather than '…': fit() does not know the locale, and ASCII works everywhere.
+  return line.length <= columns ? line : `${line.slice(0, Math.max(0, columns - 3))}...`;
 }
 
 /**
@@ -140,4 +143,10 @@ export function Pager({ lines, height, active = true }: { lines: string[]; heigh
       </Text>
     </Box>
   );
+}
+
+/** ink-select-input's pointer, in the terminal's symbols (its default is always Unicode). */
+export function Indicator({ isSelected }: { isSelected?: boolean }): React.JSX.Element {
+  const { sym, caps } = useUi();
+  return <Box marginRight={1}><Text color={caps.color ? 'cyan' : undefined}>{isSelected ? sym.pointer : ' '}</Text></Box>;
 }

@@ -302,7 +302,8 @@ export interface KeyInfo {
 /** One key per line; blank lines and # comments dropped (authorized_keys syntax). */
 export function splitKeys(text: string): string[] {
   return text
-    .split(/\r?\n/)
+    // A paste in a raw-mode terminal ends its lines with \r.
+    .split(/\r\n|\r|\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
 }

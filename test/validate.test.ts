@@ -291,6 +291,9 @@ describe('checkArch', () => {
 });
 
 describe('splitKeys', () => {
+  test('splits a raw-mode paste, whose lines end with \\r', () => {
+    expect(splitKeys('ssh-ed25519 AAAA a\rssh-ed25519 AAAA b\r')).toEqual(['ssh-ed25519 AAAA a', 'ssh-ed25519 AAAA b']);
+  });
   test('one key per line, no blanks or comments', () => {
     expect(splitKeys('# my keys\n\nssh-ed25519 AAAA a\r\n  ssh-rsa AAAA b  \n#ssh-rsa AAAA old\n')).toEqual(['ssh-ed25519 AAAA a', 'ssh-rsa AAAA b']);
     expect(splitKeys('\n \n')).toEqual([]);

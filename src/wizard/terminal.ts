@@ -31,10 +31,12 @@ export interface Symbols {
   barFull: string;
   barEmpty: string;
   spinner: string[];
+  ellipsis: string;
+  dot: string;
 }
 
 export function symbols(caps: TermCaps): Symbols {
   return caps.unicode
-    ? { ok: '✓', bad: '✗', warn: '!', pointer: '›', on: '◉', off: '○', arrow: '→', undone: '↩', pending: '·', barFull: '█', barEmpty: '░', spinner: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'] }
-    : { ok: '+', bad: 'x', warn: '!', pointer: '>', on: '[x]', off: '[ ]', arrow: '->', undone: '<-', pending: '.', barFull: '#', barEmpty: '-', spinner: ['|', '/', '-', '\\'] };
+    ? { ok: '✓', bad: '✗', warn: '!', pointer: '›', on: '◉', off: '○', arrow: '→', undone: '↩', pending: '·', barFull: '█', barEmpty: '░', spinner: ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'], ellipsis: '…', dot: '·' }
+    : { ok: '+', bad: 'x', warn: '!', pointer: '>', on: '[x]', off: '[ ]', arrow: '->', undone: '<-', pending: '.', barFull: '#', barEmpty: '-', spinner: ['|', '/', '-', '\\'], ellipsis: '...', dot: '-' };
 }
