@@ -14,6 +14,7 @@ import {
 import type { Action, Effect, Plan, Precondition, Step } from './effects.ts';
 import { UserError } from './errors.ts';
 import type { FileState, HostFacts } from './host-facts.ts';
+import type { HostEntry } from './ld-resolve.ts';
 import { renderDropIn } from './sshd-config.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import type { Answers, Tool } from './types.ts';
@@ -301,39 +302,15 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   // 6. Tool binaries with their ELF closure and symlink chains.
   const manifest: JailRecord['manifest'] = [];
   for (const c of facts.closures) {
-    const actions: Action[] = [];
-    let files = 0;
-    let bytes = 0;
-    for (const e of c.entries) {
-      if (e.path === '/') continue;
-      const p = path.join(jail, e.path);
-      if (e.kind === 'file') manifest.push({ path: p, from: e.path, sha256: e.sha256! });
-      if (planned.has(p)) continue;
-      planned.add(p);
-      const have = facts.jail[p];
-      if (e.kind === 'dir') actions.push(...ensureDir(p, have, e.mode & 0o755, 0, 0));
-      else if (e.kind === 'symlink') {
-        if (have?.kind === 'symlink' && have.target === e.target) continue;
-        if (have) throw new UserError(`${p} exists and is not the symlink to ${e.target} the jail needs`, 'remove it; jailwizard then makes it');
-        actions.push({ effect: { kind: 'symlink', path: p, target: e.target! }, undo: [{ kind: 'unlink', path: p }], pre: { kind: 'absent', path: p } });
-      } else {
-        // Keep the host's mode, drop setuid/setgid and group/other write.
-        const mode = e.mode & 0o1755;
-        const copy = ensureFile(p, have, { kind: 'copy', from: e.path, path: p, mode, ...ROOT, size: e.size, sha256: e.sha256! }, e.sha256!);
-        if (copy.length > 0) {
-          files++;
-          bytes += e.size;
-        }
-        actions.push(...copy);
-      }
-    }
-    if (actions.length === 0) continue;
+    const copied = copyIntoJail(c.entries, jail, facts.jail, planned);
+    manifest.push(...copied.manifest);
+    if (copied.actions.length === 0) continue;
     const recipe = c.name === 'shell' ? undefined : RECIPES[c.name];
     steps.push({
       id: `copy-${c.name}`,
-      title: `Copy ${c.binaries.map((b) => path.basename(b)).join(', ')} and what they need: ${files} file${files === 1 ? '' : 's'}, ${mb(bytes)}`,
+      title: `Copy ${c.binaries.map((b) => path.basename(b)).join(', ')} and what they need: ${copied.files} file${copied.files === 1 ? '' : 's'}, ${mb(copied.bytes)}`,
       why: recipe ? recipe.why : RECIPES.rsync.why.slice(1),
-      actions,
+      actions: copied.actions,
     });
   }
 
@@ -417,6 +394,47 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     });
   }
   return { command: 'apply', user: a.user, steps, notes };
+}
+
+/**
+ * Actions that make host entries (dirs, symlinks, files with their sha256) exist at the same
+ * paths inside the jail; only what is missing or different. `planned` is shared between
+ * calls so an entry needed by several tools is copied once.
+ */
+export function copyIntoJail(
+  entries: (HostEntry & { sha256?: string })[],
+  jail: string,
+  have: Record<string, FileState>,
+  planned: Set<string>,
+): { actions: Action[]; files: number; bytes: number; manifest: JailRecord['manifest'] } {
+  const actions: Action[] = [];
+  const manifest: JailRecord['manifest'] = [];
+  let files = 0;
+  let bytes = 0;
+  for (const e of entries) {
+    if (e.path === '/') continue;
+    const p = path.join(jail, e.path);
+    if (e.kind === 'file') manifest.push({ path: p, from: e.path, sha256: e.sha256! });
+    if (planned.has(p)) continue;
+    planned.add(p);
+    const cur = have[p];
+    if (e.kind === 'dir') actions.push(...ensureDir(p, cur, e.mode & 0o755, 0, 0));
+    else if (e.kind === 'symlink') {
+      if (cur?.kind === 'symlink' && cur.target === e.target) continue;
+      if (cur) throw new UserError(`${p} exists and is not the symlink to ${e.target} the jail needs`, 'remove it; jailwizard then makes it');
+      actions.push({ effect: { kind: 'symlink', path: p, target: e.target! }, undo: [{ kind: 'unlink', path: p }], pre: { kind: 'absent', path: p } });
+    } else {
+      // Keep the host's mode, drop setuid/setgid and group/other write.
+      const mode = e.mode & 0o1755;
+      const copy = ensureFile(p, cur, { kind: 'copy', from: e.path, path: p, mode, ...ROOT, size: e.size, sha256: e.sha256! }, e.sha256!);
+      if (copy.length > 0) {
+        files++;
+        bytes += e.size;
+      }
+      actions.push(...copy);
+    }
+  }
+  return { actions, files, bytes, manifest };
 }
 
 export function installArgv(mgr: string | undefined, pkgs: string[]): string[] {
