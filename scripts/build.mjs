@@ -10,7 +10,7 @@ writeFileSync(stub, 'export default {};\n');
 
 await build({
   entryPoints: ['src/main.ts'],
-  outfile: 'dist/jailwizard.mjs',
+  outfile: process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -26,4 +26,4 @@ await build({
   jsx: 'automatic',
   logLevel: 'warning',
 });
-chmodSync('dist/jailwizard.mjs', 0o755);
+chmodSync(process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs', 0o755);

@@ -17,6 +17,8 @@ Usage:
   jailwizard test USER         prove the jail with the real ssh, sftp, scp and rsync clients
   jailwizard remove USER [--yes] [--keep-user] [--keep-home]
                                undo everything jailwizard made for USER
+  jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]
+                               why USER cannot log in, and the fix (previewed, undoable)
   jailwizard list [--json]     the jails jailwizard manages
   jailwizard rollback [--yes]  finish undoing a run that was killed
   jailwizard --help | --version
@@ -37,6 +39,10 @@ const OPTIONS = {
   'keep-user': { type: 'boolean' },
   'keep-home': { type: 'boolean' },
   json: { type: 'boolean' },
+  fix: { type: 'boolean' },
+  'sshd-log': { type: 'string' },
+  all: { type: 'boolean' },
+  'install-hook': { type: 'boolean' },
   'sshd-config': { type: 'string' },
   'state-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -91,6 +97,12 @@ export async function main(argv: string[]): Promise<number> {
       requireRoot();
       const { removeCommand } = await import('./commands/remove.ts');
       return removeCommand(user, { ...common, yes: !!v.yes, keepUser: !!v['keep-user'], keepHome: !!v['keep-home'] });
+    }
+    case 'doctor': {
+      const user = one('user');
+      requireRoot();
+      const { doctorCommand } = await import('./commands/doctor.ts');
+      return doctorCommand(user, { ...common, fix: !!v.fix, yes: !!v.yes, sshdLog: v['sshd-log'] });
     }
     case 'list': {
       const { listCommand } = await import('./commands/list.ts');

@@ -155,3 +155,18 @@ export async function sshdVersion(): Promise<string> {
   const r = await run([SSHD, '-V'], { timeoutMs: 5000 });
   return /OpenSSH_[^\s,]+/.exec(r.stderr + r.stdout)?.[0] ?? 'unknown';
 }
+
+/** sshd's %-tokens for a user: %% %u %U %h, and a leading ~ for the home. */
+export function expandUserTokens(value: string, user: { name: string; uid: number; home: string }): string {
+  const v = value.startsWith('~/') || value === '~' ? user.home + value.slice(1) : value;
+  return v.replace(/%([%uUh])/g, (_, t: string) => (t === '%' ? '%' : t === 'u' ? user.name : t === 'U' ? String(user.uid) : user.home));
+}
+
+/** The host paths sshd reads the user's keys from (relative ones are under the home). */
+export function authorizedKeysPaths(eff: EffectiveConfig, user: { name: string; uid: number; home: string }): string[] {
+  const words = (eff.get('authorizedkeysfile') ?? []).flatMap((v) => v.split(/\s+/)).filter((w) => w && w !== 'none');
+  return words.map((w) => {
+    const p = expandUserTokens(w, user);
+    return path.isAbsolute(p) ? p : path.join(user.home, p);
+  });
+}

@@ -10,14 +10,15 @@ import type { Plan } from '../effects.ts';
 import { fileState } from '../host-facts.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
 import { runOk } from '../run.ts';
-import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { readPasswd } from '../validate.ts';
 import { readRecord, type JailRecord } from '../state.ts';
 import { formatProbeTable, runProbes, type ProbeResult } from '../verify.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
 /** Runs the probes inside an open executor run; the temporary key is rolled back afterwards. */
-export async function verifyJail(ex: Executor, rec: JailRecord, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
+export async function verifyJail(ex: Executor, rec: Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'>, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
   const eff = await sshdEffective(rec.sshdConfig);
   const target = connectAddresses(eff)[0];
   if (!target) throw new UserError(`sshd (${rec.sshdConfig}) listens on no address`, 'check ListenAddress and Port');
@@ -28,7 +29,11 @@ export async function verifyJail(ex: Executor, rec: JailRecord, onResult?: (r: P
     await runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
     const pub = readFileSync(`${key}.pub`, 'utf8').trim();
     const from = [...new Set(['127.0.0.1', '::1', target.host])].join(',');
-    const keysPath = path.join(AUTHORIZED_KEYS_DIR, rec.user);
+    // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
+    // admin's own setting for a jail jailwizard did not make.
+    const account = readPasswd().find((p) => p.name === rec.user);
+    const userEff = account ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: target.host }) : undefined;
+    const keysPath = (account && userEff && authorizedKeysPaths(userEff, account)[0]) || path.join(AUTHORIZED_KEYS_DIR, rec.user);
     const have = fileState(keysPath);
     const current = have?.kind === 'file' ? readFileSync(keysPath, 'utf8') : '';
     const content = `${current}${current && !current.endsWith('\n') ? '\n' : ''}from="${from}" ${pub}\n`;

@@ -1,0 +1,97 @@
+// `jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]`: the guided way out of
+// "bad ownership or modes for chroot directory component" and the other classic failures.
+import { createHash } from 'node:crypto';
+import { EXIT, UserError } from '../errors.ts';
+import { Executor, assertNoUnfinished, explain } from '../executor.ts';
+import { formatPlan } from '../effects.ts';
+import { diagnose, gatherDoctorFacts, inferTools, planFixes, type DoctorFacts, type Finding } from '../doctor.ts';
+import { confirm } from '../prompt.ts';
+import { printEvent, say, warn } from '../output.ts';
+import { formatProbeTable } from '../verify.ts';
+import { verifyJail } from './test.ts';
+import type { CommonOptions } from './common.ts';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+export interface DoctorOptions extends CommonOptions {
+  fix: boolean;
+  yes: boolean;
+  sshdLog?: string;
+}
+
+/** The chain, one line per component, so the broken link shows at a glance. */
+export function formatReport(f: DoctorFacts, findings: Finding[]): string {
+  const out: string[] = [`jailwizard doctor: ${f.user.name} (shell ${f.user.shell}, home ${f.user.home})`, ''];
+  out.push(f.logLine ? `Latest sshd failure (${f.logLine.source}):` : 'No sshd failure for this user found in the logs.');
+  if (f.logLine) out.push(`  ${f.logLine.line.trim()}`);
+  out.push('');
+  if (f.chroot) {
+    out.push(`ChrootDirectory for ${f.user.name}: ${f.chroot}   (sshd -T -C user=${f.user.name}; every component must be root-owned, no group/other write)`);
+    const w = Math.max(...f.chain.map((l) => l.path.length)) + 2;
+    for (const l of f.chain) out.push(`  ${l.ok ? '✓' : '✗'} ${l.path.padEnd(w)}${l.exists ? l.owner : 'missing'}${l.symlinkTo ? ` -> ${l.symlinkTo}` : ''}${l.reason ? `   ${l.reason}` : ''}`);
+    out.push('');
+  }
+  if (findings.length === 0) {
+    out.push('No problems found.');
+    return `${out.join('\n')}\n`;
+  }
+  out.push(`${findings.length} problem${findings.length === 1 ? '' : 's'}:`);
+  for (const x of findings) {
+    out.push(`  ✗ ${x.title}`);
+    for (const e of x.evidence) out.push(`      ${e}`);
+    if (x.fix) out.push(`      fix (--fix): ${x.fix.title}`);
+    else if (x.manual) out.push(`      by hand: ${x.manual}`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export async function doctorCommand(user: string, o: DoctorOptions): Promise<number> {
+  if (o.fix) assertNoUnfinished(o.stateDir);
+  const facts = await gatherDoctorFacts(user, o);
+  const findings = diagnose(facts, sha256);
+  say(formatReport(facts, findings));
+  if (findings.length === 0) return EXIT.ok;
+  if (!o.fix) {
+    if (findings.some((x) => x.fix)) say(`Run \`jailwizard doctor ${user} --fix\` to preview and apply the fixes.`);
+    return EXIT.failed;
+  }
+  const plan = planFixes(facts, findings);
+  if (plan.steps.length === 0) {
+    warn('Nothing here can be fixed automatically; see "by hand" above.');
+    return EXIT.failed;
+  }
+  say(formatPlan(plan));
+  if (!(await confirm(`Apply these ${plan.steps.length} fixes?`, o.yes))) {
+    say('Nothing changed.');
+    return EXIT.failed;
+  }
+  const ex = Executor.begin(o.stateDir, 'doctor', user, printEvent);
+  try {
+    await ex.apply(plan);
+  } catch (e) {
+    warn(`jailwizard: ${explain(e)}`);
+    const manual = await ex.rollback(explain(e));
+    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+    return manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+  }
+  // The fixes stay even if the test then fails: each one is a repair; the test says what is left.
+  let results;
+  try {
+    say(`Connection test for ${user} with the real clients:`);
+    results = await verifyJail(ex, { user, jail: facts.chroot ?? '/', tools: inferTools(facts), sshdConfig: o.sshdConfig }, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
+  } catch (e) {
+    ex.finish('committed');
+    if (e instanceof UserError) throw e;
+    warn(`jailwizard: the connection test could not run: ${explain(e)}`);
+    return EXIT.failed;
+  }
+  ex.finish('committed');
+  const failed = results.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    warn(formatProbeTable(results));
+    warn(`Fixed what could be fixed, but ${failed.length} probe(s) still fail; run jailwizard doctor ${user} again.`);
+    return EXIT.failed;
+  }
+  say(`Fixed: ${user} logs in again, and all ${results.length} probes passed.`);
+  return EXIT.ok;
+}

@@ -1,0 +1,551 @@
+// `jailwizard doctor`: why can't this user log in? It reads sshd's own log line, recomputes
+// the effective ChrootDirectory as sshd does, checks it component by component, looks for
+// the other classic causes, and turns what it can fix into a Plan (preview, journal, undo).
+// It works on jails jailwizard did not make too: the ArchWiki %h layout, hand-made ones.
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import path from 'node:path';
+import type { Action, Plan, Step } from './effects.ts';
+import { UserError } from './errors.ts';
+import { fileState, sha256File, type FileState } from './host-facts.ts';
+import { hostEntriesFor, resolveClosure } from './ld-resolve.ts';
+import { readElf } from './elf.ts';
+import { chrootChain, type ChainLink } from './ownership.ts';
+import { copyIntoJail } from './plan.ts';
+import { run } from './run.ts';
+import {
+  authorizedKeysPaths,
+  connectAddresses,
+  expandUserTokens,
+  findIncludeDir,
+  includeLineFor,
+  readPid,
+  reloadCommand,
+  sshdEffective,
+  type EffectiveConfig,
+} from './sshd-config.ts';
+import { readRecord, type JailRecord } from './state.ts';
+import { readPasswd, type PasswdEntry } from './validate.ts';
+import type { Tool } from './types.ts';
+
+export interface Finding {
+  id: string;
+  title: string;
+  /** What was seen: quoted log lines, paths with owner and mode. */
+  evidence: string[];
+  /** The fix, as actions with undo; absent when only the admin can decide. */
+  fix?: { title: string; actions: Action[] };
+  /** What to do by hand when there is no automatic fix. */
+  manual?: string;
+}
+
+export interface DoctorFacts {
+  user: PasswdEntry;
+  sshdConfig: string;
+  effective: EffectiveConfig;
+  /** ChrootDirectory with %h, %u, ~ expanded; undefined when none applies. */
+  chroot?: string;
+  chain: ChainLink[];
+  forceCommand?: string;
+  usePam: boolean;
+  shadowField?: string;
+  shadowLastChange?: string;
+  shells: string[];
+  logLine?: { source: string; line: string };
+  record?: JailRecord;
+  /** Jail contents, for the shell, the libraries and the sftp-server. */
+  jailFiles: { shellPresent: boolean; elfs: string[]; missingLibs: { name: string; neededBy: string }[]; hostFixes: HostFix[] };
+  sftpSubsystem?: string;
+  subsystemInJail: boolean;
+  keys: { path: string; state?: FileState; parents: { path: string; state?: FileState }[] }[];
+  dropIn?: string;
+  mount?: { target: string; options: string[] };
+  acl: { path: string; mask: string }[];
+  /** The chroot dir itself is the user's, holding the user's files (ArchWiki %h gone wrong). */
+  homeAsChroot?: { entries: string[]; keepInPlace: string[] };
+  reload?: { argv: string[]; pid?: number };
+  pidFile: string;
+  listen: { host: string; port: number }[];
+}
+
+/** Host entries to copy into the jail for one reason (shell, libraries, sftp-server). */
+interface HostFix {
+  reason: 'shell' | 'libs' | 'sftp-server';
+  entries: ReturnType<typeof hostEntriesFor>;
+}
+
+// ---------------------------------------------------------------- the sshd log
+
+const FAILURE = /fatal:|error:|bad ownership|safely_chroot|not allowed because|Authentication refused|chroot|Permission denied|Broken pipe/i;
+
+/** The user's latest sshd failure: after their last "Accepted", or a line that names them. */
+export function findFailure(lines: string[], user: string): string | undefined {
+  const named = new RegExp(`\\b(user|for|User) ${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (named.test(l) && /not allowed|refused|invalid|locked|shell/i.test(l)) return l;
+    if (new RegExp(`Accepted \\S+ for ${user} `).test(l)) {
+      // The session's fatal line follows its "Accepted" line closely.
+      const after = lines.slice(i + 1, i + 12).find((x) => FAILURE.test(x) && !/Accepted/.test(x));
+      if (after) return after;
+    }
+  }
+  return undefined;
+}
+
+async function readLog(user: string, sshdLog?: string): Promise<{ source: string; line: string } | undefined> {
+  const tail = (text: string): string[] => text.split('\n').slice(-20000);
+  if (sshdLog) {
+    if (!existsSync(sshdLog)) throw new UserError(`sshd log ${sshdLog} does not exist`, 'give the file sshd logs to (e.g. /var/log/auth.log)');
+    const line = findFailure(tail(readFileSync(sshdLog, 'utf8')), user);
+    return line ? { source: sshdLog, line } : undefined;
+  }
+  if (existsSync('/run/systemd/system')) {
+    const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
+    const line = r.exitCode === 0 ? findFailure(tail(r.stdout), user) : undefined;
+    if (line) return { source: 'journalctl -u ssh -u sshd', line };
+  }
+  for (const f of ['/var/log/auth.log', '/var/log/secure']) {
+    if (!existsSync(f)) continue;
+    const line = findFailure(tail(readFileSync(f, 'utf8')), user);
+    if (line) return { source: f, line };
+  }
+  return undefined;
+}
+
+// ---------------------------------------------------------------- facts
+
+function mountOf(p: string): { target: string; options: string[] } | undefined {
+  let best: { target: string; options: string[] } | undefined;
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const target = f[4]?.replace(/\\040/g, ' ');
+    if (!target) continue;
+    if ((p === target || p.startsWith(target === '/' ? '/' : `${target}/`)) && (!best || target.length >= best.target.length)) {
+      const sep = f.indexOf('-');
+      best = { target, options: [...(f[5] ?? '').split(','), ...(f[sep + 3] ?? '').split(',')] };
+    }
+  }
+  return best;
+}
+
+/** The ACL mask of a dir whose group bits show write (the mask is what `ls -l` shows). */
+async function aclMask(p: string): Promise<string | undefined> {
+  const r = await run(['getfacl', '--absolute-names', '--omit-header', p], { timeoutMs: 5000 });
+  return r.exitCode === 0 ? /^mask::(\S+)/m.exec(r.stdout)?.[1] : undefined;
+}
+
+/** Resolves `p` inside `root` as the jailed process would (symlinks relative to root). */
+function existsInRoot(root: string, p: string, depth = 0): boolean {
+  if (depth > 40) return false;
+  const parts = p.split('/').filter(Boolean);
+  let cur = '';
+  for (let i = 0; i < parts.length; i++) {
+    const next = `${cur}/${parts[i]}`;
+    let st;
+    try {
+      st = lstatSync(path.join(root, next));
+    } catch {
+      return false;
+    }
+    if (st.isSymbolicLink()) {
+      const t = readlinkSafe(path.join(root, next));
+      const rest = parts.slice(i + 1).join('/');
+      const target = t.startsWith('/') ? t : path.posix.join(cur || '/', t);
+      return existsInRoot(root, path.posix.join(target, rest), depth + 1);
+    }
+    cur = next;
+  }
+  return true;
+}
+
+function readlinkSafe(p: string): string {
+  try {
+    return readlinkSync(p);
+  } catch {
+    return '';
+  }
+}
+
+/** Regular ELF files under the jail's bin/lib dirs (not the user's home). */
+function jailElfs(jail: string, home: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    const abs = path.join(jail, rel);
+    if (abs === path.join(jail, home)) return;
+    let st;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      if (rel.split('/').length > 6) return;
+      for (const n of readdirSync(abs)) walk(path.posix.join(rel, n));
+    } else if (st.isFile() && st.size > 64) {
+      try {
+        if (readElf(abs)) out.push(`/${rel}`);
+      } catch {
+        // a truncated ELF is reported by check, not here
+      }
+    }
+  };
+  for (const top of ['bin', 'sbin', 'usr', 'lib', 'lib64']) walk(top);
+  return out;
+}
+
+export async function gatherDoctorFacts(userName: string, o: { sshdConfig: string; stateDir: string; sshdLog?: string }): Promise<DoctorFacts> {
+  const user = readPasswd().find((p) => p.name === userName);
+  if (!user) throw new UserError(`user ${userName} does not exist`, 'check the name (getent passwd)');
+  const eff = await sshdEffective(o.sshdConfig, { user: userName, addr: '127.0.0.1' });
+  const rawChroot = eff.get('chrootdirectory')?.[0];
+  const chroot = rawChroot && rawChroot !== 'none' ? expandUserTokens(rawChroot, user) : undefined;
+  const force = eff.get('forcecommand')?.[0];
+  const forceCommand = force && force !== 'none' ? force : undefined;
+  const sftpOnly = forceCommand?.startsWith('internal-sftp') ?? false;
+  const names = new Map(readPasswd().map((p) => [p.uid, p.name]));
+  const chain = chroot ? chrootChain(chroot, names) : [];
+
+  const shadowLine = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${userName}:`));
+  const shells = existsSync('/etc/shells') ? readFileSync('/etc/shells', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
+
+  // Inside the jail: the shell, every ELF's libraries, and the external sftp-server.
+  const sub = (eff.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
+  const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
+  const hostFixes: HostFix[] = [];
+  let shellPresent = true;
+  let elfs: string[] = [];
+  let missingLibs: { name: string; neededBy: string }[] = [];
+  let subsystemInJail = true;
+  if (chroot && existsSync(chroot)) {
+    shellPresent = sftpOnly || existsInRoot(chroot, user.shell);
+    if (!shellPresent && existsSync(user.shell)) hostFixes.push({ reason: 'shell', entries: hostEntriesFor(resolveClosure([user.shell]).objects) });
+    elfs = jailElfs(chroot, user.home);
+    missingLibs = resolveClosure(elfs, { root: chroot }).missing;
+    if (missingLibs.length > 0) {
+      const hostSide = elfs.filter((e) => existsSync(e));
+      hostFixes.push({ reason: 'libs', entries: hostEntriesFor(resolveClosure(hostSide).objects) });
+    }
+    subsystemInJail = sftpOnly || !sftpSubsystem || existsInRoot(chroot, sftpSubsystem);
+    if (!subsystemInJail && sftpSubsystem && existsSync(sftpSubsystem)) {
+      hostFixes.push({ reason: 'sftp-server', entries: hostEntriesFor(resolveClosure([sftpSubsystem]).objects) });
+    }
+  }
+
+  const keys = authorizedKeysPaths(eff, user).map((k) => ({
+    path: k,
+    state: fileState(k, false),
+    parents: chrootChainParents(k),
+  }));
+
+  // A jailwizard drop-in for this user that sshd does not apply.
+  const mainText = readFileSync(o.sshdConfig, 'utf8');
+  const inc = findIncludeDir(mainText);
+  const record = readRecord(o.stateDir, userName);
+  const dropInCandidates = [record?.dropIn, inc.dropInDir && path.join(inc.dropInDir, `jailwizard-${userName}.conf`), path.join(includeLineFor(o.sshdConfig).dir, `jailwizard-${userName}.conf`)];
+  const dropIn = dropInCandidates.find((p): p is string => !!p && existsSync(p));
+
+  const acl: { path: string; mask: string }[] = [];
+  for (const l of chain) {
+    if (l.exists && l.mode !== undefined && l.mode & 0o020) {
+      const mask = await aclMask(l.path);
+      if (mask) acl.push({ path: l.path, mask });
+    }
+  }
+
+  // The %h layout gone wrong: the chroot is the user's own dir, with the user's files in it.
+  let homeAsChroot: DoctorFacts['homeAsChroot'];
+  if (chroot && existsSync(chroot)) {
+    const st = statSync(chroot);
+    if (st.uid === user.uid && readdirSync(chroot).length > 0) {
+      const keepInPlace = keys.map((k) => k.path).filter((k) => k.startsWith(`${chroot}/`)).map((k) => path.relative(chroot, k).split('/')[0]!);
+      homeAsChroot = { entries: readdirSync(chroot).sort(), keepInPlace: [...new Set(keepInPlace)] };
+    }
+  }
+  const globalEff = await sshdEffective(o.sshdConfig);
+  const pidFile = globalEff.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  return {
+    user,
+    sshdConfig: o.sshdConfig,
+    effective: eff,
+    chroot,
+    chain,
+    forceCommand,
+    usePam: (eff.get('usepam')?.[0] ?? 'yes') === 'yes',
+    shadowField: shadowLine?.split(':')[1],
+    shadowLastChange: shadowLine?.split(':')[2],
+    shells,
+    logLine: await readLog(userName, o.sshdLog),
+    record,
+    jailFiles: { shellPresent, elfs, missingLibs, hostFixes },
+    sftpSubsystem,
+    subsystemInJail,
+    keys,
+    dropIn,
+    mount: chroot && existsSync(chroot) ? mountOf(chroot) : undefined,
+    acl,
+    homeAsChroot,
+    reload: await reloadCommand(o.sshdConfig, pidFile),
+    pidFile,
+    listen: connectAddresses(globalEff),
+  };
+}
+
+function chrootChainParents(p: string): { path: string; state?: FileState }[] {
+  const out: { path: string; state?: FileState }[] = [];
+  for (let d = path.dirname(p); ; d = path.dirname(d)) {
+    out.unshift({ path: d, state: fileState(d, false) });
+    if (d === '/') break;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- diagnosis (pure)
+
+const oct = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
+
+function chownAction(p: string, uid: number, gid: number, oldUid: number, oldGid: number): Action {
+  return { effect: { kind: 'run', argv: ['chown', `${uid}:${gid}`, p] }, undo: [{ kind: 'run', argv: ['chown', `${oldUid}:${oldGid}`, p] }], pre: { kind: 'dir', path: p } };
+}
+
+function chmodAction(p: string, mode: number, old: number): Action {
+  return { effect: { kind: 'run', argv: ['chmod', oct(mode), p] }, undo: [{ kind: 'run', argv: ['chmod', oct(old), p] }], pre: { kind: 'none' } };
+}
+
+const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*']);
+
+export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding[] {
+  const out: Finding[] = [];
+  const u = f.user;
+
+  if (!f.chroot) {
+    out.push({
+      id: 'no-chroot',
+      title: `sshd puts ${u.name} in no chroot at all`,
+      evidence: [`sshd -T -C user=${u.name} shows: chrootdirectory ${f.effective.get('chrootdirectory')?.[0] ?? 'none'}`, ...(f.dropIn ? [`${f.dropIn} exists, but its Match block does not apply`] : [])],
+      ...(f.dropIn && !findIncludeDir(readSafe(f.sshdConfig)).dropInDir
+        ? {
+            fix: {
+              title: `Include jailwizard's drop-ins from ${f.sshdConfig}`,
+              actions: [includeAction(f, sha256)],
+            },
+          }
+        : { manual: f.dropIn ? `check that ${path.dirname(f.dropIn)} is included by ${f.sshdConfig} and that no earlier Match block matches ${u.name}` : `jailwizard apply (or add a Match User ${u.name} block with ChrootDirectory)` }),
+    });
+  }
+
+  // The chain, with exactly one change per bad component.
+  for (const l of f.chain) {
+    if (l.ok) continue;
+    const isRoot = l.path === f.chroot;
+    if (isRoot && f.homeAsChroot) continue; // handled below, keeping every file
+    const acl = f.acl.find((a) => a.path === l.path);
+    const actions: Action[] = [];
+    const st = l.exists ? fileState(l.path, false) : undefined;
+    if (!l.exists) {
+      out.push({ id: `chain:${l.path}`, title: `chroot component ${l.path} does not exist`, evidence: [`safely_chroot: stat("${l.path}"): No such file or directory`], manual: `create it root-owned, mode 0755, or run jailwizard apply` });
+      continue;
+    }
+    if (st && st.uid !== 0) actions.push(chownAction(l.path, 0, st.gid, st.uid, st.gid));
+    if (acl && /w/.test(acl.mask)) {
+      actions.push({ effect: { kind: 'run', argv: ['setfacl', '-m', 'm::r-x', l.path] }, undo: [{ kind: 'run', argv: ['setfacl', '-m', `m::${acl.mask}`, l.path] }], pre: { kind: 'none' } });
+    } else if (st && st.mode & 0o022) actions.push(chmodAction(l.path, st.mode & ~0o022, st.mode));
+    out.push({
+      id: `chain:${l.path}`,
+      title: `chroot ${isRoot ? 'directory' : 'component'} ${l.path} is ${l.reason}${acl ? ` (an ACL mask ${acl.mask} shows as group-write)` : ''}`,
+      evidence: [`${l.path}: owner ${l.owner}${l.symlinkTo ? `, symlink to ${l.symlinkTo}` : ''}`, `sshd: bad ownership or modes for chroot directory${isRoot ? '' : ' component'} "${l.path}${isRoot ? '' : '/'}"`],
+      fix: l.reason === 'not a directory' ? undefined : { title: `Fix ${l.path}: ${actions.map((a) => (a.effect.kind === 'run' ? a.effect.argv.join(' ') : '')).join('; ')}`, actions },
+      manual: l.reason === 'not a directory' ? `${l.path} must be a directory` : undefined,
+    });
+  }
+
+  if (f.homeAsChroot && f.chroot) {
+    const chroot = f.chroot;
+    const st = fileState(chroot, false)!;
+    const inner = freeHomeName(f);
+    const dest = path.join(chroot, inner);
+    const moving = f.homeAsChroot.entries.filter((e) => !f.homeAsChroot!.keepInPlace.includes(e));
+    const actions: Action[] = [];
+    // The parents of the new home inside the jail are root's; the home itself is the user's.
+    const parts = inner.split('/');
+    parts.forEach((_, i) => {
+      const p = path.join(chroot, ...parts.slice(0, i + 1));
+      const last = i === parts.length - 1;
+      actions.push({ effect: { kind: 'mkdir', path: p, mode: last ? 0o750 : 0o755, uid: last ? u.uid : 0, gid: last ? u.gid : 0 }, undo: [{ kind: 'rmdir', path: p }], pre: { kind: 'absent', path: p } });
+    });
+    for (const e of moving) {
+      actions.push({ effect: { kind: 'move', from: path.join(chroot, e), to: path.join(dest, e) }, undo: [{ kind: 'move', from: path.join(dest, e), to: path.join(chroot, e) }], pre: { kind: 'none' } });
+    }
+    actions.push(chownAction(chroot, 0, 0, st.uid, st.gid));
+    if (st.mode !== 0o755) actions.push(chmodAction(chroot, 0o755, st.mode));
+    out.push({
+      id: 'home-as-chroot',
+      title: `the chroot ${chroot} is ${u.name}'s own writable home, with ${f.homeAsChroot.entries.length} entries in it`,
+      evidence: [`${chroot}: owner ${u.name} ${oct(st.mode)}; sshd needs it root-owned`, `entries: ${f.homeAsChroot.entries.slice(0, 8).join(', ')}${f.homeAsChroot.entries.length > 8 ? ', …' : ''}`],
+      fix: {
+        title: `Make ${chroot} root-owned and move ${u.name}'s ${moving.length} entries into ${dest} (where sshd starts the session)${f.homeAsChroot.keepInPlace.length ? `; ${f.homeAsChroot.keepInPlace.join(', ')} stays, sshd reads the keys there` : ''}`,
+        actions,
+      },
+    });
+  }
+
+  if (f.chroot && !f.forceCommand?.startsWith('internal-sftp') && !f.jailFiles.shellPresent) {
+    const hf = f.jailFiles.hostFixes.find((h) => h.reason === 'shell');
+    out.push({
+      id: 'shell-missing',
+      title: `${u.name}'s shell ${u.shell} is missing inside the jail`,
+      evidence: [`/etc/passwd: ${u.name} has shell ${u.shell}; sshd runs it inside ${f.chroot}, where it does not exist`],
+      ...(hf ? { fix: { title: `Copy ${u.shell} and its libraries into the jail`, actions: copyActions(hf, f) } } : { manual: `${u.shell} is not on this host either; change the shell (usermod -s)` }),
+    });
+  }
+  if (f.jailFiles.missingLibs.length > 0) {
+    const hf = f.jailFiles.hostFixes.find((h) => h.reason === 'libs');
+    out.push({
+      id: 'libs-missing',
+      title: `${f.jailFiles.missingLibs.length} librar${f.jailFiles.missingLibs.length === 1 ? 'y is' : 'ies are'} missing inside the jail`,
+      evidence: f.jailFiles.missingLibs.slice(0, 6).map((m) => `${m.name}, needed by ${m.neededBy}`),
+      ...(hf ? { fix: { title: 'Copy the missing libraries from the host', actions: copyActions(hf, f) } } : {}),
+    });
+  }
+  if (f.chroot && !f.subsystemInJail && f.sftpSubsystem) {
+    const hf = f.jailFiles.hostFixes.find((h) => h.reason === 'sftp-server');
+    out.push({
+      id: 'sftp-server-missing',
+      title: `sftp for ${u.name} runs ${f.sftpSubsystem}, which is missing inside the jail`,
+      evidence: [`Subsystem sftp ${f.sftpSubsystem} is an external binary; a user with a shell runs it inside the chroot`],
+      ...(hf ? { fix: { title: `Copy ${f.sftpSubsystem} into the jail`, actions: copyActions(hf, f) } } : {}),
+    });
+  }
+  if (f.shadowField?.startsWith('!') && !f.usePam) {
+    const lockOnly = LOCKED_WITHOUT_PASSWORD.has(f.shadowField);
+    out.push({
+      id: 'locked',
+      title: `${u.name}'s account is locked with "${f.shadowField.slice(0, 2)}" and sshd runs with UsePAM no, so even key logins are refused`,
+      evidence: ['/etc/shadow password field starts with "!"', 'sshd -T: usepam no'],
+      ...(lockOnly
+        ? {
+            fix: {
+              title: `Set the password field to "*" (no password, keys work)`,
+              actions: [{ effect: { kind: 'run', argv: ['usermod', '--password', '*', u.name] }, undo: [{ kind: 'run', argv: ['usermod', '--password', f.shadowField, u.name] }, ...(f.shadowLastChange ? [{ kind: 'run' as const, argv: ['chage', '--lastday', f.shadowLastChange, u.name] }] : [])], pre: { kind: 'none' } }],
+            },
+          }
+        : { manual: `the account has a locked password; unlock it (usermod -U ${u.name}) if key logins should work` }),
+    });
+  }
+  if (!f.shells.includes(u.shell) && u.shell !== '/usr/sbin/nologin') {
+    const content = `${readSafe('/etc/shells').replace(/\n?$/, '\n')}${u.shell}\n`;
+    out.push({
+      id: 'shell-not-listed',
+      title: `${u.shell} is not in /etc/shells`,
+      evidence: [`/etc/passwd: ${u.name} has shell ${u.shell}`, 'PAM setups with pam_shells refuse such users with an "invalid password" error'],
+      fix: {
+        title: `Add ${u.shell} to /etc/shells`,
+        actions: [{ effect: { kind: 'write', path: '/etc/shells', content, mode: 0o644, uid: 0, gid: 0 }, undo: [{ kind: 'restore', path: '/etc/shells' }], pre: { kind: 'sha256', path: '/etc/shells', sha256: sha256(readSafe('/etc/shells')) } }],
+      },
+    });
+  }
+  for (const k of f.keys) {
+    if (!k.state) continue;
+    const bad: string[] = [];
+    const actions: Action[] = [];
+    if (k.state.uid !== 0 && k.state.uid !== u.uid) {
+      bad.push(`owned by uid ${k.state.uid}`);
+      actions.push({ effect: { kind: 'run', argv: ['chown', '0:0', k.path] }, undo: [{ kind: 'run', argv: ['chown', `${k.state.uid}:${k.state.gid}`, k.path] }], pre: { kind: 'none' } });
+    }
+    if (k.state.mode & 0o022) {
+      bad.push(`mode ${oct(k.state.mode)}`);
+      actions.push(chmodAction(k.path, k.state.mode & ~0o022, k.state.mode));
+    }
+    for (const p of k.parents) {
+      if (!p.state) continue;
+      if (p.state.uid !== 0 && p.state.uid !== u.uid) bad.push(`${p.path} owned by uid ${p.state.uid}`);
+      if (p.state.mode & 0o022 && !(p.state.mode & 0o1000)) {
+        bad.push(`${p.path} mode ${oct(p.state.mode)}`);
+        actions.push(chmodAction(p.path, p.state.mode & ~0o022, p.state.mode));
+      }
+    }
+    if (bad.length > 0) {
+      out.push({ id: `keys:${k.path}`, title: `sshd ignores ${k.path}: ${bad.join(', ')}`, evidence: ['sshd: Authentication refused: bad ownership or modes (StrictModes)'], fix: { title: `Fix ${k.path}`, actions } });
+    }
+    if (f.chroot && k.path.startsWith(`${f.chroot}/`) && k.state.uid === u.uid) {
+      out.push({ id: `keys-writable:${k.path}`, title: `${u.name} can change their own keys: ${k.path} is inside the jail and theirs`, evidence: [`AuthorizedKeysFile resolves to ${k.path}`], manual: 'use a root-owned AuthorizedKeysFile /etc/ssh/authorized_keys/%u (jailwizard apply does)' });
+    }
+  }
+  if (f.keys.every((k) => !k.state)) {
+    out.push({ id: 'no-keys', title: `${u.name} has no authorized_keys file, so no key can log in`, evidence: f.keys.map((k) => `${k.path}: missing`), manual: `add the user's public key to ${f.keys[0]?.path ?? '/etc/ssh/authorized_keys/' + u.name}` });
+  }
+  if (f.mount) {
+    const opts = f.mount.options.filter((o) => o === 'nodev' || (o === 'noexec' && !f.forceCommand?.startsWith('internal-sftp')));
+    if (opts.length > 0) {
+      out.push({
+        id: 'mount',
+        title: `the jail's filesystem ${f.mount.target} is mounted ${opts.join(',')}`,
+        evidence: [`/proc/self/mountinfo: ${f.mount.target} ${f.mount.options.join(',')}`, opts.includes('noexec') ? 'noexec: the shell and tools cannot run' : 'nodev: /dev/null and friends do not work'],
+        manual: `remount ${f.mount.target} without ${opts.join(',')} (and change /etc/fstab), or put the jail on another filesystem`,
+      });
+    }
+  }
+  return out;
+}
+
+function copyActions(hf: HostFix, f: DoctorFacts): Action[] {
+  const have: Record<string, FileState> = {};
+  for (const e of hf.entries) {
+    const p = path.join(f.chroot!, e.path);
+    const s = fileState(p);
+    if (s) have[p] = s;
+  }
+  return copyIntoJail(hf.entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e)), f.chroot!, have, new Set([f.chroot!])).actions;
+}
+
+function freeHomeName(f: DoctorFacts): string {
+  const inner = f.user.home.replace(/^\/+/, '');
+  const top = inner.split('/')[0]!;
+  // sshd starts the session in the passwd home, as a path inside the jail.
+  return f.homeAsChroot!.entries.includes(top) ? 'files' : inner;
+}
+
+function includeAction(f: DoctorFacts, sha256: (s: string) => string): Action {
+  const text = readSafe(f.sshdConfig);
+  const line = includeLineFor(f.sshdConfig).line;
+  return {
+    effect: { kind: 'write', path: f.sshdConfig, content: `${line}\n${text}`, mode: 0o644, uid: 0, gid: 0, summary: `adds one line at the top: ${line}` },
+    undo: [{ kind: 'restore', path: f.sshdConfig }],
+    pre: { kind: 'sha256', path: f.sshdConfig, sha256: sha256(text) },
+  };
+}
+
+function readSafe(p: string): string {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The fixes as a Plan: one step per finding, then sshd validated and reloaded if touched. */
+export function planFixes(f: DoctorFacts, findings: Finding[]): Plan {
+  const steps: Step[] = findings.filter((x) => x.fix && x.fix.actions.length > 0).map((x) => ({ id: x.id, title: x.fix!.title, why: [x.title], actions: x.fix!.actions }));
+  const touchesSshd = steps.some((s) => s.actions.some((a) => a.effect.kind === 'write' && a.effect.path === f.sshdConfig));
+  if (touchesSshd) {
+    const actions: Action[] = [{ effect: { kind: 'sshd-validate', config: f.sshdConfig }, undo: [], pre: { kind: 'none' } }];
+    if (f.reload && readPid(f.pidFile) !== undefined) {
+      const e = { kind: 'sshd-reload' as const, argv: f.reload.argv, pidFile: f.pidFile, listen: f.listen };
+      actions.push({ effect: e, undo: [e], pre: { kind: 'none' }, deferUndo: true });
+    }
+    steps.push({ id: 'sshd', title: 'Check sshd\'s config and reload it', why: [], actions });
+  }
+  return { command: 'apply', user: f.user.name, steps, notes: [] };
+}
+
+/** The tools to prove after a fix, for jails jailwizard did not make. */
+export function inferTools(f: DoctorFacts): Tool[] {
+  if (f.record) return f.record.tools;
+  if (f.forceCommand?.startsWith('internal-sftp')) return ['sftp'];
+  const tools: Tool[] = [];
+  if (f.chroot && /bash$/.test(f.user.shell) && f.jailFiles.shellPresent) tools.push('bash');
+  if (f.chroot && existsInRoot(f.chroot, '/usr/bin/rsync')) tools.push('rsync');
+  if (f.chroot && existsInRoot(f.chroot, '/usr/bin/scp')) tools.push('scp');
+  if (!f.sftpSubsystem || f.subsystemInJail) tools.push('sftp');
+  return tools;
+}
+
