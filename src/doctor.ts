@@ -50,6 +50,8 @@ export interface DoctorFacts {
   shadowField?: string;
   shadowLastChange?: string;
   shells: string[];
+  /** sshd's PAM stack uses pam_shells, which refuses shells missing from /etc/shells. */
+  pamShells: boolean;
   logLine?: { source: string; line: string };
   record?: JailRecord;
   /** Jail contents, for the shell, the libraries and the sftp-server. */
@@ -274,6 +276,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     shadowField: shadowLine?.split(':')[1],
     shadowLastChange: shadowLine?.split(':')[2],
     shells,
+    pamShells: pamUsesShells(),
     logLine: await readLog(userName, o.sshdLog),
     record,
     jailFiles: { shellPresent, elfs, missingLibs, hostFixes },
@@ -288,6 +291,14 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     pidFile,
     listen: connectAddresses(globalEff),
   };
+}
+
+/** Whether /etc/pam.d/sshd (with its @include files) uses pam_shells. */
+function pamUsesShells(file = '/etc/pam.d/sshd', depth = 0): boolean {
+  if (depth > 5) return false;
+  const text = readSafe(file);
+  if (/^\s*[^#\s].*pam_shells\.so/m.test(text)) return true;
+  return [...text.matchAll(/^@include\s+(\S+)/gm)].some((m) => pamUsesShells(path.join('/etc/pam.d', m[1]!), depth + 1));
 }
 
 function chrootChainParents(p: string): { path: string; state?: FileState }[] {
@@ -431,12 +442,12 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
         : { manual: `the account has a locked password; unlock it (usermod -U ${u.name}) if key logins should work` }),
     });
   }
-  if (!f.shells.includes(u.shell) && u.shell !== '/usr/sbin/nologin') {
+  if (!f.shells.includes(u.shell) && f.usePam && f.pamShells) {
     const content = `${readSafe('/etc/shells').replace(/\n?$/, '\n')}${u.shell}\n`;
     out.push({
       id: 'shell-not-listed',
       title: `${u.shell} is not in /etc/shells`,
-      evidence: [`/etc/passwd: ${u.name} has shell ${u.shell}`, 'PAM setups with pam_shells refuse such users with an "invalid password" error'],
+      evidence: [`/etc/passwd: ${u.name} has shell ${u.shell}`, "sshd's PAM stack has pam_shells, which refuses such users (an \"invalid password\" error)"],
       fix: {
         title: `Add ${u.shell} to /etc/shells`,
         actions: [{ effect: { kind: 'write', path: '/etc/shells', content, mode: 0o644, uid: 0, gid: 0 }, undo: [{ kind: 'restore', path: '/etc/shells' }], pre: { kind: 'sha256', path: '/etc/shells', sha256: sha256(readSafe('/etc/shells')) } }],
