@@ -19,6 +19,9 @@ Usage:
                                undo everything jailwizard made for USER
   jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]
                                why USER cannot log in, and the fix (previewed, undoable)
+  jailwizard check [USER|--all] [--json]
+                               audit jails: ownership, writable dirs, setuid, devices,
+                               files against the manifest, libraries, keys, sshd
   jailwizard list [--json]     the jails jailwizard manages
   jailwizard rollback [--yes]  finish undoing a run that was killed
   jailwizard --help | --version
@@ -103,6 +106,12 @@ export async function main(argv: string[]): Promise<number> {
       requireRoot();
       const { doctorCommand } = await import('./commands/doctor.ts');
       return doctorCommand(user, { ...common, fix: !!v.fix, yes: !!v.yes, sshdLog: v['sshd-log'] });
+    }
+    case 'check': {
+      if (rest.length > 1) throw new UserError('check takes one user, or --all', 'jailwizard check alice');
+      requireRoot();
+      const { checkCommand } = await import('./commands/check.ts');
+      return checkCommand(rest[0], { ...common, all: !!v.all, json: !!v.json });
     }
     case 'list': {
       const { listCommand } = await import('./commands/list.ts');

@@ -2,6 +2,7 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { listRecords } from '../state.ts';
+import { lastCheck } from './check.ts';
 import { say } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -33,7 +34,7 @@ export function listCommand(o: CommonOptions & { json: boolean }): number {
     jail: r.jail,
     bytes: duBytes(r.jail),
     appliedAt: r.appliedAt,
-    lastCheck: null as string | null,
+    lastCheck: lastCheck(o.stateDir, r.user) ?? null,
   }));
   if (o.json) {
     say(JSON.stringify(rows, null, 2));
@@ -44,6 +45,6 @@ export function listCommand(o: CommonOptions & { json: boolean }): number {
     return 0;
   }
   say(['USER', 'TOOLS', 'JAIL', 'SIZE', 'LAST CHECK'].join('\t'));
-  for (const r of rows) say([r.user, r.tools.join(','), r.jail, `${(r.bytes / 1e6).toFixed(1)} MB`, r.lastCheck ?? '-'].join('\t'));
+  for (const r of rows) say([r.user, r.tools.join(','), r.jail, `${(r.bytes / 1e6).toFixed(1)} MB`, r.lastCheck ? `${r.lastCheck.ok ? 'ok' : `${r.lastCheck.findings} findings`} ${r.lastCheck.at.slice(0, 16).replace('T', ' ')}` : '-'].join('\t'));
   return 0;
 }
