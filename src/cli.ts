@@ -22,6 +22,8 @@ Usage:
   jailwizard check [USER|--all] [--json]
                                audit jails: ownership, writable dirs, setuid, devices,
                                files against the manifest, libraries, keys, sshd
+  jailwizard update [USER|--all] [--yes] [--install-hook]
+                               refresh jails after package upgrades (or install an apt hook)
   jailwizard list [--json]     the jails jailwizard manages
   jailwizard rollback [--yes]  finish undoing a run that was killed
   jailwizard --help | --version
@@ -112,6 +114,12 @@ export async function main(argv: string[]): Promise<number> {
       requireRoot();
       const { checkCommand } = await import('./commands/check.ts');
       return checkCommand(rest[0], { ...common, all: !!v.all, json: !!v.json });
+    }
+    case 'update': {
+      if (rest.length > 1) throw new UserError('update takes one user, or --all', 'jailwizard update alice');
+      requireRoot();
+      const { updateCommand } = await import('./commands/update.ts');
+      return updateCommand(rest[0], { ...common, all: !!v.all, yes: !!v.yes, installHook: !!v['install-hook'] });
     }
     case 'list': {
       const { listCommand } = await import('./commands/list.ts');

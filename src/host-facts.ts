@@ -1,7 +1,7 @@
 // Read-only facts about the host: everything the pure planner needs to decide what to
 // change. Nothing in this file writes anything.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { readElf } from './elf.ts';
 import { hostEntriesFor, resolveClosure, type HostEntry } from './ld-resolve.ts';
@@ -41,7 +41,7 @@ export interface GroupEntry {
 
 export interface ClosureFacts extends BinaryGroup {
   /** Every dir, symlink and file the group's binaries need, host side, files hashed. */
-  entries: (HostEntry & { sha256?: string })[];
+  entries: (HostEntry & { sha256?: string; mtimeMs?: number })[];
   missing: { name: string; neededBy: string }[];
 }
 
@@ -223,7 +223,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
       missing.push({ binary: b, pkg: (manager && recipe.packages?.[manager]) ?? path.basename(b) });
     }
     const c = resolveClosure(present);
-    const entries = hostEntriesFor(c.objects).map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e));
+    const entries = hostEntriesFor(c.objects).map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path), mtimeMs: statSync(e.path).mtimeMs } : e));
     closures.push({ ...g, entries, missing: c.missing });
   }
   const pkgs = [...new Set(missing.map((m) => m.pkg))];

@@ -20,6 +20,9 @@ export interface RemoveFacts {
   mainText: string;
   mainSha256: string;
   userExists: boolean;
+  /** The apt hook of `update --install-hook`, removed with the last jail. */
+  aptHook?: string;
+  otherJails: number;
   reload?: { argv: string[]; pid?: number };
   pidFile: string;
   listen: { host: string; port: number }[];
@@ -158,6 +161,14 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     });
   }
   if (opts.keepUser && rec.createdUser) notes.push(`User ${rec.user} is kept (--keep-user); its login shell and home still name paths inside the removed jail.`);
+  if (f.aptHook && f.otherJails === 0) {
+    steps.push({
+      id: 'apt-hook',
+      title: `Remove the apt hook ${f.aptHook} (this was the last jail)`,
+      why: [],
+      actions: [{ effect: { kind: 'unlink', path: f.aptHook }, undo: [{ kind: 'restore', path: f.aptHook }], pre: { kind: 'none' } }],
+    });
+  }
   const rp = recordPath(f.stateDir, rec.user);
   steps.push({
     id: 'record',

@@ -314,6 +314,22 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     });
   }
 
+  // 6b. What an earlier apply copied that the jail no longer needs (after an upgrade
+  // dropped a library, or a tool was removed from the answers).
+  if (facts.record) {
+    const stale: Action[] = [];
+    const seen = new Set<string>();
+    for (const a of [...facts.record.actions].reverse()) {
+      const e = a.effect;
+      if ((e.kind !== 'copy' && e.kind !== 'symlink') || !e.path.startsWith(`${jail}/`) || planned.has(e.path) || seen.has(e.path)) continue;
+      seen.add(e.path);
+      if (facts.jail[e.path]) stale.push({ effect: { kind: 'unlink', path: e.path }, undo: [{ kind: 'restore', path: e.path }], pre: { kind: 'none' } });
+    }
+    if (stale.length > 0) {
+      steps.push({ id: 'stale', title: `Remove ${stale.length} file${stale.length === 1 ? '' : 's'} the jail no longer needs`, why: ['Fewer binaries in a jail are fewer to keep patched.'], actions: stale });
+    }
+  }
+
   // 7. sshd: the drop-in, validated and proved before sshd is reloaded.
   const s = facts.sshd;
   const settings = matchSettings(a.tools, jail);
@@ -402,7 +418,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
  * calls so an entry needed by several tools is copied once.
  */
 export function copyIntoJail(
-  entries: (HostEntry & { sha256?: string })[],
+  entries: (HostEntry & { sha256?: string; mtimeMs?: number })[],
   jail: string,
   have: Record<string, FileState>,
   planned: Set<string>,
@@ -414,7 +430,7 @@ export function copyIntoJail(
   for (const e of entries) {
     if (e.path === '/') continue;
     const p = path.join(jail, e.path);
-    if (e.kind === 'file') manifest.push({ path: p, from: e.path, sha256: e.sha256! });
+    if (e.kind === 'file') manifest.push({ path: p, from: e.path, sha256: e.sha256!, size: e.size, mtimeMs: e.mtimeMs });
     if (planned.has(p)) continue;
     planned.add(p);
     const cur = have[p];

@@ -16,6 +16,16 @@ export function recordPath(stateDir: string, user: string): string {
   return path.join(jailsDir(stateDir), `${user}.json`);
 }
 
+/** A file copied into the jail: where from, its content, and the host file's size and mtime
+ * when copied (so `update` can tell "nothing changed" without hashing). */
+export interface ManifestEntry {
+  path: string;
+  from: string;
+  sha256: string;
+  size?: number;
+  mtimeMs?: number;
+}
+
 /** What jailwizard knows about a jail it made: enough to test, update and remove it. */
 export interface JailRecord {
   version: 1;
@@ -34,7 +44,7 @@ export interface JailRecord {
   /** Every action applied, in order: remove undoes them in reverse. */
   actions: Action[];
   /** Files copied from the host: the manifest for check and update. */
-  manifest: { path: string; from: string; sha256: string }[];
+  manifest: ManifestEntry[];
   appliedAt: string;
 }
 

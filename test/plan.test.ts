@@ -242,6 +242,7 @@ describe('planRemove', () => {
       mainText: 'x',
       mainSha256: sha256('x'),
       userExists: true,
+      otherJails: 0,
       reload: { argv: ['systemctl', 'reload', 'ssh.service'] },
       pidFile: '/run/sshd.pid',
       listen: [{ host: '127.0.0.1', port: 22 }],

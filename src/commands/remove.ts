@@ -8,7 +8,8 @@ import { formatPlan } from '../effects.ts';
 import { planRemove, type RemoveFacts } from '../plan-remove.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
 import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
-import { readRecord, type JailRecord } from '../state.ts';
+import { listRecords, readRecord, type JailRecord } from '../state.ts';
+import { APT_HOOK } from './update.ts';
 import { readPasswd } from '../validate.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
@@ -40,6 +41,8 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     mainText,
     mainSha256: createHash('sha256').update(mainText).digest('hex'),
     userExists: user !== undefined,
+    aptHook: existsSync(APT_HOOK) ? APT_HOOK : undefined,
+    otherJails: listRecords(stateDir).filter((r) => r.user !== rec.user).length,
     reload: await reloadCommand(rec.sshdConfig, pidFile),
     pidFile,
     listen: connectAddresses(eff),
