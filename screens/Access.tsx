@@ -39,7 +39,7 @@ export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps
   };
   return (
     <Box flexDirection="column">
-      <Text>Paste {user}'s public key (one per Enter), or the path to a .pub file:</Text>
+      <Text>Paste a public key for {user}, or a .pub file path:</Text>
       <Box>
         <Text>{sym.pointer} </Text>
         {/* A pasted block of several lines arrives at once: submit it whole. */}

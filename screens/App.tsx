@@ -14,15 +14,15 @@ import { JailScreen } from './JailLocation.tsx';
 import { ArchScreen } from './Arch.tsx';
 import { AccessScreen } from './Access.tsx';
 import { PreviewScreen } from './Preview.tsx';
-import { RunScreen } from './Run.tsx';
+import { RunScreen, RunLog } from './Run.tsx';
 import { ConnectionTestScreen } from './ConnectionTest.tsx';
 import { SummaryScreen } from './Summary.tsx';
 
 export interface AppProps {
   services: Services;
   ui: Ui;
-  /** Called once with the exit code; the caller unmounts. */
-  onExit(code: number, message?: string): void;
+  /** Called once with the exit code; the caller unmounts, then prints `finalText` plainly. */
+  onExit(code: number, message?: string, finalText?: string): void;
   initialDraft?: Partial<Draft>;
 }
 
@@ -227,13 +227,14 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
             passed={s.probes.filter((p) => p.ok).length}
             answersPath={answersPath}
             extraFlags={services.extraFlags}
-            onExit={() => onExit(0)}
+            onExit={(text) => onExit(0, undefined, text)}
           />
         );
     }
   })();
   return (
     <UiContext.Provider value={ui}>
+      <RunLog run={s.run} />
       <Frame screen={s.screen} index={index} total={SCREENS.length} hints={HINTS[s.screen] ?? ''}>
         {body}
       </Frame>

@@ -14,9 +14,30 @@ export interface RunProps {
   onExit(): void;
 }
 
-/** Finished steps scroll into a static log; the live area shows the current step only. */
-export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: RunProps): React.JSX.Element {
+/**
+ * Finished steps scroll into a static log above the frame. It is mounted once, by the App,
+ * for the wizard's whole life: an unmounted <Static> makes Ink 5 measure a freed node and
+ * run out of memory (ink#904).
+ */
+export function RunLog({ run }: { run: RunState }): React.JSX.Element {
   const { sym, caps } = useUi();
+  const { columns } = useSize();
+  const mark = { done: sym.ok, failed: sym.bad, undone: sym.undone, 'undo-failed': sym.bad };
+  const color = { done: 'green', failed: 'red', undone: 'yellow', 'undo-failed': 'red' } as const;
+  return (
+    <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
+      {(l) => (
+        <Text key={l.key} color={caps.color ? color[l.kind] : undefined}>
+          {fit(`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`, columns - 1)}
+        </Text>
+      )}
+    </Static>
+  );
+}
+
+/** The live area: the current step only, or the rollback, or what went wrong. */
+export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: RunProps): React.JSX.Element {
+  const { sym } = useUi();
   const { columns } = useSize();
   useInput((input, key) => {
     if (run.pendingPlan) {
@@ -26,17 +47,8 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
   });
   const current = run.steps.find((s) => s.status === 'running');
   const done = run.steps.filter((s) => s.status === 'done').length;
-  const mark = { done: sym.ok, failed: sym.bad, undone: sym.undone, 'undo-failed': sym.bad };
-  const color = { done: 'green', failed: 'red', undone: 'yellow', 'undo-failed': 'red' } as const;
   return (
     <Box flexDirection="column">
-      <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
-        {(l) => (
-          <Text key={l.key} color={caps.color ? color[l.kind] : undefined}>
-            {fit(`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`, columns - 1)}
-          </Text>
-        )}
-      </Static>
       {run.pendingPlan ? (
         <Box flexDirection="column">
           <Text bold>The packages are installed. The next steps copy their files:</Text>

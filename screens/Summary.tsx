@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { Answers } from '../src/types.ts';
-import { useUi } from './ui.tsx';
+import { fit, useSize, useUi } from './ui.tsx';
 
 export interface SummaryProps {
   answers: Answers;
@@ -10,37 +10,67 @@ export interface SummaryProps {
   passed: number;
   answersPath?: string;
   extraFlags: string;
-  onExit(): void;
+  onExit(finalText: string): void;
+}
+
+/** The summary as plain lines: shown on screen, and printed again on exit for copying. */
+export function summaryLines(p: Omit<SummaryProps, 'onExit'>): { heading: string; connect: string[]; undo: string; again?: string } {
+  const a = p.answers;
+  const P = p.port === 22 ? '' : ` -P ${p.port}`;
+  const pl = p.port === 22 ? '' : ` -p ${p.port}`;
+  const connect: string[] = [];
+  if (a.tools.includes('sftp') || a.tools.includes('scp')) connect.push(`sftp${P} ${a.user}@${p.host}`);
+  if (a.tools.includes('scp')) connect.push(`scp${P} FILE ${a.user}@${p.host}:`);
+  if (a.tools.includes('bash')) connect.push(`ssh${pl} ${a.user}@${p.host}`);
+  if (a.tools.includes('rsync')) connect.push(`rsync -av${p.port === 22 ? '' : ` -e 'ssh -p ${p.port}'`} FILES ${a.user}@${p.host}:`);
+  return {
+    heading: `${a.user} is jailed in ${a.jail} with ${a.tools.join(', ')}; ${p.passed} probes passed.`,
+    connect,
+    undo: `jailwizard remove ${a.user}${p.extraFlags}`,
+    again: p.answersPath ? `jailwizard apply --config ${p.answersPath}${p.extraFlags}` : undefined,
+  };
+}
+
+export function summaryText(p: Omit<SummaryProps, 'onExit'>): string {
+  const s = summaryLines(p);
+  return [
+    s.heading,
+    `How ${p.answers.user} connects:`,
+    ...s.connect.map((c) => `  ${c}`),
+    ...(p.answers.authorizedKeys.length === 0 ? [`  (no keys yet: add them to /etc/ssh/authorized_keys/${p.answers.user})`] : []),
+    `Undo:  ${s.undo}`,
+    ...(s.again ? [`Make the same jail again:  ${s.again}`] : []),
+    '',
+  ].join('\n');
 }
 
 /** What was made, how the user connects, how to undo it, and how to make it again. */
-export function SummaryScreen({ answers: a, host, port, passed, answersPath, extraFlags, onExit }: SummaryProps): React.JSX.Element {
+export function SummaryScreen(props: SummaryProps): React.JSX.Element {
   const { sym } = useUi();
+  const { columns, rows } = useSize();
+  const { answers: a, onExit } = props;
   useInput((input, key) => {
-    if (key.return || input === 'q' || key.escape) onExit();
+    if (key.return || input === 'q' || key.escape) onExit(summaryText(props));
   });
-  const p = port === 22 ? '' : ` -P ${port}`;
-  const pl = port === 22 ? '' : ` -p ${port}`;
+  const s = summaryLines(props);
+  const roomy = rows >= 24;
+  // Long commands are cut here; on exit they are printed whole, as plain lines to copy.
+  const line = (t: string): string => fit(t, columns - 1);
   return (
     <Box flexDirection="column">
-      <Text color="green">{sym.ok} {a.user} is jailed in {a.jail} with {a.tools.join(', ')}; {passed} probes passed.</Text>
-      <Text> </Text>
+      <Text color="green">
+        {sym.ok} {s.heading}
+      </Text>
+      {roomy ? <Text> </Text> : null}
       <Text bold>How {a.user} connects:</Text>
-      {a.tools.includes('sftp') || a.tools.includes('scp') ? <Text>  sftp{p} {a.user}@{host}</Text> : null}
-      {a.tools.includes('scp') ? <Text>  scp{p} FILE {a.user}@{host}:</Text> : null}
-      {a.tools.includes('bash') ? <Text>  ssh{pl} {a.user}@{host}</Text> : null}
-      {a.tools.includes('rsync') ? <Text>  rsync -av{port === 22 ? '' : ` -e 'ssh -p ${port}'`} FILES {a.user}@{host}:</Text> : null}
-      {a.authorizedKeys.length === 0 ? <Text color="yellow">  (no keys yet: add them to /etc/ssh/authorized_keys/{a.user})</Text> : null}
-      <Text> </Text>
-      <Text bold>Undo:</Text>
-      <Text>  jailwizard remove {a.user}{extraFlags}</Text>
-      {answersPath ? (
-        <>
-          <Text bold>Make the same jail again:</Text>
-          <Text>  jailwizard apply --config {answersPath}{extraFlags}</Text>
-        </>
-      ) : null}
-      <Text dimColor>Enter: exit.</Text>
+      {s.connect.map((c) => (
+        <Text key={c}>  {c}</Text>
+      ))}
+      {a.authorizedKeys.length === 0 ? <Text color="yellow">{line(`  (no keys yet: add them to /etc/ssh/authorized_keys/${a.user})`)}</Text> : null}
+      {roomy ? <Text> </Text> : null}
+      <Text>{line(`Undo: ${s.undo}`)}</Text>
+      {s.again ? <Text>{line(`Again: ${s.again}`)}</Text> : null}
+      <Text dimColor>Enter: exit (the commands are printed in full).</Text>
     </Box>
   );
 }

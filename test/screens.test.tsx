@@ -11,7 +11,7 @@ import { JailScreen } from '../screens/JailLocation.tsx';
 import { ArchScreen } from '../screens/Arch.tsx';
 import { AccessScreen } from '../screens/Access.tsx';
 import { PreviewScreen } from '../screens/Preview.tsx';
-import { RunScreen } from '../screens/Run.tsx';
+import { RunLog, RunScreen } from '../screens/Run.tsx';
 import { ConnectionTestScreen } from '../screens/ConnectionTest.tsx';
 import { SummaryScreen } from '../screens/Summary.tsx';
 import { App } from '../screens/App.tsx';
@@ -307,7 +307,7 @@ describe('AccessScreen', () => {
   it('Enter on an empty line explains the consequence; a second Enter leaves keys for later', async () => {
     const calls: string[] = [];
     const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={async () => undefined} onLater={() => calls.push('later')} onNext={() => calls.push('next')} />));
-    expect(frameOf(r)).toContain("Paste alice's public key");
+    expect(frameOf(r)).toContain("Paste a public key for alice");
     expect(frameOf(r)).toContain('Enter on an empty line: add keys later.');
     await press(r, 'enter');
     expect(frameOf(r)).toContain('No keys: nobody can log in as alice until you add one to /etc/ssh/authorized_keys/alice');
@@ -447,7 +447,7 @@ describe('RunScreen', () => {
       ],
       progress: { done: 3, total: 10, bytes: 1e6, totalBytes: 2e6 },
     });
-    const r = render(withUi(<RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} />));
+    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✓ Create user alice');
     expect(f).toContain('✓ Make the jail');
@@ -477,7 +477,7 @@ describe('RunScreen', () => {
       ],
       error: 'Make the jail: the disk is full',
     });
-    const r = render(withUi(<RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} />));
+    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ Make the jail: ENOSPC');
     expect(f).toContain('↩ undone: Make the jail');
@@ -490,7 +490,7 @@ describe('RunScreen', () => {
 
   it('rolling back shows its own line instead of the running step', () => {
     const run = runState({ steps: [{ title: 'Copy binaries', status: 'running' }], rollingBack: true });
-    const r = render(withUi(<RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} />));
+    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     expect(frameOf(r)).toContain('Rolling back, newest change first');
     expect(frameOf(r)).not.toContain('Copy binaries');
   });
@@ -502,7 +502,7 @@ describe('RunScreen', () => {
       manual: ['rmdir /srv/jails/alice', 'userdel alice'],
       error: 'Make the jail: boom',
     });
-    const r = render(withUi(<RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} />));
+    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ could not undo: Make the jail');
     expect(f).toContain('These changes could not be undone; run them by hand:');
@@ -514,7 +514,7 @@ describe('RunScreen', () => {
   it('a second plan after installing packages waits for Enter or Esc', async () => {
     const answers: boolean[] = [];
     const run = runState({ pendingPlan: plan([step('Copy rsync', ['install', '/usr/bin/rsync', '/srv/jails/alice/usr/bin/rsync'])]) });
-    const r = render(withUi(<RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} />));
+    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} /></>));
     expect(frameOf(r)).toContain('The packages are installed. The next steps copy their files:');
     expect(frameOf(r)).toContain('install /usr/bin/rsync /srv/jails/alice/usr/bin/rsync');
     await press(r, 'escape', { until: () => answers.length === 1 });
@@ -561,9 +561,14 @@ describe('SummaryScreen', () => {
     expect(f).toContain('ssh -p 2222 alice@jail.example');
     expect(f).toContain("rsync -av -e 'ssh -p 2222' FILES alice@jail.example:");
     expect(f).toContain('jailwizard remove alice --state-dir /tmp/st');
-    expect(f).toContain('jailwizard apply --config /var/lib/jailwizard/answers/alice.yaml --state-dir /tmp/st');
+    expect(f).toContain('Again: jailwizard apply --config');
     expect(f).not.toContain('no keys yet');
     await press(r, 'enter', { until: () => onExit.mock.calls.length === 1 });
+    // On exit the same summary is printed whole, as plain lines to copy.
+    const printed = String(onExit.mock.calls[0]![0]);
+    expect(printed).toContain('Undo:  jailwizard remove alice --state-dir /tmp/st');
+    expect(printed).toContain('jailwizard apply --config /var/lib/jailwizard/answers/alice.yaml --state-dir /tmp/st');
+    expect(printed).toContain("rsync -av -e 'ssh -p 2222' FILES alice@jail.example:");
   });
 
   it('on port 22 the commands carry no port; only the chosen tools are shown', () => {
@@ -573,7 +578,7 @@ describe('SummaryScreen', () => {
     expect(f).not.toMatch(/-P|-p \d|ssh alice|rsync/);
     expect(f).toContain('jailwizard remove alice');
     expect(f).toContain('(no keys yet: add them to /etc/ssh/authorized_keys/alice)');
-    expect(f).not.toContain('Make the same jail again');
+    expect(f).not.toContain('Again:');
   });
 });
 
@@ -759,12 +764,12 @@ describe('App', () => {
     expect(f).toContain('sftp -P 2222 alice@jail.example');
     expect(f).toContain('ssh -p 2222 alice@jail.example');
     expect(f).toContain('jailwizard remove alice --state-dir /tmp/jw-state');
-    expect(f).toContain('jailwizard apply --config /tmp/jw-state/answers/alice.yaml --state-dir /tmp/jw-state');
+    expect(f).toContain('Again: jailwizard apply --config /tmp/jw-state/answers/alice.yaml');
     expect(services.saveAnswers).toHaveBeenCalledWith(ANSWERS, 'state');
     expect(onExit).not.toHaveBeenCalled();
 
     await press(r, 'enter', { until: () => onExit.mock.calls.length > 0 });
-    expect(onExit).toHaveBeenCalledWith(0);
+    expect(onExit).toHaveBeenCalledWith(0, undefined, expect.stringContaining('Undo:  jailwizard remove alice --state-dir /tmp/jw-state'));
   });
 
   it('Esc from Preview goes back to Access, and back further, keeping the answers', async () => {

@@ -28,10 +28,13 @@ export async function wizardCommand(o: CommonOptions, argv: string[]): Promise<n
       <App
         services={realServices(o, extraFlags)}
         ui={{ caps, sym: symbols(caps) }}
-        onExit={(code, message) => {
+        onExit={(code, message, finalText) => {
           if (done) return;
           done = true;
+          // The summary is printed again as plain lines, so long commands copy as one line.
+          if (finalText && !caps.dumb) app.clear();
           app.unmount();
+          if (finalText) process.stdout.write(finalText);
           if (message) process.stderr.write(`jailwizard: ${message}\n`);
           resolve(code);
         }}
