@@ -94,24 +94,34 @@ export function findFailure(lines: string[], user: string): string | undefined {
   return undefined;
 }
 
-async function readLog(user: string, sshdLog?: string): Promise<{ source: string; line: string } | undefined> {
+/** Users whose latest sshd session ended in a chroot failure (for the wizard's preflight). */
+export function chrootFailureUsers(lines: string[]): string[] {
+  const users = new Set<string>();
+  lines.forEach((l, i) => {
+    const m = /Accepted \S+ for (\S+) /.exec(l);
+    if (!m) return;
+    if (lines.slice(i + 1, i + 12).some((x) => /bad ownership or modes for chroot|safely_chroot|chroot path component/.test(x))) users.add(m[1]!);
+  });
+  return [...users];
+}
+
+/** The tail of sshd's log: --sshd-log, the journal, auth.log or secure. */
+export async function sshdLogLines(sshdLog?: string): Promise<{ source: string; lines: string[] } | undefined> {
   const tail = (text: string): string[] => text.split('\n').slice(-20000);
-  if (sshdLog) {
-    if (!existsSync(sshdLog)) throw new UserError(`sshd log ${sshdLog} does not exist`, 'give the file sshd logs to (e.g. /var/log/auth.log)');
-    const line = findFailure(tail(readFileSync(sshdLog, 'utf8')), user);
-    return line ? { source: sshdLog, line } : undefined;
-  }
+  if (sshdLog) return existsSync(sshdLog) ? { source: sshdLog, lines: tail(readFileSync(sshdLog, 'utf8')) } : undefined;
   if (existsSync('/run/systemd/system')) {
     const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
-    const line = r.exitCode === 0 ? findFailure(tail(r.stdout), user) : undefined;
-    if (line) return { source: 'journalctl -u ssh -u sshd', line };
+    if (r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh -u sshd', lines: tail(r.stdout) };
   }
-  for (const f of ['/var/log/auth.log', '/var/log/secure']) {
-    if (!existsSync(f)) continue;
-    const line = findFailure(tail(readFileSync(f, 'utf8')), user);
-    if (line) return { source: f, line };
-  }
+  for (const f of ['/var/log/auth.log', '/var/log/secure']) if (existsSync(f)) return { source: f, lines: tail(readFileSync(f, 'utf8')) };
   return undefined;
+}
+
+async function readLog(user: string, sshdLog?: string): Promise<{ source: string; line: string } | undefined> {
+  if (sshdLog && !existsSync(sshdLog)) throw new UserError(`sshd log ${sshdLog} does not exist`, 'give the file sshd logs to (e.g. /var/log/auth.log)');
+  const log = await sshdLogLines(sshdLog);
+  const line = log && findFailure(log.lines, user);
+  return log && line ? { source: log.source, line } : undefined;
 }
 
 // ---------------------------------------------------------------- facts

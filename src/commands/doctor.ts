@@ -2,12 +2,12 @@
 // "bad ownership or modes for chroot directory component" and the other classic failures.
 import { createHash } from 'node:crypto';
 import { EXIT, UserError } from '../errors.ts';
-import { Executor, assertNoUnfinished, explain } from '../executor.ts';
-import { formatPlan } from '../effects.ts';
+import { Executor, assertNoUnfinished, explain, type Listener } from '../executor.ts';
+import { formatPlan, type Plan } from '../effects.ts';
 import { diagnose, gatherDoctorFacts, inferTools, planFixes, type DoctorFacts, type Finding } from '../doctor.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
-import { formatProbeTable } from '../verify.ts';
+import { formatProbeTable, type ProbeResult } from '../verify.ts';
 import { verifyJail } from './test.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -65,33 +65,59 @@ export async function doctorCommand(user: string, o: DoctorOptions): Promise<num
     say('Nothing changed.');
     return EXIT.failed;
   }
-  const ex = Executor.begin(o.stateDir, 'doctor', user, printEvent);
-  try {
-    await ex.apply(plan);
-  } catch (e) {
-    warn(`jailwizard: ${explain(e)}`);
-    const manual = await ex.rollback(explain(e));
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+  const r = await runDoctorFix(facts, plan, o, printEvent, (p) => say(`  ${p.ok ? '✓' : '✗'} ${p.name}`), () => say(`Connection test for ${user} with the real clients:`));
+  if (r.kind === 'rolled-back') {
+    warn(`jailwizard: ${r.error}`);
+    return r.manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
   }
-  // The fixes stay even if the test then fails: each one is a repair; the test says what is left.
-  let results;
-  try {
-    say(`Connection test for ${user} with the real clients:`);
-    results = await verifyJail(ex, { user, jail: facts.chroot ?? '/', tools: inferTools(facts), sshdConfig: o.sshdConfig }, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
-  } catch (e) {
-    ex.finish('committed');
-    if (e instanceof UserError) throw e;
-    warn(`jailwizard: the connection test could not run: ${explain(e)}`);
+  if (r.kind === 'test-error') {
+    warn(`jailwizard: the connection test could not run: ${r.error}`);
     return EXIT.failed;
   }
-  ex.finish('committed');
-  const failed = results.filter((r) => !r.ok);
+  const failed = r.probes.filter((p) => !p.ok);
   if (failed.length > 0) {
-    warn(formatProbeTable(results));
+    warn(formatProbeTable(r.probes));
     warn(`Fixed what could be fixed, but ${failed.length} probe(s) still fail; run jailwizard doctor ${user} again.`);
     return EXIT.failed;
   }
-  say(`Fixed: ${user} logs in again, and all ${results.length} probes passed.`);
+  say(`Fixed: ${user} logs in again, and all ${r.probes.length} probes passed.`);
   return EXIT.ok;
+}
+
+export type FixOutcome =
+  | { kind: 'rolled-back'; error: string; manual: string[] }
+  | { kind: 'test-error'; error: string }
+  | { kind: 'tested'; probes: ProbeResult[] };
+
+/**
+ * Applies the fixes (journaled; rolled back if one fails), then proves the jail. The fixes
+ * stay even if the test then fails: each one is a repair; the test says what is left.
+ */
+export async function runDoctorFix(
+  facts: DoctorFacts,
+  plan: Plan,
+  o: CommonOptions,
+  listener: Listener,
+  onProbe?: (p: ProbeResult) => void,
+  onTestStart?: () => void,
+): Promise<FixOutcome> {
+  const user = facts.user.name;
+  const ex = Executor.begin(o.stateDir, 'doctor', user, listener);
+  try {
+    await ex.apply(plan);
+  } catch (e) {
+    const manual = await ex.rollback(explain(e));
+    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+    return { kind: 'rolled-back', error: explain(e), manual };
+  }
+  try {
+    onTestStart?.();
+    const probes = await verifyJail(ex, { user, jail: facts.chroot ?? '/', tools: inferTools(facts), sshdConfig: o.sshdConfig }, onProbe);
+    ex.finish('committed');
+    return { kind: 'tested', probes };
+  } catch (e) {
+    ex.finish('committed');
+    if (e instanceof UserError) throw e;
+    return { kind: 'test-error', error: explain(e) };
+  }
 }
