@@ -17,6 +17,7 @@ import { PreviewScreen } from './Preview.tsx';
 import { RunScreen, RunLog } from './Run.tsx';
 import { ConnectionTestScreen } from './ConnectionTest.tsx';
 import { SummaryScreen } from './Summary.tsx';
+import { RepairScreen } from './Repair.tsx';
 
 export interface AppProps {
   services: Services;
@@ -47,6 +48,8 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
   const [saved, setSaved] = useState<string>();
   const [answersPath, setAnswersPath] = useState<string>();
   const [target, setTarget] = useState({ host: 'this-host', port: 22 });
+  // "Repair a jail" from the first screen: doctor, interactively, instead of the make flow.
+  const [repairing, setRepairing] = useState(false);
   const pendingAnswer = useRef<((go: boolean) => void) | undefined>(undefined);
   const { rows } = useSize();
   const running = (s.screen === 'run' || s.screen === 'test') && !s.outcome;
@@ -97,7 +100,9 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
 
   useInput((input, key) => {
     if (key.ctrl && input === 'c') {
-      if (running) process.kill(process.pid, 'SIGINT'); // the executor traps it and rolls back
+      // The executor (make or repair) traps SIGINT and rolls back; with none running, it
+      // would end the process at once, which is what quitting means then.
+      if (running || repairing) process.kill(process.pid, 'SIGINT');
       else if (s.outcome) onExit(s.outcome.exitCode);
       else onExit(130, 'Quit: nothing was changed.');
       return;
@@ -121,6 +126,7 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
             data={preflight}
             rollingBack={rollingBack}
             onContinue={() => dispatch({ type: 'next' })}
+            onRepair={() => setRepairing(true)}
             onRollback={() => {
               setRollingBack(true);
               void services.rollbackUnfinished().then(async () => {
@@ -235,9 +241,15 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
   return (
     <UiContext.Provider value={ui}>
       <RunLog run={s.run} />
-      <Frame screen={s.screen} index={index} total={SCREENS.length} hints={HINTS[s.screen] ?? ''}>
-        {body}
-      </Frame>
+      {repairing ? (
+        <Frame screen="repair" index={1} total={1} hints="enter choose/next · ctrl+c quit (rolls back a running fix)">
+          <RepairScreen services={services} height={height} onExit={(code) => onExit(code)} />
+        </Frame>
+      ) : (
+        <Frame screen={s.screen} index={index} total={SCREENS.length} hints={HINTS[s.screen] ?? ''}>
+          {body}
+        </Frame>
+      )}
     </UiContext.Provider>
   );
 }

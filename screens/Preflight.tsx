@@ -1,23 +1,26 @@
 import React from 'react';
 import { Box, Text, useInput } from 'ink';
 import type { Preflight as PreflightData } from '../src/wizard/preflight.ts';
-import { Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+import SelectInput from 'ink-select-input';
+import { Indicator, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
 
 export interface PreflightProps {
   data?: PreflightData;
   rollingBack?: boolean;
   onContinue(): void;
   onRollback(): void;
+  /** "Repair a jail": doctor, interactively. */
+  onRepair?(): void;
   onRepairHint?: string;
 }
 
 /** What was found on this host, with the fix for each problem. */
-export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: PreflightProps): React.JSX.Element {
+export function PreflightScreen({ data, rollingBack, onContinue, onRollback, onRepair }: PreflightProps): React.JSX.Element {
   const { columns } = useSize();
   const { sym } = useUi();
   useInput((input, key) => {
     if (!data) return;
-    if (key.return && !data.blocked) onContinue();
+    if (key.return && !data.blocked && !onRepair) onContinue();
     if (input === 'r' && data.unfinished && !rollingBack) onRollback();
   });
   if (!data) {
@@ -44,6 +47,18 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback }: P
           </Text>
         ) : data.blocked ? (
           <Text color="red">Fix the problems above first{data.unfinished ? ' (r: roll back the unfinished run)' : ''}.</Text>
+        ) : onRepair ? (
+          <Box flexDirection="column">
+            <Text>Press Enter to start.</Text>
+            <SelectInput
+              indicatorComponent={Indicator}
+              items={[
+                { label: 'Make a new jail', value: 'make' },
+                { label: `Repair a jail (doctor)${data.repairUsers.length ? `: ${data.repairUsers.join(', ')}` : ''}`, value: 'repair' },
+              ]}
+              onSelect={(i) => (i.value === 'make' ? onContinue() : onRepair())}
+            />
+          </Box>
         ) : (
           <Text>Press Enter to start.</Text>
         )}

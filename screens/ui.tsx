@@ -40,6 +40,7 @@ export const STEP_TITLES: Record<string, string> = {
   run: 'Run',
   test: 'Connection test',
   summary: 'Summary',
+  repair: 'Repair a jail (doctor)',
 };
 
 export function Frame({ screen, index, total, hints, children }: { screen: string; index: number; total: number; hints: string; children: React.ReactNode }): React.JSX.Element {

@@ -43,6 +43,7 @@ const OK_PREFLIGHT: Preflight = {
     { label: 'sshd config', value: '/etc/ssh/sshd_config, no Include', status: 'warn', fix: 'jailwizard adds one Include line for its own drop-ins' },
   ],
   blocked: false,
+      repairUsers: [],
 };
 
 describe('PreflightScreen', () => {
@@ -72,6 +73,7 @@ describe('PreflightScreen', () => {
         { label: 'root', value: 'yes', status: 'ok' },
         { label: 'journal', value: 'an earlier run did not finish (2 step(s) to undo)', status: 'bad', fix: 'press r to roll it back now' },
       ],
+      repairUsers: [],
       blocked: true,
       unfinished: { pid: 4242, steps: ['Create user', 'Make the jail'] },
     };
@@ -672,6 +674,9 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     saveScript: vi.fn((_p: Plan) => '/root/jailwizard-alice.sh'),
     saveAnswers: vi.fn((_a: Answers, where: 'cwd' | 'state') => (where === 'state' ? '/tmp/jw-state/answers/alice.yaml' : '/root/jailwizard-alice.yaml')),
     connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222 })),
+    repairCandidates: vi.fn(() => [{ user: 'bob', reason: 'sshd log: chroot failure' }]),
+    diagnose: vi.fn(async (_u: string) => ({ report: ['✗ /srv  root 0775  group-writable'], plan: SMALL_PLAN })),
+    fix: vi.fn(async () => ({ ok: true, manual: [], probes: PROBES })),
   } satisfies Services;
   return services;
 }
@@ -802,6 +807,29 @@ describe('App', () => {
     expect(services.plan.mock.calls[1]![0]).toEqual(ANSWERS);
   });
 
+  it('"Repair a jail" runs doctor: chain and findings, the fix preview, the run, then exit 0', async () => {
+    const services = fakeServices();
+    const onExit = vi.fn();
+    const r = render(<App services={services} ui={uiFor()} onExit={onExit} />);
+    await waitForFrame(r.lastFrame, 'Repair a jail (doctor)');
+    await press(r, 'down');
+    await press(r, 'enter');
+    expect(frameOf(r)).toContain('Whose jail should be repaired?');
+    expect(frameOf(r)).toContain('bob  (sshd log: chroot failure)');
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'group-writable');
+    expect(services.diagnose).toHaveBeenCalledWith('bob');
+    expect(frameOf(r)).toContain('Enter: preview the 2 fixes.');
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'Enter: apply these fixes');
+    expect(frameOf(r)).toContain('useradd -M alice'); // the plan's exact commands
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'Fixed: bob logs in again.');
+    expect(services.fix).toHaveBeenCalledTimes(1);
+    await press(r, 'enter', { until: () => onExit.mock.calls.length > 0 });
+    expect(onExit).toHaveBeenCalledWith(0);
+  });
+
   it('Ctrl+C before Run quits with 130 and changes nothing', async () => {
     const services = fakeServices();
     const onExit = vi.fn();
@@ -823,6 +851,7 @@ describe('App', () => {
       findings: [{ label: 'journal', value: 'an earlier run did not finish (1 step(s) to undo)', status: 'bad', fix: 'press r to roll it back now' }],
       blocked: true,
       unfinished: { pid: 1, steps: ['Create user'] },
+      repairUsers: [],
     };
     let n = 0;
     const services = fakeServices({ preflight: async () => (n++ === 0 ? blocked : OK_PREFLIGHT) });

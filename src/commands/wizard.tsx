@@ -6,7 +6,7 @@ import { realServices } from '../wizard/services.ts';
 import type { CommonOptions } from './common.ts';
 import '../output.ts'; // ignore EIO/EPIPE once the terminal is gone
 
-export async function wizardCommand(o: CommonOptions, argv: string[]): Promise<number> {
+export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, argv: string[]): Promise<number> {
   // Ink throws "Raw mode is not supported" without a TTY (ink#166): say what to do instead.
   if (!process.stdin.isTTY) {
     throw new UserError('the wizard needs a terminal, and stdin is not one', 'for scripts and pipes use `jailwizard apply --config FILE` (see --help)');

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readUnfinished } from '../journal.ts';
 import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
 import { UserError } from '../errors.ts';
+import { chrootFailureUsers, sshdLogLines } from '../doctor.ts';
 
 export interface Finding {
   label: string;
@@ -16,6 +17,8 @@ export interface Preflight {
   /** A problem that stops the wizard (not root, no sshd, broken config). */
   blocked: boolean;
   unfinished?: { pid: number; steps: string[] };
+  /** Users whose last login failed on the chroot, per sshd's log: offer the repair. */
+  repairUsers: string[];
 }
 
 function distro(): string {
@@ -39,7 +42,7 @@ export function sshdLogHint(): string {
   return 'syslog (no auth.log found)';
 }
 
-export async function runPreflight(o: { sshdConfig: string; stateDir: string }, env = process.env): Promise<Preflight> {
+export async function runPreflight(o: { sshdConfig: string; stateDir: string; sshdLog?: string }, env = process.env): Promise<Preflight> {
   const f: Finding[] = [];
   let blocked = false;
   const root = process.getuid?.() === 0;
@@ -100,5 +103,10 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string }, 
   if (env.SSH_CONNECTION && !env.TMUX && !env.STY) {
     f.push({ label: 'session', value: 'over SSH, outside tmux/screen', status: 'warn', fix: 'if the connection drops, jailwizard rolls back; run it inside tmux or screen to keep going' });
   }
-  return { findings: f, blocked, unfinished };
+  const log = await sshdLogLines(o.sshdLog).catch(() => undefined);
+  const repairUsers = log ? chrootFailureUsers(log.lines) : [];
+  if (repairUsers.length > 0) {
+    f.push({ label: 'sshd log', value: `chroot failures for ${repairUsers.join(', ')} (${log!.source})`, status: 'warn', fix: 'choose "Repair a jail" below' });
+  }
+  return { findings: f, blocked, unfinished, repairUsers };
 }

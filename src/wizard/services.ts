@@ -16,8 +16,13 @@ import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
 import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
+import type { RepairServices } from '../../screens/Repair.tsx';
+import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
+import { formatReport, runDoctorFix } from '../commands/doctor.ts';
+import { listRecords } from '../state.ts';
+import { createHash } from 'node:crypto';
 
-export interface Services {
+export interface Services extends RepairServices {
   preflight(): Promise<Preflight>;
   rollbackUnfinished(): Promise<{ manual: string[] }>;
   users(): string[];
@@ -41,11 +46,38 @@ function message(e: unknown): string {
   return e instanceof UserError ? `${e.message}${e.hint ? ` (${e.hint})` : ''}` : String((e as Error)?.message ?? e);
 }
 
-export function realServices(o: { sshdConfig: string; stateDir: string }, extraFlags: string): Services {
+export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?: string }, extraFlags: string): Services {
   const host = readUserHost();
+  const diagnosed = new Map<string, { facts: DoctorFacts; plan: Plan }>();
+  let failures: string[] = [];
   return {
+    repairCandidates() {
+      const out = failures.map((user) => ({ user, reason: 'sshd log: chroot failure' }));
+      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
+      return out;
+    },
+    async diagnose(user) {
+      const facts = await gatherDoctorFacts(user, o);
+      const findings = diagnose(facts, (s) => createHash('sha256').update(s).digest('hex'));
+      const plan = planFixes(facts, findings);
+      diagnosed.set(user, { facts, plan });
+      return { report: formatReport(facts, findings).trimEnd().split('\n'), plan };
+    },
+    async fix(user, listener, onProbe) {
+      const d = diagnosed.get(user);
+      if (!d) return { ok: false, error: 'diagnose first', manual: [], probes: [] };
+      const r = await runDoctorFix(d.facts, d.plan, o, listener, onProbe);
+      if (r.kind === 'rolled-back') return { ok: false, error: r.error, manual: r.manual, probes: [] };
+      if (r.kind === 'test-error') return { ok: false, error: r.error, manual: [], probes: [] };
+      const failed = r.probes.filter((p) => !p.ok);
+      return { ok: failed.length === 0, error: failed.length ? `${failed.length} probe(s) still fail: ${failed.map((p) => p.name).join('; ')}` : undefined, manual: [], probes: r.probes };
+    },
     extraFlags,
-    preflight: () => runPreflight(o),
+    preflight: async () => {
+      const p = await runPreflight(o);
+      failures = p.repairUsers;
+      return p;
+    },
     rollbackUnfinished: () => rollbackUnfinished(o.stateDir),
     users() {
       const admins = adminNames(host);

@@ -1,0 +1,153 @@
+import React, { useState } from 'react';
+import { Box, Text, useInput } from 'ink';
+import SelectInput from 'ink-select-input';
+import TextInput from 'ink-text-input';
+import type { ExecEvent } from '../src/executor.ts';
+import type { Plan } from '../src/effects.ts';
+import { formatPlan } from '../src/effects.ts';
+import type { ProbeResult } from '../src/verify.ts';
+import { Indicator, Pager, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+
+export interface RepairServices {
+  repairCandidates(): { user: string; reason: string }[];
+  /** doctor's report (chain picture and findings) and the plan of fixes. */
+  diagnose(user: string): Promise<{ report: string[]; plan: Plan }>;
+  fix(user: string, listener: (e: ExecEvent) => void, onProbe: (p: ProbeResult) => void): Promise<{ ok: boolean; error?: string; manual: string[]; probes: ProbeResult[] }>;
+}
+
+type Stage =
+  | { s: 'choose' }
+  | { s: 'typing' }
+  | { s: 'diagnosing'; user: string }
+  | { s: 'report'; user: string; report: string[]; plan: Plan }
+  | { s: 'preview'; user: string; plan: Plan }
+  | { s: 'running'; user: string }
+  | { s: 'done'; user: string; ok: boolean; error?: string; manual: string[] }
+  | { s: 'error'; message: string };
+
+export interface RepairProps {
+  services: RepairServices;
+  height: number;
+  onExit(code: number): void;
+}
+
+/** doctor, interactively: pick a user, see the chain and findings, preview the fixes, run them. */
+export function RepairScreen({ services, height, onExit }: RepairProps): React.JSX.Element {
+  const { sym } = useUi();
+  const { columns } = useSize();
+  const [stage, setStage] = useState<Stage>({ s: 'choose' });
+  const [typed, setTyped] = useState('');
+  const [log, setLog] = useState<string[]>([]);
+  const [probes, setProbes] = useState<ProbeResult[]>([]);
+
+  const diagnose = (user: string): void => {
+    setStage({ s: 'diagnosing', user });
+    services.diagnose(user).then(
+      (d) => setStage({ s: 'report', user, report: d.report, plan: d.plan }),
+      (e: Error & { hint?: string }) => setStage({ s: 'error', message: `${e.message}${e.hint ? ` (${e.hint})` : ''}` }),
+    );
+  };
+  const run = (user: string): void => {
+    setStage({ s: 'running', user });
+    void services
+      .fix(
+        user,
+        (e) => {
+          if (e.type === 'step-done') setLog((l) => [...l, `${sym.ok} fixed`]);
+          if (e.type === 'step-start') setLog((l) => [...l, `${sym.pointer} ${e.step.title}`]);
+          if (e.type === 'step-failed') setLog((l) => [...l, `${sym.bad} ${e.error}`]);
+          if (e.type === 'rollback-step') setLog((l) => [...l, `${sym.undone} undone: ${e.title}`]);
+        },
+        (p) => setProbes((ps) => [...ps, p]),
+      )
+      .then((r) => setStage({ s: 'done', user, ok: r.ok, error: r.error, manual: r.manual }));
+  };
+
+  useInput((input, key) => {
+    if (stage.s === 'report' && key.return) {
+      if (stage.plan.steps.length > 0) setStage({ s: 'preview', user: stage.user, plan: stage.plan });
+      else onExit(1);
+    } else if (stage.s === 'preview' && key.return) run(stage.user);
+    else if ((stage.s === 'done' || stage.s === 'error') && (key.return || input === 'q')) onExit(stage.s === 'done' && stage.ok ? 0 : 1);
+    else if (stage.s === 'typing' && key.tab) setStage({ s: 'choose' });
+  });
+
+  switch (stage.s) {
+    case 'choose': {
+      const items = [...services.repairCandidates().map((c) => ({ label: `${c.user}  (${c.reason})`, value: c.user })), { label: `Type a user${sym.ellipsis}`, value: '' }];
+      return (
+        <Box flexDirection="column">
+          <Text>Whose jail should be repaired?</Text>
+          <SelectInput indicatorComponent={Indicator} items={items} limit={Math.max(3, height - 2)} onSelect={(i) => (i.value ? diagnose(i.value) : setStage({ s: 'typing' }))} />
+        </Box>
+      );
+    }
+    case 'typing':
+      return (
+        <Box flexDirection="column">
+          <Text>User name:</Text>
+          <Box>
+            <Text>{sym.pointer} </Text>
+            <TextInput value={typed} onChange={(v) => setTyped(v.trim())} onSubmit={(v) => v && diagnose(v)} />
+          </Box>
+          <Text dimColor>(Tab: back to the list)</Text>
+        </Box>
+      );
+    case 'diagnosing':
+      return (
+        <Text>
+          <Spinner /> Reading sshd's log and config, checking {stage.user}'s jail{sym.ellipsis}
+        </Text>
+      );
+    case 'report':
+      return (
+        <Box flexDirection="column">
+          <Pager lines={stage.report} height={height - 1} />
+          <Text bold>{stage.plan.steps.length > 0 ? `Enter: preview the ${stage.plan.steps.length} fix${stage.plan.steps.length === 1 ? '' : 'es'}.` : 'Nothing to fix automatically. Enter: exit.'}</Text>
+        </Box>
+      );
+    case 'preview':
+      return (
+        <Box flexDirection="column">
+          <Pager lines={formatPlan(stage.plan).trimEnd().split('\n')} height={height - 1} />
+          <Text bold>Enter: apply these fixes (journaled; rolled back if one fails).</Text>
+        </Box>
+      );
+    case 'running':
+    case 'done':
+      return (
+        <Box flexDirection="column">
+          {log.slice(-Math.max(3, Math.floor(height / 2))).map((l, i) => (
+            <Text key={i}>{fit(l, columns - 1)}</Text>
+          ))}
+          {probes.slice(-Math.max(3, Math.floor(height / 2) - 1)).map((p) => (
+            <Text key={p.name}>
+              <Status ok={p.ok} /> {fit(p.name, columns - 4)}
+            </Text>
+          ))}
+          {stage.s === 'running' ? (
+            <Text>
+              <Spinner /> working{sym.ellipsis}
+            </Text>
+          ) : stage.ok ? (
+            <Text color="green">{sym.ok} Fixed: {stage.user} logs in again. Enter: exit.</Text>
+          ) : (
+            <Box flexDirection="column">
+              <Text color="red">{fit(`${sym.bad} ${stage.error ?? 'not fixed'}`, columns - 1)}</Text>
+              {stage.manual.map((m) => (
+                <Text key={m}>  {m}</Text>
+              ))}
+              <Text dimColor>Enter: exit.</Text>
+            </Box>
+          )}
+        </Box>
+      );
+    case 'error':
+      return (
+        <Box flexDirection="column">
+          <Text color="red">{fit(`${sym.bad} ${stage.message}`, columns - 1)}</Text>
+          <Text dimColor>Enter: exit.</Text>
+        </Box>
+      );
+  }
+}
