@@ -15,7 +15,7 @@ const NOW = '2026-11-23T12:00:00.000Z';
 const dir = (mode = 0o755): FileState => ({ kind: 'dir', mode, uid: 0, gid: 0, size: 4096 });
 
 function file(path: string, size: number) {
-  return { path, kind: 'file' as const, mode: 0o755, uid: 0, gid: 0, size, sha256: sha256(path) };
+  return { path, kind: 'file' as const, mode: 0o755, uid: 0, gid: 0, size, sha256: sha256(path), mtimeMs: 1_763_000_000_000 };
 }
 
 /** A Debian-12-like closure for each group, small enough to read in a snapshot. */
