@@ -42,8 +42,10 @@ export interface DoctorFacts {
   user: PasswdEntry;
   sshdConfig: string;
   effective: EffectiveConfig;
-  /** ChrootDirectory with %h, %u, ~ expanded; undefined when none applies. */
+  /** ChrootDirectory with %h, %u, ~ expanded (or jailkit's /./ home); undefined when none applies. */
   chroot?: string;
+  /** jailkit's jk_chrootsh layout, and the shell its JAIL/etc/passwd names. */
+  jailkit?: { shell: string };
   chain: ChainLink[];
   forceCommand?: string;
   usePam: boolean;
@@ -210,7 +212,12 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   if (!user) throw new UserError(`user ${userName} does not exist`, 'check the name (getent passwd)');
   const eff = await sshdEffective(o.sshdConfig, { user: userName, addr: '127.0.0.1' });
   const rawChroot = eff.get('chrootdirectory')?.[0];
-  const chroot = rawChroot && rawChroot !== 'none' ? expandUserTokens(rawChroot, user) : undefined;
+  // jailkit's layout: no sshd chroot, but a home like /srv/jail/./home/alice, where its
+  // jk_chrootsh chroots to the part before /./ and runs the shell named in JAIL/etc/passwd.
+  const jailkit = (!rawChroot || rawChroot === 'none') && user.home.includes('/./');
+  const chroot = jailkit ? user.home.split('/./')[0] : rawChroot && rawChroot !== 'none' ? expandUserTokens(rawChroot, user) : undefined;
+  const jailShell = jailkit && chroot ? readSafe(path.join(chroot, 'etc/passwd')).split('\n').find((l) => l.startsWith(`${userName}:`))?.split(':')[6] : undefined;
+  const shell = jailShell ?? user.shell;
   const force = eff.get('forcecommand')?.[0];
   const forceCommand = force && force !== 'none' ? force : undefined;
   const sftpOnly = forceCommand?.startsWith('internal-sftp') ?? false;
@@ -229,8 +236,8 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   let missingLibs: { name: string; neededBy: string }[] = [];
   let subsystemInJail = true;
   if (chroot && existsSync(chroot)) {
-    shellPresent = sftpOnly || existsInRoot(chroot, user.shell);
-    if (!shellPresent && existsSync(user.shell)) hostFixes.push({ reason: 'shell', entries: hostEntriesFor(resolveClosure([user.shell]).objects) });
+    shellPresent = sftpOnly || existsInRoot(chroot, shell);
+    if (!shellPresent && existsSync(shell)) hostFixes.push({ reason: 'shell', entries: hostEntriesFor(resolveClosure([shell]).objects) });
     elfs = jailElfs(chroot, user.home);
     missingLibs = resolveClosure(elfs, { root: chroot }).missing;
     if (missingLibs.length > 0) {
@@ -280,6 +287,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     sshdConfig: o.sshdConfig,
     effective: eff,
     chroot,
+    jailkit: jailkit ? { shell } : undefined,
     chain,
     forceCommand,
     usePam: (eff.get('usepam')?.[0] ?? 'yes') === 'yes',
@@ -411,11 +419,16 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
 
   if (f.chroot && !f.forceCommand?.startsWith('internal-sftp') && !f.jailFiles.shellPresent) {
     const hf = f.jailFiles.hostFixes.find((h) => h.reason === 'shell');
+    const shell = f.jailkit?.shell ?? u.shell;
     out.push({
       id: 'shell-missing',
-      title: `${u.name}'s shell ${u.shell} is missing inside the jail`,
-      evidence: [`/etc/passwd: ${u.name} has shell ${u.shell}; sshd runs it inside ${f.chroot}, where it does not exist`],
-      ...(hf ? { fix: { title: `Copy ${u.shell} and its libraries into the jail`, actions: copyActions(hf, f) } } : { manual: `${u.shell} is not on this host either; change the shell (usermod -s)` }),
+      title: `${u.name}'s shell ${shell} is missing inside the jail`,
+      evidence: [
+        f.jailkit
+          ? `${f.chroot}/etc/passwd: ${u.name} has shell ${shell}; jk_chrootsh runs it inside ${f.chroot}, where it does not exist`
+          : `/etc/passwd: ${u.name} has shell ${shell}; sshd runs it inside ${f.chroot}, where it does not exist`,
+      ],
+      ...(hf ? { fix: { title: `Copy ${shell} and its libraries into the jail`, actions: copyActions(hf, f) } } : { manual: `${shell} is not on this host either; change the shell (usermod -s)` }),
     });
   }
   if (f.jailFiles.missingLibs.length > 0) {

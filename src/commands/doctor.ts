@@ -26,7 +26,11 @@ export function formatReport(f: DoctorFacts, findings: Finding[]): string {
   if (f.logLine) out.push(`  ${f.logLine.line.trim()}`);
   out.push('');
   if (f.chroot) {
-    out.push(`ChrootDirectory for ${f.user.name}: ${f.chroot}   (sshd -T -C user=${f.user.name}; every component must be root-owned, no group/other write)`);
+    out.push(
+      f.jailkit
+        ? `jailkit jail for ${f.user.name}: ${f.chroot}   (jk_chrootsh, from the /./ in the home ${f.user.home}; every component root-owned, no group/other write)`
+        : `ChrootDirectory for ${f.user.name}: ${f.chroot}   (sshd -T -C user=${f.user.name}; every component must be root-owned, no group/other write)`,
+    );
     const w = Math.max(...f.chain.map((l) => l.path.length)) + 2;
     for (const l of f.chain) out.push(`  ${l.ok ? '✓' : '✗'} ${l.path.padEnd(w)}${l.exists ? l.owner : 'missing'}${l.symlinkTo ? ` -> ${l.symlinkTo}` : ''}${l.reason ? `   ${l.reason}` : ''}`);
     out.push('');
