@@ -1,21 +1,29 @@
-// Bundles jailwizard into one executable ESM file for npx: dist/jailwizard.mjs.
+// Bundles jailwizard into one executable file for npx: dist/jailwizard.mjs.
+//
+// The file has two parts. A tiny start-up guard, written for any Node, checks the version
+// and answers --version and --help at once. The program itself (CLI, engine, Ink + React
+// wizard) follows as base64 text and is imported from a data: URL only when a command
+// runs: an old Node never parses it, and --version never compiles a megabyte of code.
 // Target node18: the distro Node of Debian 12 and Ubuntu 24.04 must run it.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // Paths are relative to the repo, wherever this is run from.
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
-mkdirSync(new URL('../dist/', import.meta.url), { recursive: true });
-const stub = new URL('../dist/react-devtools-core-stub.mjs', import.meta.url);
+const outfile = process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs';
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+mkdirSync('dist', { recursive: true });
+const stub = `${process.cwd()}/dist/react-devtools-core-stub.mjs`;
 writeFileSync(stub, 'export default {};\n');
 
-await build({
+const result = await build({
   absWorkingDir: process.cwd(),
   entryPoints: ['src/main.ts'],
-  outfile: process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs',
+  write: false,
+  outfile: 'dist/program.mjs',
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -23,12 +31,64 @@ await build({
   minify: true,
   legalComments: 'none',
   define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
-  alias: { 'react-devtools-core': stub.pathname },
-  // Bundled CommonJS (React) calls require(); give the ESM bundle one.
+  alias: { 'react-devtools-core': stub },
+  // Bundled CommonJS (React) calls require(). A data: URL cannot anchor createRequire, so
+  // the guard passes its own file URL.
   banner: {
-    js: "#!/usr/bin/env node\nimport { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(import.meta.url);",
+    js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(globalThis.__jailwizardUrl);",
   },
   jsx: 'automatic',
   logLevel: 'warning',
 });
-chmodSync(process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs', 0o755);
+const program = result.outputFiles[0].contents;
+
+// --help is the CLI's own text, taken from the program so the two cannot differ.
+const tmp = `${process.cwd()}/dist/.program-for-help.mjs`;
+writeFileSync(tmp, program);
+const help = execFileSync(process.execPath, ['--input-type=module', '-e', `globalThis.__jailwizardUrl = ${JSON.stringify(`file://${tmp}`)}; process.argv = [process.argv[0], 'x', '--help']; await import(${JSON.stringify(`file://${tmp}`)});`], { encoding: 'utf8' });
+rmSync(tmp);
+
+const guard = `#!/usr/bin/env node
+// jailwizard ${pkg.version}. This part runs on any Node: it checks the version and answers
+// --version and --help; the program, below, is loaded only for a real command.
+function main() {
+var v = process.versions.node.split('.').map(Number);
+if (v[0] < 18 || (v[0] === 18 && v[1] < 19)) {
+  process.stderr.write('jailwizard: Node.js ' + process.version + ' is too old; 18.19 or later is needed. Debian 12 / Ubuntu 24.04: apt-get install nodejs; older Debian/Ubuntu: the NodeSource packages; RHEL 8/9: dnf module install nodejs:20\\n');
+  process.exit(2);
+}
+var args = process.argv.slice(2);
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  process.stdout.write(${JSON.stringify(`${pkg.version}\n`)});
+} else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h' || args[0] === 'help')) {
+  process.stdout.write(${JSON.stringify(help)});
+} else {
+  globalThis.__jailwizardUrl = import.meta.url;
+  splash(args);
+  import('data:text/javascript;base64,' + PROGRAM).catch(function (e) {
+    process.stderr.write('jailwizard: internal error (a bug; please report it):\\n' + (e && e.stack || e) + '\\n');
+    process.exit(1);
+  });
+}
+}
+`;
+// The wizard's first frame, drawn before the program is even compiled; the wizard erases
+// it just before Ink draws the same frame (src/commands/wizard.tsx).
+const splash = `
+function splash(args) {
+  var valued = ['--config', '--sshd-config', '--state-dir', '--sshd-log'];
+  for (var i = 0; i < args.length; i++) {
+    if (valued.indexOf(args[i]) >= 0) i++;
+    else if (args[i].charAt(0) !== '-' && args[i] !== 'wizard') return;
+  }
+  var env = process.env;
+  if (!process.stdin.isTTY || !process.stdout.isTTY || env.TERM === 'dumb') return;
+  var unicode = /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || '');
+  var title = 'jailwizard ' + (unicode ? '\\u00b7' : '-') + ' 1/10 Preflight';
+  if (env.NO_COLOR === undefined) title = '\\u001b[1m\\u001b[36m' + title + '\\u001b[39m\\u001b[22m';
+  process.stdout.write(title + '\\n\\n' + (unicode ? '\\u280b' : '|') + ' Checking this host' + (unicode ? '\\u2026' : '...') + '\\n');
+  globalThis.__jailwizardSplash = 3;
+}
+`;
+writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${JSON.stringify(Buffer.from(program).toString('base64'))};\nmain();\n`);
+chmodSync(outfile, 0o755);

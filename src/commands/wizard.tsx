@@ -14,12 +14,12 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
   const caps = detectTerm();
   // chalk reads FORCE_COLOR when Ink loads; it does not look at NO_COLOR itself.
   if (!caps.color) process.env.FORCE_COLOR = '0';
-  // Loading Ink and React takes longer than the admin should wait for a first frame:
-  // draw the same first frame by hand meanwhile, and erase it just before Ink draws.
-  const splash = caps.dumb ? undefined : splashFrame(caps);
-  if (splash) process.stdout.write(splash.text);
+  // Loading Ink and React takes longer than the admin should wait for a first frame: the
+  // start-up guard (scripts/build.mjs) has drawn the same first frame by hand. Erase it
+  // just before Ink draws.
   const [{ render }, { App }] = await Promise.all([import('ink'), import('../../screens/App.tsx')]);
-  if (splash) process.stdout.write(`\x1b[${splash.lines}F\x1b[J`);
+  const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
+  if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   const extra = argv.filter((a, i) => ['--sshd-config', '--state-dir'].includes(a) || ['--sshd-config', '--state-dir'].includes(argv[i - 1] ?? ''));
   const extraFlags = extra.length ? ` ${extra.join(' ')}` : '';
   return new Promise<number>((resolve) => {
@@ -45,13 +45,4 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
       if (!done) resolve(EXIT.ok);
     });
   });
-}
-
-/** The Preflight screen's first frame, as Ink will draw it (title, blank, checking line). */
-function splashFrame(caps: ReturnType<typeof detectTerm>): { text: string; lines: number } {
-  const sym = symbols(caps);
-  const dot = caps.unicode ? '·' : '-';
-  const title = `jailwizard ${dot} 1/10 Preflight`;
-  const styled = caps.color ? `\x1b[1m\x1b[36m${title}\x1b[39m\x1b[22m` : title;
-  return { text: `${styled}\n\n${sym.spinner[0]} Checking this host${caps.unicode ? "…" : "..."}\n`, lines: 3 };
 }
