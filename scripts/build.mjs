@@ -19,28 +19,41 @@ mkdirSync('dist', { recursive: true });
 const stub = `${process.cwd()}/dist/react-devtools-core-stub.mjs`;
 writeFileSync(stub, 'export default {};\n');
 
-const result = await build({
-  absWorkingDir: process.cwd(),
-  entryPoints: ['src/main.ts'],
-  write: false,
-  outfile: 'dist/program.mjs',
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node18',
-  minify: true,
-  legalComments: 'none',
-  define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
-  alias: { 'react-devtools-core': stub },
-  // Bundled CommonJS (React) calls require(). A data: URL cannot anchor createRequire, so
-  // the guard passes its own file URL.
-  banner: {
-    js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(globalThis.__jailwizardUrl);",
+/** One program part as ESM text; React's CommonJS gets a require() anchored at the guard. */
+async function bundle(entry, plugins = []) {
+  const result = await build({
+    absWorkingDir: process.cwd(),
+    entryPoints: [entry],
+    write: false,
+    outfile: 'dist/part.mjs',
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node18',
+    minify: true,
+    legalComments: 'none',
+    define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"' },
+    alias: { 'react-devtools-core': stub },
+    // A data: URL cannot anchor createRequire, so the guard passes its own file URL.
+    banner: {
+      js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(globalThis.__jailwizardUrl);",
+    },
+    jsx: 'automatic',
+    plugins,
+    logLevel: 'warning',
+  });
+  return result.outputFiles[0].contents;
+}
+
+// The core (CLI and engine) leaves the screens out: the guard hands them over on demand.
+const screensApart = {
+  name: 'screens-apart',
+  setup(b) {
+    b.onResolve({ filter: /\/tui\.ts$/ }, (args) => ({ path: args.path, external: true }));
   },
-  jsx: 'automatic',
-  logLevel: 'warning',
-});
-const program = result.outputFiles[0].contents;
+};
+const program = await bundle('src/main.ts', [screensApart]);
+const tui = await bundle('src/tui.ts');
 
 // --help is the CLI's own text, taken from the program so the two cannot differ.
 const tmp = `${process.cwd()}/dist/.program-for-help.mjs`;
@@ -64,6 +77,7 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   process.stdout.write(${JSON.stringify(help)});
 } else {
   globalThis.__jailwizardUrl = import.meta.url;
+  globalThis.__jailwizardTui = function () { return import('data:text/javascript;base64,' + TUI); };
   splash(args);
   import('data:text/javascript;base64,' + PROGRAM).catch(function (e) {
     process.stderr.write('jailwizard: internal error (a bug; please report it):\\n' + (e && e.stack || e) + '\\n');
@@ -90,5 +104,6 @@ function splash(args) {
   globalThis.__jailwizardSplash = 3;
 }
 `;
-writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${JSON.stringify(Buffer.from(program).toString('base64'))};\nmain();\n`);
+const b64 = (bytes) => JSON.stringify(Buffer.from(bytes).toString('base64'));
+writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${b64(program)};\nvar TUI = ${b64(tui)};\nmain();\n`);
 chmodSync(outfile, 0o755);

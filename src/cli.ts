@@ -133,7 +133,7 @@ export async function main(argv: string[]): Promise<number> {
     case undefined:
     case 'wizard': {
       if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
-      const { wizardCommand } = await import('./commands/wizard.tsx');
+      const { wizardCommand } = await import('./commands/wizard.ts');
       return wizardCommand({ ...common, sshdLog: v['sshd-log'] }, argv);
     }
     default:

@@ -17,7 +17,7 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
   // Loading Ink and React takes longer than the admin should wait for a first frame: the
   // start-up guard (scripts/build.mjs) has drawn the same first frame by hand. Erase it
   // just before Ink draws.
-  const [{ render }, { App }] = await Promise.all([import('ink'), import('../../screens/App.tsx')]);
+  const { render, createElement, App } = await loadTui();
   const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   const extra = argv.filter((a, i) => ['--sshd-config', '--state-dir'].includes(a) || ['--sshd-config', '--state-dir'].includes(argv[i - 1] ?? ''));
@@ -25,10 +25,10 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
   return new Promise<number>((resolve) => {
     let done = false;
     const app = render(
-      <App
-        services={realServices(o, extraFlags)}
-        ui={{ caps, sym: symbols(caps) }}
-        onExit={(code, message, finalText) => {
+      createElement(App, {
+        services: realServices(o, extraFlags),
+        ui: { caps, sym: symbols(caps) },
+        onExit(code: number, message?: string, finalText?: string) {
           if (done) return;
           done = true;
           // The summary is printed again as plain lines, so long commands copy as one line.
@@ -37,12 +37,20 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
           if (finalText) process.stdout.write(finalText);
           if (message) process.stderr.write(`jailwizard: ${message}\n`);
           resolve(code);
-        }}
-      />,
+        },
+      }),
       { exitOnCtrlC: false, debug: caps.dumb, patchConsole: false },
     );
     void app.waitUntilExit().then(() => {
       if (!done) resolve(EXIT.ok);
     });
   });
+}
+
+type Tui = typeof import('../tui.ts');
+
+/** The bundle's start-up guard supplies the screen part; from source, import it directly. */
+function loadTui(): Promise<Tui> {
+  const fromGuard = (globalThis as { __jailwizardTui?: () => Promise<Tui> }).__jailwizardTui;
+  return fromGuard ? fromGuard() : import('../tui.ts');
 }
