@@ -84,8 +84,14 @@ const FAILURE = /fatal:|error:|bad ownership|safely_chroot|not allowed because|A
 /** The user's latest sshd failure: after their last "Accepted", or a line that names them. */
 export function findFailure(lines: string[], user: string): string | undefined {
   const named = new RegExp(`\\b(user|for|User) ${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+  // "Connection closed by invalid user" is only the consequence: keep looking for the cause.
+  let consequence: string | undefined;
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]!;
+    if (named.test(l) && /(Connection closed|Disconnected) (by|from) (invalid|authenticating) user/.test(l)) {
+      consequence ??= l;
+      continue;
+    }
     if (named.test(l) && /not allowed|refused|invalid|locked|shell/i.test(l)) return l;
     if (new RegExp(`Accepted \\S+ for ${user} `).test(l)) {
       // The session's fatal line follows its "Accepted" line closely.
@@ -93,7 +99,7 @@ export function findFailure(lines: string[], user: string): string | undefined {
       if (after) return after;
     }
   }
-  return undefined;
+  return consequence;
 }
 
 /** Users whose latest sshd session ended in a chroot failure (for the wizard's preflight). */
@@ -230,6 +236,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   // Inside the jail: the shell, every ELF's libraries, and the external sftp-server.
   const sub = (eff.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
   const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
+  const record = readRecord(o.stateDir, userName);
   const hostFixes: HostFix[] = [];
   let shellPresent = true;
   let elfs: string[] = [];
@@ -244,7 +251,8 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
       const hostSide = elfs.filter((e) => existsSync(e));
       hostFixes.push({ reason: 'libs', entries: hostEntriesFor(resolveClosure(hostSide).objects) });
     }
-    subsystemInJail = sftpOnly || !sftpSubsystem || existsInRoot(chroot, sftpSubsystem);
+    // A jail jailwizard made without sftp has no sftp-server on purpose.
+    subsystemInJail = sftpOnly || !sftpSubsystem || (record !== undefined && !record.tools.includes('sftp') && !record.tools.includes('scp')) || existsInRoot(chroot, sftpSubsystem);
     if (!subsystemInJail && sftpSubsystem && existsSync(sftpSubsystem)) {
       hostFixes.push({ reason: 'sftp-server', entries: hostEntriesFor(resolveClosure([sftpSubsystem]).objects) });
     }
@@ -259,7 +267,6 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   // A jailwizard drop-in for this user that sshd does not apply.
   const mainText = readFileSync(o.sshdConfig, 'utf8');
   const inc = findIncludeDir(mainText);
-  const record = readRecord(o.stateDir, userName);
   const dropInCandidates = [record?.dropIn, inc.dropInDir && path.join(inc.dropInDir, `jailwizard-${userName}.conf`), path.join(includeLineFor(o.sshdConfig).dir, `jailwizard-${userName}.conf`)];
   const dropIn = dropInCandidates.find((p): p is string => !!p && existsSync(p));
 
@@ -275,7 +282,8 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   let homeAsChroot: DoctorFacts['homeAsChroot'];
   if (chroot && existsSync(chroot)) {
     const st = statSync(chroot);
-    if (st.uid === user.uid && readdirSync(chroot).length > 0) {
+    // A jail jailwizard made that was chowned is not a home: it gets the plain chown fix.
+    if (st.uid === user.uid && readdirSync(chroot).length > 0 && record?.jail !== chroot) {
       const keepInPlace = keys.map((k) => k.path).filter((k) => k.startsWith(`${chroot}/`)).map((k) => path.relative(chroot, k).split('/')[0]!);
       homeAsChroot = { entries: readdirSync(chroot).sort(), keepInPlace: [...new Set(keepInPlace)] };
     }
@@ -506,6 +514,15 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
   }
   if (f.keys.every((k) => !k.state)) {
     out.push({ id: 'no-keys', title: `${u.name} has no authorized_keys file, so no key can log in`, evidence: f.keys.map((k) => `${k.path}: missing`), manual: `add the user's public key to ${f.keys[0]?.path ?? '/etc/ssh/authorized_keys/' + u.name}` });
+  }
+  const forwarding = ['allowtcpforwarding', 'allowstreamlocalforwarding'].filter((k) => (f.effective.get(k)?.[0] ?? 'no') !== 'no');
+  if (f.chroot && f.effective.get('disableforwarding')?.[0] !== 'yes' && forwarding.length > 0) {
+    out.push({
+      id: 'forwarding',
+      title: `port forwarding is allowed for ${u.name}: a jailed user can still reach this host's network through sshd`,
+      evidence: forwarding.map((k) => `sshd -T -C user=${u.name}: ${k} ${f.effective.get(k)?.[0]}`),
+      manual: `add "DisableForwarding yes" to the Match block for ${u.name} (jailwizard apply does)`,
+    });
   }
   if (f.mount) {
     const opts = f.mount.options.filter((o) => o === 'nodev' || (o === 'noexec' && !f.forceCommand?.startsWith('internal-sftp')));

@@ -61,6 +61,8 @@ function testHook(name: 'JAILWIZARD_FAIL_AT' | 'JAILWIZARD_PAUSE_AT'): number | 
 export interface Done {
   step: Step;
   backups: Backup[];
+  /** How many of the step's actions were started; only those are undone in this process. */
+  started: number;
 }
 
 /**
@@ -140,7 +142,8 @@ export class Executor {
       this.checkAborted();
       const backups = step.actions.flatMap((a) => (a.undo.some((u) => u.kind === 'restore') ? [this.journal.backup(restoreTarget(a))] : []));
       this.journal.append({ t: 'intent', n, title: step.title, actions: step.actions, backups });
-      this.done.push({ step, backups });
+      const done: Done = { step, backups, started: 0 };
+      this.done.push(done);
       const totalBytes = step.actions.reduce((s, a) => s + (a.effect.kind === 'copy' ? a.effect.size : 0), 0);
       let bytes = 0;
       try {
@@ -148,6 +151,7 @@ export class Executor {
           this.checkAborted();
           if (failAt === n && i === step.actions.length - 1) throw new Error(`forced failure at step ${n} (JAILWIZARD_FAIL_AT)`);
           await checkPrecondition(a.pre);
+          done.started = i + 1;
           await perform(a.effect);
           if (a.effect.kind === 'copy') bytes += a.effect.size;
           this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
@@ -179,7 +183,8 @@ export class Executor {
     this.emit({ type: 'rollback-start', reason });
     const undoing = this.done.splice(this.done.length - count, count);
     const manual = await undoSteps(
-      undoing.map((d, i) => ({ n: this.stepCount - count + i + 1, step: d.step, backups: d.backups })),
+      // Undo only the actions that started; a crash recovery from the journal undoes them all.
+      undoing.map((d, i) => ({ n: this.stepCount - count + i + 1, step: { title: d.step.title, actions: d.step.actions.slice(0, d.started) }, backups: d.backups })),
       this.journal,
       this.emit,
     );
@@ -258,13 +263,16 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
     case 'restore': {
       const b = backups.find((x) => x.path === u.path);
       const file = b && journal.backupFile(b);
-      if (file && existsSync(file)) {
+      if (b?.link !== undefined) {
+        if (lexists(u.path)) rmSync(u.path, { force: true });
+        symlinkSync(b.link, u.path);
+      } else if (file && existsSync(file)) {
         const tmp = `${u.path}.jailwizard-restore`;
         copyFileSync(file, tmp);
         chownSync(tmp, b!.uid ?? 0, b!.gid ?? 0);
         chmodSync(tmp, b!.mode ?? 0o644);
         renameSync(tmp, u.path);
-      } else if (!b || b.mode === undefined) {
+      } else if (!b || (b.mode === undefined && b.link === undefined)) {
         // It did not exist before the action: remove what the action made, if it got that far.
         rmSync(u.path, { force: true });
       }
@@ -272,6 +280,11 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
     }
     case 'rmdir':
       if (existsSync(u.path)) rmdirSync(u.path);
+      return;
+    case 'mkdir':
+      // Undoing an rmdir that never ran (the step failed before it): nothing to do.
+      if (existsSync(u.path) && lstatSync(u.path).isDirectory()) return;
+      await perform(u);
       return;
     case 'unlink':
       if (lexists(u.path)) unlinkSync(u.path);

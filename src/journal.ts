@@ -12,6 +12,7 @@ import {
   renameSync,
   writeSync,
   lstatSync,
+  readlinkSync,
 } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
@@ -23,6 +24,8 @@ export interface Backup {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** A symlink's target, to put the link back. */
+  link?: string;
 }
 
 export type JournalEntry =
@@ -78,6 +81,7 @@ export class Journal {
     } catch {
       return { path: p };
     }
+    if (st.isSymbolicLink()) return { path: p, link: readlinkSync(p) };
     if (!st.isFile()) return { path: p, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
     const file = path.join('backups', String(this.backupsMade++));
     const abs = path.join(journalDir(this.stateDir), file);

@@ -138,6 +138,24 @@ describe.skipIf(skip)('faults roll back to a byte-identical host', () => {
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
   });
 
+  it('a remove that fails half-way puts the jail back as it was, symlinks included, and the user still logs in', async () => {
+    const user = uniqueUser('rmfail');
+    const jail = path.join(env.jailRoot, user);
+    expect((await jw(env, ['apply', '--config', answersFile(env, { user, tools: ['bash'] }), '--yes', '--no-test'])).exitCode).toBe(0);
+    const before = await snapshot(env);
+    // Someone else's file: the jail's usr/lib can no longer be removed.
+    writeFileSync(path.join(jail, 'usr/lib/stray-file'), 'not jailwizard\'s');
+    const r = await jw(env, ['remove', user, '--yes']);
+    expect(r.exitCode, out(r)).toBe(1);
+    expect(r.stderr).toContain('Rollback complete');
+    expect(r.stderr).not.toContain('run them by hand');
+    unlinkSync(path.join(jail, 'usr/lib/stray-file'));
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+    const t = await jw(env, ['test', user]);
+    expect(t.exitCode, out(t)).toBe(0);
+    expect((await jw(env, ['remove', user, '--yes'])).exitCode).toBe(0);
+  });
+
   it('after kill -9, refuses new changes until `rollback` restores the host', async () => {
     const before = await snapshot(env);
     const user = uniqueUser('kill9');
