@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
+    // test/.cache holds a debootstrapped Debian root (with its own /proc while in use).
+    exclude: [...configDefaults.exclude, 'test/.cache/**'],
     globalSetup: ['test/global-setup.ts'],
     // Root tests share one host (users, /etc/ssh, /srv): run files one at a time.
     fileParallelism: false,

@@ -12,8 +12,14 @@ export const HELP = `jailwizard ${VERSION}: lock a user into an sshd chroot jail
 
 Usage:
   jailwizard                   the interactive wizard (needs a terminal)
-  jailwizard apply --config FILE [--yes] [--dry-run] [--no-test]
+  jailwizard apply --config FILE [--yes] [--dry-run] [--no-test] [--json]
                                make the jail the answers file describes, then test it
+                               (--json: one JSON object on stdout, for Ansible and CI)
+  jailwizard plan --config FILE [--json]
+                               what apply would change on this host; changes nothing
+  jailwizard export --config FILE --format ansible|sh [--out DIR]
+                               an Ansible playbook that applies the answers on many hosts,
+                               or this host's plan as a commented sh script
   jailwizard test USER         prove the jail with the real ssh, sftp, scp and rsync clients
   jailwizard remove USER [--yes] [--keep-user] [--keep-home]
                                undo everything jailwizard made for USER
@@ -50,6 +56,8 @@ const OPTIONS = {
   'install-hook': { type: 'boolean' },
   'sshd-config': { type: 'string' },
   'state-dir': { type: 'string' },
+  format: { type: 'string' },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -65,7 +73,16 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // Node's message goes on about positionals starting with '-': keep its first sentence.
     const first = (e as Error).message.split('\n')[0]!.replace(/^TypeError \[\w+\]: /, '').split('. ')[0]!;
-    throw new UserError(first, 'see `jailwizard --help`');
+    const err = new UserError(first, 'see `jailwizard --help`');
+    // A caller that asked for JSON gets JSON, even for a bad option.
+    const cmd = argv.find((a) => !a.startsWith('-'));
+    if (argv.includes('--json') && (cmd === 'apply' || cmd === 'plan')) {
+      const { jsonError } = await import('./commands/apply.ts');
+      const j = jsonError(cmd, err);
+      process.stdout.write(`${JSON.stringify(j.body, null, 2)}\n`);
+      return j.code;
+    }
+    throw err;
   }
   const { values: v, positionals } = parsed;
   if (v.version) {
@@ -84,12 +101,33 @@ export async function main(argv: string[]): Promise<number> {
     return rest[0];
   };
   switch (command) {
-    case 'apply': {
-      if (!v.config) throw new UserError('apply needs --config FILE', 'write an answers file (see README.md) and pass it with --config');
+    case 'apply':
+    case 'plan': {
+      const cmd = command;
+      const go = async (): Promise<number> => {
+        if (!v.config) throw new UserError(`${cmd} needs --config FILE`, 'write an answers file (see README.md) and pass it with --config');
+        if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
+        requireRoot();
+        if (cmd === 'plan') {
+          const { planCommand } = await import('./commands/plan.ts');
+          return planCommand({ ...common, config: v.config, json: !!v.json });
+        }
+        const { applyCommand } = await import('./commands/apply.ts');
+        return applyCommand({ ...common, config: v.config, yes: !!v.yes, dryRun: !!v['dry-run'], noTest: !!v['no-test'], json: !!v.json });
+      };
+      if (!v.json) return go();
+      // With --json even bad input ends as one JSON object on stdout (exit 2).
+      const { withJsonErrors } = await import('./commands/apply.ts');
+      return withJsonErrors(cmd, go);
+    }
+    case 'export': {
+      if (!v.config) throw new UserError('export needs --config FILE', 'jailwizard export --config FILE --format ansible --out DIR');
       if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
-      requireRoot();
-      const { applyCommand } = await import('./commands/apply.ts');
-      return applyCommand({ ...common, config: v.config, yes: !!v.yes, dryRun: !!v['dry-run'], noTest: !!v['no-test'] });
+      const { checkFormat, exportCommand } = await import('./commands/export.ts');
+      const format = checkFormat(v.format);
+      // The sh script is this host's plan (reads /etc/shadow, runs sshd -T); a playbook is just text.
+      if (format === 'sh') requireRoot();
+      return exportCommand({ ...common, config: v.config, format, out: v.out });
     }
     case 'test': {
       const user = one('user');

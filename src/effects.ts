@@ -98,6 +98,8 @@ export function previewEffect(e: Effect, full = true): string[] {
       if (!full && (e.summary || e.content.length > 2000)) {
         return [`${head} <<'…'  # ${e.summary ?? `${e.content.length} bytes`}`];
       }
+      // An empty file: a heredoc would write one newline.
+      if (e.content === '') return [`printf '' | ${head}`];
       const d = delimiter(e.content);
       const body = e.content.endsWith('\n') || e.content === '' ? e.content : `${e.content}\n`;
       // A content without a final newline cannot be written exactly by a heredoc: printf it.

@@ -1,25 +1,33 @@
 // `jailwizard apply --config FILE`: validate everything, plan, show, confirm, execute with
 // journal and rollback, then prove the jail with the real clients (or roll it all back).
-import { EXIT } from '../errors.ts';
-import { assertNoUnfinished } from '../executor.ts';
+// With --json (for Ansible and other callers) stdout carries exactly one JSON object: what
+// changed, the steps run, the probes, and the exit code with its meaning.
+import { constants } from 'node:os';
+import { EXIT, ExternalError, UserError } from '../errors.ts';
+import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../effects.ts';
 import { loadAnswers } from '../answers.ts';
 import { readRecord } from '../state.ts';
-import { formatProbeTable } from '../verify.ts';
+import { formatProbeTable, type ProbeResult } from '../verify.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
 import type { CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
 
+declare const JAILWIZARD_VERSION: string;
+export const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';
+
 export interface ApplyOptions extends CommonOptions {
   config: string;
   yes: boolean;
   dryRun: boolean;
   noTest: boolean;
+  json?: boolean;
 }
 
 export async function applyCommand(o: ApplyOptions): Promise<number> {
+  if (o.json) return applyJson(o);
   const a = await loadAnswers(o.config);
   if (!o.dryRun) assertNoUnfinished(o.stateDir);
   await validateAnswers(a, o);
@@ -73,4 +81,162 @@ function summary(a: Answers, o: CommonOptions): void {
   if (a.tools.includes('rsync')) say(`  rsync:   rsync -av FILES ${who}:`);
   say(`  Undo:    jailwizard remove ${a.user}${o.stateDir !== '/var/lib/jailwizard' ? ` --state-dir ${o.stateDir}` : ''}`);
   if (rec && a.authorizedKeys.length === 0) say(`  No keys yet: add them to /etc/ssh/authorized_keys/${a.user} (root-owned).`);
+}
+
+// ---------------------------------------------------------------- --json
+
+/** What an exit code means, in the README's words. */
+export function exitMeaning(code: number): string {
+  switch (code) {
+    case EXIT.ok:
+      return 'ok';
+    case EXIT.failed:
+      return 'failed and rolled back';
+    case EXIT.usage:
+      return 'bad input, nothing changed';
+    case EXIT.rollbackIncomplete:
+      return 'rollback incomplete';
+    default: {
+      const sig = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
+      return code > 128 && sig ? `interrupted by ${sig}, rolled back` : 'failed';
+    }
+  }
+}
+
+export interface JsonStep {
+  id: string;
+  title: string;
+  /** The step ran to its end (false: it failed, or was interrupted, and was rolled back). */
+  ok: boolean;
+}
+
+/** The one object `apply --json` prints. */
+export interface ApplyJson {
+  command: 'apply';
+  version: string;
+  user: string | null;
+  jail: string | null;
+  /** Whether the host is different afterwards: steps ran and were not (all) rolled back. */
+  changed: boolean;
+  steps: JsonStep[];
+  /** null when the test did not run (--no-test, or a failure before it). */
+  verification: { ok: boolean; probes: ProbeResult[] } | null;
+  rolledBack: boolean;
+  /** Commands to run by hand when the rollback was incomplete (exit 4). */
+  manual: string[];
+  exit: { code: number; meaning: string };
+  error: { message: string; hint: string | null } | null;
+}
+
+function emitJson(o: object): void {
+  process.stdout.write(`${JSON.stringify(o, null, 2)}\n`);
+}
+
+/** An error before anything changed, as the JSON object of `command` (and as a line on stderr). */
+export function jsonError(command: 'apply' | 'plan', e: unknown): { code: number; body: object } {
+  let code: number = EXIT.failed;
+  let message: string;
+  let hint: string | null = null;
+  if (e instanceof UserError) {
+    code = EXIT.usage;
+    message = e.message;
+    hint = e.hint ?? null;
+  } else if (e instanceof ExternalError) {
+    message = e.message;
+  } else {
+    message = `internal error (a bug; please report it): ${(e as Error)?.message ?? String(e)}`;
+    warn(`jailwizard: ${(e as Error)?.stack ?? String(e)}`);
+  }
+  warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
+  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : exitMeaning(code) };
+  const error = { message, hint };
+  const body =
+    command === 'apply'
+      ? ({ command, version: VERSION, user: null, jail: null, changed: false, steps: [], verification: null, rolledBack: false, manual: [], exit, error } satisfies ApplyJson)
+      : { command, version: VERSION, user: null, changed: false, steps: [], notes: [], exit, error };
+  return { code, body };
+}
+
+/**
+ * Runs a --json command: whatever it throws (bad input, a missing --config, not root) still
+ * ends as one JSON object on stdout, with exit 2 for bad input.
+ */
+export async function withJsonErrors(command: 'apply' | 'plan', body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    const { code, body: obj } = jsonError(command, e);
+    emitJson(obj);
+    return code;
+  }
+}
+
+/** Human progress goes to stderr: stdout is the JSON object's alone. */
+function progressToStderr(e: ExecEvent): void {
+  if (e.type === 'step-start') warn(`[${e.index}/${e.total}] ${e.step.title}`);
+  else printEvent(e); // the rest of printEvent writes to stderr or not at all
+}
+
+async function applyJson(o: ApplyOptions): Promise<number> {
+  if (o.dryRun) throw new UserError('--dry-run prints a sh script, not JSON', 'for the plan as JSON, run `jailwizard plan --config FILE --json`');
+  const a = await loadAnswers(o.config);
+  assertNoUnfinished(o.stateDir);
+  await validateAnswers(a, o);
+  const plan = await makePlan(a, o);
+  if (plan.steps.length > 0 && !o.yes) {
+    throw new UserError(
+      `${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} would change this host, and --json cannot ask`,
+      'review them with `jailwizard plan --config FILE --json`, then run again with --yes',
+    );
+  }
+  const result: ApplyJson = {
+    command: 'apply',
+    version: VERSION,
+    user: a.user,
+    jail: a.jail,
+    changed: false,
+    steps: [],
+    verification: null,
+    rolledBack: false,
+    manual: [],
+    exit: { code: EXIT.ok, meaning: exitMeaning(EXIT.ok) },
+    error: null,
+  };
+  if (plan.steps.length === 0 && o.noTest) {
+    emitJson(result);
+    return EXIT.ok;
+  }
+  if (plan.steps.length > 0) warn(formatPlan(plan));
+  const probes: ProbeResult[] = [];
+  const outcome = await executeApply(a, o, plan, {
+    listener(e) {
+      if (e.type === 'step-start') result.steps.push({ id: e.step.id, title: e.step.title, ok: false });
+      if (e.type === 'step-done') result.steps[result.steps.length - 1]!.ok = true;
+      progressToStderr(e);
+    },
+    async confirmNext(next) {
+      warn(formatPlan(next));
+      return true; // --yes was given: the same answer for the files of new packages
+    },
+    onTestStart: () => warn('Connection test with the real clients:'),
+    onProbe(r) {
+      probes.push(r);
+      warn(`  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail}`}`);
+    },
+  });
+  const all = outcome.probes.length > 0 ? outcome.probes : probes;
+  if (all.length > 0 || (outcome.ok && !o.noTest)) result.verification = { ok: all.every((p) => p.ok), probes: all };
+  if (outcome.ok) {
+    result.changed = result.steps.length > 0;
+  } else {
+    result.rolledBack = true;
+    result.manual = outcome.manual;
+    result.changed = result.steps.length > 0 && outcome.manual.length > 0;
+    result.exit = { code: outcome.exitCode, meaning: exitMeaning(outcome.exitCode) };
+    result.error = { message: outcome.error, hint: outcome.manual.length > 0 ? 'run the commands in "manual" by hand' : null };
+    if (all.some((p) => !p.ok)) warn(formatProbeTable(all));
+    warn(`jailwizard: ${outcome.error}`);
+  }
+  emitJson(result);
+  return result.exit.code;
 }
