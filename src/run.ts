@@ -1,5 +1,4 @@
 // Every external command goes through here: an argv array, never a shell string.
-import { execa } from 'execa';
 import { ExternalError } from './errors.ts';
 
 export interface RunResult {
@@ -20,6 +19,8 @@ export interface RunOptions {
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
+  // Loaded on first use: commands that spawn nothing (update with nothing to do) skip it.
+  const { execa } = await import('execa');
   const r = await execa(file, args, {
     reject: false,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
