@@ -50,10 +50,15 @@ const screensApart = {
   name: 'screens-apart',
   setup(b) {
     b.onResolve({ filter: /\/tui\.ts$/ }, (args) => ({ path: args.path, external: true }));
+    b.onResolve({ filter: /^execa$/ }, (args) => ({ path: args.path, external: true }));
   },
 };
 const program = await bundle('src/main.ts', [screensApart]);
 const tui = await bundle('src/tui.ts');
+// execa, too: only commands that spawn a process compile it.
+writeFileSync('dist/.execa-entry.mjs', "export * from 'execa';\n");
+const execaPart = await bundle('dist/.execa-entry.mjs');
+rmSync('dist/.execa-entry.mjs');
 
 // --help is the CLI's own text, taken from the program so the two cannot differ.
 const tmp = `${process.cwd()}/dist/.program-for-help.mjs`;
@@ -78,6 +83,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 } else {
   globalThis.__jailwizardUrl = import.meta.url;
   globalThis.__jailwizardTui = function () { return import('data:text/javascript;base64,' + TUI); };
+  var execaLoaded;
+  globalThis.__jailwizardExeca = function () { return execaLoaded || (execaLoaded = import('data:text/javascript;base64,' + EXECA)); };
   splash(args);
   import('data:text/javascript;base64,' + PROGRAM).catch(function (e) {
     process.stderr.write('jailwizard: internal error (a bug; please report it):\\n' + (e && e.stack || e) + '\\n');
@@ -105,5 +112,5 @@ function splash(args) {
 }
 `;
 const b64 = (bytes) => JSON.stringify(Buffer.from(bytes).toString('base64'));
-writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${b64(program)};\nvar TUI = ${b64(tui)};\nmain();\n`);
+writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${b64(program)};\nvar TUI = ${b64(tui)};\nvar EXECA = ${b64(execaPart)};\nmain();\n`);
 chmodSync(outfile, 0o755);
