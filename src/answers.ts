@@ -2,10 +2,11 @@
 // Parsing checks structure and types only (synchronously, no host reads); the checks that
 // need the host (user allowed, jail path, keys through ssh-keygen) live in validate.ts.
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { Document, parse as parseYaml } from 'yaml';
 import { UserError } from './errors.ts';
-import { ARCHES, TOOLS, type Answers } from './types.ts';
+import { ARCHES, EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
 import { checkTools } from './validate.ts';
 
 export interface KeyDoc {
@@ -44,6 +45,61 @@ export const ANSWER_KEYS: { readonly [K in keyof Answers]-?: KeyDoc } = {
     required: false,
     default: 'false',
     doc: 'Install missing tools (e.g. rsync) with apt-get instead of stopping.',
+  },
+  shared: {
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    doc: 'A jail several users share, each with /home/<user> inside; apply it once per user with the same jail path.',
+  },
+  writable: {
+    type: 'path inside the jail',
+    required: false,
+    doc: 'The one dir the user owns, e.g. /home/alice/upload. Default: the home. The jail root always stays root-owned.',
+  },
+  readOnly: { type: 'boolean', required: false, default: 'false', doc: 'sftp only: the user may read but never write (internal-sftp -R).' },
+  umask: { type: 'octal string', required: false, doc: 'sftp only: umask for uploaded files and dirs, e.g. "0027" (internal-sftp -u).' },
+  startDir: { type: 'path inside the jail', required: false, doc: 'sftp only: the dir a session starts in, e.g. /upload (internal-sftp -d).' },
+  groupDir: {
+    type: 'path inside the jail',
+    required: false,
+    doc: 'A dir shared by the members of `group` (setgid, group-writable, mode 2770), e.g. /shared.',
+  },
+  binds: {
+    type: 'list of {source, target, readOnly}',
+    required: false,
+    default: '[]',
+    doc: 'Host dirs shown inside the jail (bind mounts with nodev,nosuid,noexec; persisted by a systemd mount unit or /etc/fstab).',
+  },
+  log: {
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    doc: 'sftp only: log every file operation (internal-sftp -l INFO -f AUTH) through a /dev/log socket rsyslog or syslog-ng adds inside the jail.',
+  },
+  allowFrom: {
+    type: 'list of addresses or networks',
+    required: false,
+    default: '[]',
+    doc: 'The only sources the user may log in from, e.g. [203.0.113.7, 10.0.0.0/8]: a Match User … Address block and from= on every key.',
+  },
+  extraBinaries: {
+    type: 'list of paths or names',
+    required: false,
+    default: '[]',
+    doc: 'More host commands for the jail, e.g. [git, /usr/bin/nano], copied with their libraries (needs a shell tool).',
+  },
+  extras: {
+    type: `list of ${EXTRAS.join(', ')}`,
+    required: false,
+    default: '[]',
+    doc: 'Runtime pieces ELF cannot see: locale (C.UTF-8), terminfo (xterm, screen, tmux), profile (/etc/profile with a prompt), tmp (/tmp 1777), nss (nsswitch.conf).',
+  },
+  allowSetuid: {
+    type: 'boolean',
+    required: false,
+    default: 'false',
+    doc: 'Copy setuid/setgid extra binaries with their bit (a risk inside a jail); refused otherwise.',
   },
 };
 
@@ -248,7 +304,120 @@ function checkShape(data: unknown, src: string): Answers {
     if (typeof obj.group !== 'string' || obj.group.trim() === '') throw wrongType(src, 'group', 'a group name', obj.group, 'group: sftpusers');
     answers.group = obj.group.trim();
   }
+  checkOptions(obj, answers, src);
   return answers;
+}
+
+/** A path inside the jail, as written in the answers: absolute, no `..`, no trailing slash. */
+function jailPath(obj: Record<string, unknown>, key: string, src: string, example: string): string | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string' || !v.startsWith('/') || v.split('/').includes('..') || /[\0\n]/.test(v)) {
+    throw wrongType(src, key, 'an absolute path inside the jail (no ..)', v, `${key}: ${example}`);
+  }
+  const clean = v.replace(/\/+/g, '/').replace(/\/$/, '');
+  if (clean === '') throw new UserError(`${src}: "${key}" cannot be the jail root /`, 'the jail root must stay root-owned; name a dir below it');
+  return clean;
+}
+
+function stringList(obj: Record<string, unknown>, key: string, src: string, example: string): string[] | undefined {
+  const v = obj[key];
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) throw wrongType(src, key, 'a list of strings', v, `${key}: ${example}`);
+  return (v as string[]).map((x) => x.trim());
+}
+
+/** The options of #5: structure and formats here; what needs the host is checked by the planner. */
+function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): void {
+  const flag = (key: 'shared' | 'readOnly' | 'log' | 'allowSetuid'): void => {
+    const v = obj[key];
+    if (v === undefined || v === null || v === false) return;
+    if (v !== true) throw new UserError(`${src}: "${key}" must be true or false, got ${describe(v)}`, `write ${key}: true (yes/no are not booleans in YAML 1.2)`);
+    a[key] = true;
+  };
+  flag('shared');
+  flag('readOnly');
+  flag('log');
+  flag('allowSetuid');
+  const writable = jailPath(obj, 'writable', src, `/home/${a.user}/upload`);
+  if (writable) a.writable = writable;
+  const startDir = jailPath(obj, 'startDir', src, '/upload');
+  if (startDir) a.startDir = startDir;
+  const groupDir = jailPath(obj, 'groupDir', src, '/shared');
+  if (groupDir) {
+    if (!a.group) throw new UserError(`${src}: "groupDir" needs "group", the group that shares it`, 'add e.g. group: uploads (groupadd uploads first)');
+    a.groupDir = groupDir;
+  }
+  if (obj.umask !== undefined && obj.umask !== null) {
+    const u = typeof obj.umask === 'number' ? obj.umask.toString() : obj.umask;
+    // YAML reads 0027 as the number 27 (octal 0o27 in YAML 1.1 files): insist on a string.
+    if (typeof obj.umask !== 'string' || !/^0?[0-7]{3}$/.test(u as string)) {
+      throw wrongType(src, 'umask', 'a quoted octal string', obj.umask, 'umask: "0027" (quoted, or YAML reads it as a number)');
+    }
+    a.umask = (u as string).padStart(4, '0');
+  }
+  const sftpOnly = ['readOnly', 'umask', 'startDir', 'log'] as const;
+  for (const k of sftpOnly) {
+    if (a[k] !== undefined && !isSftpOnly(a)) {
+      throw new UserError(
+        `${src}: "${k}" applies to sftp sessions only, so it needs tools: [sftp] alone`,
+        "with a shell, sshd runs the global sftp-server, whose options a Match block cannot change in OpenSSH 9.2; drop the key or the other tools",
+      );
+    }
+  }
+  if (a.readOnly && a.writable) throw new UserError(`${src}: "readOnly" and "writable" contradict each other`, 'drop one of them');
+
+  if (obj.binds !== undefined && obj.binds !== null) {
+    if (!Array.isArray(obj.binds)) throw wrongType(src, 'binds', 'a list of {source, target, readOnly}', obj.binds, 'binds: [{source: /srv/web/example.com, target: /web, readOnly: true}]');
+    const binds: BindMount[] = [];
+    obj.binds.forEach((b: unknown, i: number) => {
+      const where = `binds[${i}]`;
+      if (typeof b !== 'object' || b === null || Array.isArray(b)) throw wrongType(src, where, 'a mapping {source, target, readOnly}', b, `binds: [{source: /srv/web/example.com, target: /web, readOnly: true}]`);
+      const m = b as Record<string, unknown>;
+      for (const k of Object.keys(m)) if (!['source', 'target', 'readOnly'].includes(k)) throw new UserError(`${src}: unknown key ${JSON.stringify(k)} in ${where}`, 'known keys: source, target, readOnly');
+      if (typeof m.source !== 'string' || !m.source.startsWith('/') || m.source.split('/').includes('..')) throw wrongType(src, `${where}.source`, 'an absolute host path', m.source, 'source: /srv/web/example.com');
+      const target = jailPath(m, 'target', src, '/web');
+      if (!target) throw new UserError(`${src}: ${where} needs a target inside the jail`, 'e.g. target: /web');
+      if (m.readOnly !== undefined && typeof m.readOnly !== 'boolean') throw wrongType(src, `${where}.readOnly`, 'true or false', m.readOnly, 'readOnly: true');
+      const source = m.source.length > 1 ? m.source.replace(/\/+/g, '/').replace(/\/$/, '') : m.source;
+      binds.push({ source, target, readOnly: m.readOnly !== false });
+    });
+    if (binds.length > 0) a.binds = binds;
+  }
+
+  const allowFrom = stringList(obj, 'allowFrom', src, '[203.0.113.7, 10.0.0.0/8]');
+  if (allowFrom && allowFrom.length > 0) {
+    for (const x of allowFrom) {
+      if (!isAddressOrNetwork(x)) throw new UserError(`${src}: allowFrom entry ${JSON.stringify(x)} is not an IP address or network`, 'write addresses or CIDR networks such as 203.0.113.7 or 10.0.0.0/8; sshd matches the client address, not its name');
+    }
+    a.allowFrom = allowFrom;
+  }
+  const extraBinaries = stringList(obj, 'extraBinaries', src, '[git, /usr/bin/nano]');
+  if (extraBinaries && extraBinaries.length > 0) {
+    for (const b of extraBinaries) {
+      if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
+        throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
+      }
+    }
+    a.extraBinaries = [...new Set(extraBinaries)];
+  }
+  const extras = stringList(obj, 'extras', src, `[${EXTRAS.join(', ')}]`);
+  if (extras && extras.length > 0) {
+    const bad = extras.find((x) => !(EXTRAS as readonly string[]).includes(x));
+    if (bad) throw new UserError(`${src}: unknown extra ${JSON.stringify(bad)}`, `known extras: ${EXTRAS.join(', ')}`);
+    a.extras = EXTRAS.filter((x): x is Extra => extras.includes(x));
+  }
+}
+
+/** An IPv4/IPv6 address, optionally with a /prefix, as sshd's Match Address takes it. */
+export function isAddressOrNetwork(s: string): boolean {
+  const [addr = '', prefix, ...rest] = s.split('/');
+  if (rest.length > 0) return false;
+  const v = isIP(addr);
+  if (v === 0) return false;
+  if (prefix === undefined) return true;
+  if (!/^\d{1,3}$/.test(prefix)) return false;
+  return Number(prefix) <= (v === 4 ? 32 : 128);
 }
 
 function bool(obj: Record<string, unknown>, key: 'createUser' | 'installMissing', dflt: boolean, src: string): boolean {

@@ -15,6 +15,14 @@ export type Effect =
   /** Move a directory tree out of the way (to the state dir); its undo moves it back. */
   | { kind: 'move'; from: string; to: string }
   | { kind: 'run'; argv: string[] }
+  /** A bind mount of a host dir, then a remount with the flags (nodev,nosuid,noexec, maybe ro). */
+  | { kind: 'mount'; source: string; target: string; options: string[] }
+  | { kind: 'umount'; target: string }
+  /** One line appended to a shared config file (/etc/fstab); its undo removes exactly that line. */
+  | { kind: 'line-add'; path: string; line: string }
+  | { kind: 'line-remove'; path: string; line: string }
+  /** Stop a daemon that has no reload for new inputs (rsyslogd) and start it again the same way. */
+  | { kind: 'daemon-restart'; name: string; pidFile: string; argv: string[] }
   | { kind: 'sshd-validate'; config: string }
   | { kind: 'sshd-expect'; config: string; user: string; addr: string; expect: Record<string, string> }
   | { kind: 'sshd-reload'; argv: string[]; pidFile?: string; listen: { host: string; port: number }[] };
@@ -118,6 +126,16 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [shJoin(['mv', e.from, e.to])];
     case 'run':
       return [shJoin(e.argv)];
+    case 'mount':
+      return [shJoin(['mount', '--bind', e.source, e.target]), shJoin(['mount', '-o', ['remount', 'bind', ...e.options].join(','), e.target])];
+    case 'umount':
+      return [shJoin(['umount', e.target])];
+    case 'line-add':
+      return [`printf '%s\\n' ${shQuote(e.line)} >> ${shQuote(e.path)}`];
+    case 'line-remove':
+      return [`grep -vxF -e ${shQuote(e.line)} ${shQuote(e.path)} > ${shQuote(`${e.path}.new`)}; cat ${shQuote(`${e.path}.new`)} > ${shQuote(e.path)}; rm ${shQuote(`${e.path}.new`)}`];
+    case 'daemon-restart':
+      return [`kill -TERM "$(cat ${shQuote(e.pidFile)})" && ${shJoin(e.argv)}`];
     case 'sshd-validate':
       return [shJoin(['sshd', '-t', '-f', e.config])];
     case 'sshd-expect': {

@@ -359,6 +359,62 @@ async function checkPrecondition(pre: Precondition): Promise<void> {
   throw new Error(`the host changed since the plan was made: ${what}; run jailwizard again to see a fresh plan`);
 }
 
+/** Rewrites a file in place of the old one (same owner and mode), never half-written. */
+function replaceFile(p: string, content: string): void {
+  const st = existsSync(p) ? lstatSync(p) : undefined;
+  const tmp = `${p}.jailwizard-new`;
+  writeFileSync(tmp, content, { mode: 0o600 });
+  setOwnerMode(tmp, st ? st.mode & 0o7777 : 0o644, st?.uid ?? 0, st?.gid ?? 0);
+  renameSync(tmp, p);
+}
+
+/** The mount points in this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
+export function mountPoints(): Set<string> {
+  try {
+    return new Set(
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+    );
+  } catch {
+    return new Set();
+  }
+}
+
+export function isMountPoint(p: string): boolean {
+  return mountPoints().has(p);
+}
+
+function livePid(pidFile: string, name: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return undefined;
+    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return comm.startsWith(name.slice(0, 15)) && state !== 'Z' ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops the daemon named by its PidFile, waits for it to go, starts it with `argv`, waits for its new pid. */
+async function restartDaemon(name: string, pidFile: string, argv: string[]): Promise<void> {
+  const old = livePid(pidFile, name);
+  if (old !== undefined) {
+    process.kill(old, 'SIGTERM');
+    for (let i = 0; i < 100 && livePid(pidFile, name) === old; i++) await new Promise((r) => setTimeout(r, 50));
+    if (livePid(pidFile, name) === old) throw new Error(`${name} (pid ${old}) did not stop within 5 s`);
+  }
+  await runOk(argv, { timeoutMs: 30_000 });
+  for (let i = 0; i < 100; i++) {
+    const pid = livePid(pidFile, name);
+    if (pid !== undefined && pid !== old) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${name} did not start again (no live pid in ${pidFile}); start it by hand: ${argv.join(' ')}`);
+}
+
 function setOwnerMode(p: string, mode: number, uid: number, gid: number): void {
   chownSync(p, uid, gid);
   chmodSync(p, mode); // after chown, which clears setuid bits; and beyond the umask
@@ -407,6 +463,36 @@ export async function perform(e: Effect): Promise<void> {
       return;
     case 'run':
       await runOk(e.argv, { timeoutMs: 15 * 60_000 });
+      return;
+    case 'mount':
+      await runOk(['mount', '--bind', e.source, e.target]);
+      try {
+        // A bind mount ignores flags on its first call: they only take with a remount.
+        await runOk(['mount', '-o', ['remount', 'bind', ...e.options].join(','), e.target]);
+      } catch (err) {
+        await run(['umount', e.target]);
+        throw err;
+      }
+      return;
+    case 'umount':
+      if (isMountPoint(e.target)) await runOk(['umount', e.target]);
+      return;
+    case 'line-add': {
+      const text = existsSync(e.path) ? readFileSync(e.path, 'utf8') : '';
+      replaceFile(e.path, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${e.line}\n`);
+      return;
+    }
+    case 'line-remove': {
+      if (!existsSync(e.path)) return;
+      const lines = readFileSync(e.path, 'utf8').split('\n');
+      const i = lines.lastIndexOf(e.line);
+      if (i < 0) return;
+      lines.splice(i, 1);
+      replaceFile(e.path, lines.join('\n'));
+      return;
+    }
+    case 'daemon-restart':
+      await restartDaemon(e.name, e.pidFile, e.argv);
       return;
     case 'sshd-validate': {
       const r = await run([SSHD, '-t', '-f', e.config], { timeoutMs: 30_000 });

@@ -45,6 +45,8 @@ export interface JailRecord {
   actions: Action[];
   /** Files copied from the host: the manifest for check and update. */
   manifest: ManifestEntry[];
+  /** With answers.log: the host file where the jail's internal-sftp lines land (the syslog's auth log). */
+  logFile?: string;
   appliedAt: string;
 }
 

@@ -6,6 +6,19 @@ export type Tool = (typeof TOOLS)[number];
 export const ARCHES = ['x86_64', 'aarch64', 'armhf', 'i386'] as const;
 export type Arch = (typeof ARCHES)[number];
 
+/** Runtime pieces that ELF headers cannot reveal, added by name (what jk_cp's ini sections do). */
+export const EXTRAS = ['locale', 'terminfo', 'profile', 'tmp', 'nss'] as const;
+export type Extra = (typeof EXTRAS)[number];
+
+/** A host directory shown inside the jail. The host data itself is never changed by jailwizard. */
+export interface BindMount {
+  /** Host directory, e.g. /srv/web/example.com. */
+  source: string;
+  /** Path inside the jail, e.g. /web. */
+  target: string;
+  readOnly: boolean;
+}
+
 /** What the admin asked for: the answers file, or the wizard's answers. */
 export interface Answers {
   user: string;
@@ -16,4 +29,32 @@ export interface Answers {
   createUser: boolean;
   group?: string;
   installMissing: boolean;
+  // ---- options (#5); each absent key means the default, so older files and records still read the same.
+  /** Several users share this jail, each with /home/<user> inside. */
+  shared?: boolean;
+  /** The one dir (inside the jail) the user owns; default the home. */
+  writable?: string;
+  /** sftp-only: internal-sftp -R. */
+  readOnly?: boolean;
+  /** sftp-only: internal-sftp -u, e.g. "0027". */
+  umask?: string;
+  /** sftp-only: internal-sftp -d, the dir a session starts in. */
+  startDir?: string;
+  /** A setgid, group-writable dir inside the jail for `group`'s members. */
+  groupDir?: string;
+  binds?: BindMount[];
+  /** sftp-only: internal-sftp logs (-l INFO -f AUTH) through /dev/log inside the jail. */
+  log?: boolean;
+  /** Source addresses or networks the user may log in from (Match … Address and from=). */
+  allowFrom?: string[];
+  /** More host binaries (path or name), copied with their ELF closure. */
+  extraBinaries?: string[];
+  extras?: Extra[];
+  /** Copy setuid/setgid extra binaries with their bit; refused otherwise. */
+  allowSetuid?: boolean;
+}
+
+/** True when the user's sessions are internal-sftp (sftp is the only tool). */
+export function isSftpOnly(a: Pick<Answers, 'tools'>): boolean {
+  return a.tools.length === 1 && a.tools[0] === 'sftp';
 }
