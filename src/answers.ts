@@ -312,8 +312,9 @@ function checkShape(data: unknown, src: string): Answers {
 function jailPath(obj: Record<string, unknown>, key: string, src: string, example: string): string | undefined {
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string' || !v.startsWith('/') || v.split('/').includes('..') || /[\0\n]/.test(v)) {
-    throw wrongType(src, key, 'an absolute path inside the jail (no ..)', v, `${key}: ${example}`);
+  // These paths go into sshd_config (ForceCommand -d), fstab and mount units: plain characters only.
+  if (typeof v !== 'string' || !v.startsWith('/') || v.split('/').includes('..') || /[^A-Za-z0-9._+@/-]/.test(v)) {
+    throw wrongType(src, key, 'an absolute path inside the jail (letters, digits, . _ - + @; no ..)', v, `${key}: ${example}`);
   }
   const clean = v.replace(/\/+/g, '/').replace(/\/$/, '');
   if (clean === '') throw new UserError(`${src}: "${key}" cannot be the jail root /`, 'the jail root must stay root-owned; name a dir below it');
@@ -375,7 +376,9 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
       if (typeof b !== 'object' || b === null || Array.isArray(b)) throw wrongType(src, where, 'a mapping {source, target, readOnly}', b, `binds: [{source: /srv/web/example.com, target: /web, readOnly: true}]`);
       const m = b as Record<string, unknown>;
       for (const k of Object.keys(m)) if (!['source', 'target', 'readOnly'].includes(k)) throw new UserError(`${src}: unknown key ${JSON.stringify(k)} in ${where}`, 'known keys: source, target, readOnly');
-      if (typeof m.source !== 'string' || !m.source.startsWith('/') || m.source.split('/').includes('..')) throw wrongType(src, `${where}.source`, 'an absolute host path', m.source, 'source: /srv/web/example.com');
+      if (typeof m.source !== 'string' || !m.source.startsWith('/') || m.source.split('/').includes('..') || /[^A-Za-z0-9._+@/-]/.test(m.source)) {
+        throw wrongType(src, `${where}.source`, 'an absolute host path (letters, digits, . _ - + @; no ..)', m.source, 'source: /srv/web/example.com');
+      }
       const target = jailPath(m, 'target', src, '/web');
       if (!target) throw new UserError(`${src}: ${where} needs a target inside the jail`, 'e.g. target: /web');
       if (m.readOnly !== undefined && typeof m.readOnly !== 'boolean') throw wrongType(src, `${where}.readOnly`, 'true or false', m.readOnly, 'readOnly: true');
@@ -398,6 +401,9 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
       if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
         throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
       }
+    }
+    if (!a.tools.some((t) => t !== 'sftp')) {
+      throw new UserError(`${src}: "extraBinaries" need a shell tool (bash, rsync or scp)`, 'an sftp-only user never runs a command; add bash to tools, or drop extraBinaries');
     }
     a.extraBinaries = [...new Set(extraBinaries)];
   }

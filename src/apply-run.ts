@@ -19,9 +19,12 @@ const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex
 export async function validateAnswers(a: Answers, o: CommonOptions): Promise<void> {
   checkUserName(a.user);
   checkUserAllowed(a.user, readUserHost());
-  const managed = recordForJail(o.stateDir, a.jail);
-  if (managed && managed.user !== a.user) {
-    throw new UserError(`jail ${a.jail} belongs to ${managed.user}`, 'choose another path; one jail per user');
+  const managed = recordForJail(o.stateDir, a.jail, a.user);
+  if (managed && !(managed.answers.shared && a.shared)) {
+    throw new UserError(
+      `jail ${a.jail} belongs to ${managed.user}${managed.answers.shared ? '' : ' and is not shared'}`,
+      managed.answers.shared ? 'add shared: true to share it' : `choose another path, or apply ${managed.user} again with shared: true first`,
+    );
   }
   checkJailPath(a.jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
   await Promise.all(a.authorizedKeys.map((k) => checkAuthorizedKey(k)));
@@ -33,7 +36,7 @@ export async function validateAnswers(a: Answers, o: CommonOptions): Promise<voi
 export function toolArches(tools: Tool[]): Partial<Record<Tool, Arch[]>> {
   const found: Partial<Record<Tool, Arch[]>> = {};
   for (const g of toolBinaries(tools, '/usr/lib/openssh/sftp-server')) {
-    const tool = g.name === 'shell' ? 'bash' : g.name;
+    const tool = g.name === 'shell' ? 'bash' : (g.name as Tool);
     const arches = [...binaryArches(g.binaries).values()].filter((x): x is Arch => !x.startsWith('other'));
     found[tool] = [...new Set([...(found[tool] ?? []), ...arches])];
   }

@@ -37,6 +37,7 @@ Usage:
 Options for every command:
   --sshd-config PATH   sshd's main config (default ${DEFAULT_SSHD_CONFIG})
   --state-dir DIR      journal and records (default ${DEFAULT_STATE_DIR})
+  --syslog-config PATH the rsyslog (or syslog-ng) config for jails with log: true (found when not given)
 
 Exit codes: 0 ok, 1 failed and rolled back, 2 bad input (nothing changed),
 4 rollback incomplete (manual commands printed), 128+N killed by signal N after rollback.
@@ -56,6 +57,7 @@ const OPTIONS = {
   'install-hook': { type: 'boolean' },
   'sshd-config': { type: 'string' },
   'state-dir': { type: 'string' },
+  'syslog-config': { type: 'string' },
   format: { type: 'string' },
   out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -94,7 +96,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return EXIT.ok;
   }
-  const common = { sshdConfig: v['sshd-config'] ?? DEFAULT_SSHD_CONFIG, stateDir: v['state-dir'] ?? DEFAULT_STATE_DIR };
+  const common = { sshdConfig: v['sshd-config'] ?? DEFAULT_SSHD_CONFIG, stateDir: v['state-dir'] ?? DEFAULT_STATE_DIR, syslogConfig: v['syslog-config'] };
+  if (common.syslogConfig !== undefined && !common.syslogConfig.startsWith('/')) {
+    throw new UserError(`--syslog-config ${common.syslogConfig} is not absolute`, 'give the full path, e.g. /etc/rsyslog.conf');
+  }
   if (!common.stateDir.startsWith('/')) throw new UserError(`--state-dir ${common.stateDir} is not absolute`, 'give a full path');
   const one = (what: string): string => {
     if (rest.length !== 1 || !rest[0]) throw new UserError(`${command} needs exactly one ${what}`, `jailwizard ${command} ${what.toUpperCase()}`);

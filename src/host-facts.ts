@@ -1,7 +1,7 @@
 // Read-only facts about the host: everything the pure planner needs to decide what to
 // change. Nothing in this file writes anything.
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { readElf } from './elf.ts';
 import { hostEntriesFor, resolveClosure, type HostEntry } from './ld-resolve.ts';
@@ -15,8 +15,11 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
-import { readRecord, type JailRecord } from './state.ts';
-import type { Answers, Arch } from './types.ts';
+import { listRecords, readRecord, type JailRecord } from './state.ts';
+import type { Answers, Arch, Tool } from './types.ts';
+import { mountPoints } from './executor.ts';
+import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
+import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
 import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
 import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
 import { RECIPES } from '../recipes/index.ts';
@@ -82,6 +85,22 @@ export interface HostFacts {
   sshd: SshdFacts;
   record?: JailRecord;
   stateDir: string;
+  /** Other users of a shared jail: their records and host accounts. */
+  sharers: { record: JailRecord; account?: PasswdEntry }[];
+  /** extraBinaries as asked, resolved to a host path; setid when the file has a setuid/setgid bit. */
+  extraBinaries: { asked: string; path?: string; setid: boolean; elf: boolean }[];
+  /** Mount points now (for bind mounts already in place). */
+  mounts: string[];
+  /** Each bind source: its real path (symlinks resolved) and state. */
+  bindSources: Record<string, { real: string; state?: FileState }>;
+  fstab: { path: string; text: string };
+  /** systemd mount units of the bind targets, when they exist. */
+  mountUnits: Record<string, FileState>;
+  /** systemd is PID 1: bind mounts persist as mount units, not fstab lines. */
+  systemd: boolean;
+  /** With log: the syslog daemon that gets a socket inside the jail, or why there is none. */
+  syslog?: SyslogFacts | SyslogProblem;
+  syslogDropIn?: FileState & { text?: string };
 }
 
 export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'apk';
@@ -205,6 +224,51 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
 export interface GatherOptions {
   sshdConfig: string;
   stateDir: string;
+  syslogConfig?: string;
+}
+
+const PATH_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
+
+/** An extra binary by name or path, as the host has it. */
+function resolveExtra(asked: string): { asked: string; path?: string; setid: boolean; elf: boolean } {
+  const p = asked.startsWith('/') ? asked : PATH_DIRS.map((d) => path.join(d, asked)).find((c) => existsSync(c));
+  if (!p || !existsSync(p)) return { asked, setid: false, elf: false };
+  const st = statSync(p);
+  let elf = false;
+  try {
+    elf = st.isFile() && readElf(p) !== undefined;
+  } catch {
+    elf = false;
+  }
+  return { asked, path: p, setid: (st.mode & 0o6000) !== 0, elf };
+}
+
+/** Files for the named extras that come from the host (locale, terminfo, libnss_files). */
+function runtimeExtraPaths(extras: readonly string[]): { files: string[]; elfs: string[] } {
+  const files: string[] = [];
+  const elfs: string[] = [];
+  if (extras.includes('locale') && existsSync(LOCALE_DIR)) {
+    for (const n of readdirSync(LOCALE_DIR).sort()) {
+      const p = path.join(LOCALE_DIR, n);
+      if (statSync(p).isFile()) files.push(p);
+      else if (statSync(p).isDirectory()) for (const m of readdirSync(p).sort()) files.push(path.join(p, m));
+    }
+  }
+  if (extras.includes('terminfo')) {
+    for (const name of TERMINFO_NAMES) {
+      const found = TERMINFO_DIRS.map((d) => path.join(d, name[0]!, name)).find((c) => existsSync(c));
+      if (found) files.push(found);
+    }
+  }
+  if (extras.includes('nss')) {
+    const lib = NSS_FILES_LIBS.find((c) => existsSync(c));
+    if (lib) elfs.push(lib);
+  }
+  return { files, elfs };
+}
+
+function hashed(entries: HostEntry[]): ClosureFacts['entries'] {
+  return entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path), mtimeMs: statSync(e.path).mtimeMs } : e));
 }
 
 export async function gatherFacts(answers: Answers, opts: GatherOptions): Promise<HostFacts> {
@@ -212,19 +276,34 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const existing = passwd.find((p) => p.name === answers.user);
   const sshd = await gatherSshdFacts(opts.sshdConfig, answers.user);
 
-  const groups = toolBinaries(answers.tools, sshd.sftpSubsystem);
+  const sharers = listRecords(opts.stateDir)
+    .filter((r) => r.jail === answers.jail && r.user !== answers.user && r.answers.shared)
+    .map((record) => ({ record, account: passwd.find((p) => p.name === record.user) }));
+  const wide = jailWide(answers, sharers.map((x) => x.record.answers));
+  const groups = toolBinaries(wide.tools, sshd.sftpSubsystem);
   const manager = detectPackageManager();
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
   for (const g of groups) {
     const present = g.binaries.filter((b) => existsSync(b));
     for (const b of g.binaries.filter((x) => !existsSync(x))) {
-      const recipe = g.name === 'shell' ? RECIPES.bash : RECIPES[g.name];
+      const recipe = g.name === 'shell' ? RECIPES.bash : RECIPES[g.name as Tool];
       missing.push({ binary: b, pkg: (manager && recipe.packages?.[manager]) ?? path.basename(b) });
     }
     const c = resolveClosure(present);
-    const entries = hostEntriesFor(c.objects).map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path), mtimeMs: statSync(e.path).mtimeMs } : e));
-    closures.push({ ...g, entries, missing: c.missing });
+    closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
+  }
+  const extraBinaries = wide.extraBinaries.map(resolveExtra);
+  const extraPaths = extraBinaries.filter((x) => x.path && x.elf).map((x) => x.path!);
+  if (extraPaths.length > 0) {
+    const c = resolveClosure(extraPaths);
+    closures.push({ name: 'extra', title: 'extra commands', binaries: extraPaths, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
+  }
+  const runtime = runtimeExtraPaths(wide.extras);
+  if (runtime.files.length + runtime.elfs.length > 0) {
+    const c = resolveClosure(runtime.elfs);
+    const entries = hashed(hostEntriesFor([...runtime.files, ...c.objects]));
+    closures.push({ name: 'runtime', title: wide.extras.join(', '), binaries: [...runtime.files, ...runtime.elfs], entries, missing: c.missing });
   }
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
 
@@ -235,6 +314,10 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     if (p === '/') break;
   }
   const keysFilePath = path.join(AUTHORIZED_KEYS_DIR, answers.user);
+  const systemd = existsSync('/run/systemd/system');
+  const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig, systemd) : undefined;
+  const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
+  const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;
   const keysFile = fileState(keysFilePath);
 
   return {
@@ -246,14 +329,42 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     keysDir: fileState(AUTHORIZED_KEYS_DIR, false),
     keysFile: keysFile && { ...keysFile, text: keysFile.kind === 'file' ? readFileSync(keysFilePath, 'utf8') : undefined },
     ancestors,
-    jail: scanJail(answers.jail, new Set([jailHome])),
+    // Not descended into: the user's home (their files) and bind targets (host data).
+    jail: scanJail(answers.jail, new Set([jailHome, ...wide.binds.map((b) => path.join(answers.jail, b.target))])),
     closures,
     packages: { manager, missing, installs: manager ? await simulateInstall(manager, pkgs) : pkgs },
     sshd,
     record: readRecord(opts.stateDir, answers.user),
     stateDir: opts.stateDir,
+    sharers,
+    extraBinaries,
+    mounts: [...mountPoints()],
+    bindSources: Object.fromEntries(
+      wide.binds.map((b) => {
+        let real = b.source;
+        try {
+          real = realpathSync(b.source);
+        } catch {
+          // missing: the planner refuses it with the path as given
+        }
+        return [b.source, { real, state: fileState(real, false) }];
+      }),
+    ),
+    fstab: { path: FSTAB, text: existsSync(FSTAB) ? readFileSync(FSTAB, 'utf8') : '' },
+    mountUnits: Object.fromEntries(
+      wide.binds.flatMap((b) => {
+        const unit = path.join('/etc/systemd/system', systemdUnitForPath(path.join(answers.jail, b.target)));
+        const st = fileState(unit);
+        return st ? [[unit, st]] : [];
+      }),
+    ),
+    systemd,
+    syslog,
+    syslogDropIn: syslogDropIn && { ...syslogDropIn, text: syslogDropIn.kind === 'file' ? readFileSync(syslogDropInPath!, 'utf8') : undefined },
   };
 }
+
+export const FSTAB = '/etc/fstab';
 
 /** The ELF arch of each chosen tool binary that exists on the host. */
 export function binaryArches(paths: string[]): Map<string, string> {

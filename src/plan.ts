@@ -16,6 +16,26 @@ import { UserError } from './errors.ts';
 import type { FileState, HostFacts } from './host-facts.ts';
 import type { HostEntry } from './ld-resolve.ts';
 import { renderDropIn } from './sshd-config.ts';
+import {
+  EXTRA_WHY,
+  NSSWITCH_TEXT,
+  PROFILE_TEXT,
+  allowedSample,
+  bindOptions,
+  checkBind,
+  deniedAddressPattern,
+  deniedSample,
+  fstabLine,
+  internalSftpCommand,
+  jailSlug,
+  jailWide,
+  keyLine,
+  mountUnitText,
+  rsyslogDropInText,
+  syslogNgDropInText,
+  systemdUnitForPath,
+} from './plan-options.ts';
+import { isSyslogProblem } from './syslog.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import type { Answers, Tool } from './types.ts';
 import type { PasswdEntry } from './validate.ts';
@@ -25,7 +45,8 @@ export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';
 const ROOT = { uid: 0, gid: 0 };
 
 export interface BinaryGroup {
-  name: Tool | 'shell';
+  /** A tool, the minimal shell, extra commands, or the runtime extras (locale, terminfo, nss). */
+  name: Tool | 'shell' | 'extra' | 'runtime';
   title: string;
   binaries: string[];
 }
@@ -59,10 +80,10 @@ export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | und
 }
 
 /** The settings of the user's Match block. */
-export function matchSettings(tools: readonly Tool[], jail: string): Record<string, string> {
-  const m = { ...baseMatch(jail) };
-  if (!needsShell(tools)) Object.assign(m, RECIPES.sftp.matchWithoutShell);
-  else if (!tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH);
+export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>): Record<string, string> {
+  const m = { ...baseMatch(a.jail) };
+  if (!needsShell(a.tools)) Object.assign(m, RECIPES.sftp.matchWithoutShell, { ForceCommand: internalSftpCommand(a) });
+  else if (!a.tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH);
   return m;
 }
 
@@ -163,6 +184,62 @@ function checkHost(a: Answers, facts: HostFacts): void {
   if (group && (group.gid < facts.loginDefs.UID_MIN || group.gid > facts.loginDefs.UID_MAX)) {
     throw new UserError(`group ${a.group} is a system group (gid ${group.gid})`, 'use a regular group made for this purpose, e.g. groupadd uploads');
   }
+  const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
+  for (const x of facts.extraBinaries) {
+    if (!x.path) throw new UserError(`extra command ${x.asked} is not on this host`, `install it first (e.g. apt-get install ${x.asked.split('/').pop()}) or give its full path`);
+    if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
+  }
+  const setid = facts.extraBinaries.filter((x) => x.setid);
+  if (setid.length > 0 && !wide.allowSetuid) {
+    throw new UserError(
+      `${setid.map((x) => x.path).join(', ')} ${setid.length === 1 ? 'is' : 'are'} setuid/setgid: inside a jail that is a way to root`,
+      'drop it, or set allowSetuid: true if you are sure (it is copied with its bit, and check reports it)',
+    );
+  }
+  for (const b of wide.binds) {
+    const src = facts.bindSources[b.source];
+    if (!src?.state) throw new UserError(`bind source ${b.source} does not exist`, 'create it first, or fix the path');
+    if (src.state.kind !== 'dir') throw new UserError(`bind source ${b.source} is not a directory`, 'bind a directory');
+    checkBind(b, a.jail, src.real);
+  }
+  const managed = new Set(['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'proc']);
+  for (const [key, p] of [['writable', a.writable], ['groupDir', a.groupDir], ['startDir', a.startDir]] as const) {
+    if (p && managed.has(p.split('/')[1]!)) throw new UserError(`${key} ${p} is under /${p.split('/')[1]}, which must stay root's inside the jail`, `choose a dir of its own, e.g. /upload`);
+    if (p && key !== 'startDir' && wide.binds.some((b) => p === b.target || p.startsWith(`${b.target}/`) || b.target.startsWith(`${p}/`))) {
+      throw new UserError(`${key} ${p} overlaps a bind mount`, 'keep the user\'s dirs and bind mounts apart');
+    }
+  }
+  if (facts.syslog && isSyslogProblem(facts.syslog)) throw new UserError(`log: ${facts.syslog.message}`, facts.syslog.hint);
+}
+
+/**
+ * The jail's own etc/passwd and etc/group: root plus exactly the jail's users (all users of a
+ * shared jail), their primary groups and the groups they share, so `ls -l` shows names.
+ */
+export function jailNames(a: Answers, user: PlannedUser, facts: Pick<HostFacts, 'passwd' | 'groups' | 'sharers'>): { passwdText: string; groupText: string } {
+  const rootEntry = facts.passwd.find((p) => p.uid === 0);
+  const users: PasswdEntry[] = [
+    user,
+    ...facts.sharers.map((x) => x.account ?? { name: x.record.user, uid: x.record.uid, gid: x.record.gid, gecos: 'jailwizard jail', home: `/home/${x.record.user}`, shell: '/usr/sbin/nologin' }),
+  ].sort((x, y) => x.uid - y.uid);
+  const passwdText = [`root:x:0:0:${rootEntry?.gecos ?? 'root'}:/root:${rootEntry?.shell ?? '/bin/sh'}`, ...users.map((u) => `${u.name}:x:${u.uid}:${u.gid}:${u.gecos}:${u.home}:${u.shell}`)].join('\n') + '\n';
+  const lines = ['root:x:0:'];
+  const seen = new Set<number>([0]);
+  for (const u of users) {
+    if (seen.has(u.gid)) continue;
+    seen.add(u.gid);
+    lines.push(`${facts.groups.find((g) => g.gid === u.gid)?.name ?? u.name}:x:${u.gid}:`);
+  }
+  // Supplementary groups asked for in the answers (this user's and the sharers'), with the jail's members.
+  const asked = [...new Set([a.group, ...facts.sharers.map((x) => x.record.answers.group)].filter((g): g is string => !!g))].sort();
+  for (const name of asked) {
+    const g = facts.groups.find((x) => x.name === name);
+    if (!g || seen.has(g.gid)) continue;
+    seen.add(g.gid);
+    const members = users.filter((u) => g.members.includes(u.name) || (u.name === a.user && a.group === name) || facts.sharers.some((x) => x.record.user === u.name && x.record.answers.group === name));
+    lines.push(`${g.name}:x:${g.gid}:${members.map((u) => u.name).join(',')}`);
+  }
+  return { passwdText, groupText: `${lines.join('\n')}\n` };
 }
 
 export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan {
@@ -230,7 +307,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 3. Keys, outside the jail and root-owned so the user cannot change them.
   const keysPath = path.join(AUTHORIZED_KEYS_DIR, user.name);
-  const keysText = a.authorizedKeys.map((k) => `${k.trim()}\n`).join('');
+  const keysText = a.authorizedKeys.map((k, i) => `${keyLine(k, a.allowFrom, i)}\n`).join('');
   const keyActions = [
     ...ensureDir(AUTHORIZED_KEYS_DIR, facts.keysDir, 0o755, 0, 0),
     ...ensureFile(keysPath, facts.keysFile, { kind: 'write', path: keysPath, content: keysText, mode: 0o644, ...ROOT }, opts.sha256(keysText)),
@@ -242,6 +319,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       why: [
         'sshd reads AuthorizedKeysFile before the chroot, as a host path; root-owned, the user cannot add keys or loosen them.',
         ...(a.authorizedKeys.length === 0 ? ['No keys yet: nobody can log in until you add one to this file.'] : []),
+        ...(a.allowFrom ? [`Each key carries from="${a.allowFrom.join(',')}": even a stolen key works only from there.`] : []),
       ],
       actions: keyActions,
     });
@@ -255,7 +333,8 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     steps.push({ id: 'jail', title: `Create the jail ${jail}`, why: [base.why[0]!], actions: chain });
   }
 
-  // 5. Base layout: etc, dev, home.
+  // 5. Base layout: etc, dev, home, and the dirs the options ask for.
+  const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
   const planned = new Set<string>([jail]);
   const baseActions: Action[] = [];
   const dir = (rel: string, mode = 0o755, uid = 0, gid = 0): void => {
@@ -264,16 +343,15 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     planned.add(p);
     baseActions.push(...ensureDir(p, facts.jail[p], mode, uid, gid));
   };
-  dir('etc');
-  const rootEntry = facts.passwd.find((p) => p.uid === 0);
-  const passwdText = `root:x:0:0:${rootEntry?.gecos ?? 'root'}:/root:${rootEntry?.shell ?? '/bin/sh'}\n${user.name}:x:${user.uid}:${user.gid}:${user.gecos}:${user.home}:${user.shell}\n`;
-  const userGroup = facts.groups.find((g) => g.gid === user.gid)?.name ?? user.name;
-  const groupText = `root:x:0:\n${userGroup}:x:${user.gid}:\n`;
-  for (const [rel, content] of [['etc/passwd', passwdText], ['etc/group', groupText]] as const) {
+  const file = (rel: string, content: string): void => {
     const p = path.join(jail, rel);
     planned.add(p);
     baseActions.push(...ensureFile(p, facts.jail[p], { kind: 'write', path: p, content, mode: 0o644, ...ROOT }, opts.sha256(content)));
-  }
+  };
+  dir('etc');
+  const { passwdText, groupText } = jailNames(a, user, facts);
+  file('etc/passwd', passwdText);
+  file('etc/group', groupText);
   dir('dev');
   for (const d of DEVICE_NODES) {
     const p = path.join(jail, 'dev', d.name);
@@ -283,36 +361,68 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     if (have) throw new UserError(`${p} exists but is not the ${d.name} device (${d.major}:${d.minor})`, `remove it; jailwizard then makes it`);
     baseActions.push({ effect: { kind: 'mknod', path: p, major: d.major, minor: d.minor, mode: 0o666 }, undo: [{ kind: 'unlink', path: p }], pre: { kind: 'absent', path: p } });
   }
-  // The home's parents are root-owned like the rest; the home itself is the user's.
-  const homeParts = user.home.split('/').filter(Boolean);
-  homeParts.forEach((_, i) => {
-    const rel = homeParts.slice(0, i + 1).join('/');
-    if (i < homeParts.length - 1) dir(rel);
-    else dir(rel, 0o750, user.uid, user.gid);
-  });
+  // Parents are root-owned like the rest; only the user's own dir (the home, or `writable`) is theirs.
+  const owned = a.writable ?? user.home;
+  const ownDirs = (p: string): void => {
+    const parts = p.split('/').filter(Boolean);
+    parts.forEach((_, i) => {
+      const rel = parts.slice(0, i + 1).join('/');
+      if (i < parts.length - 1) dir(rel);
+      else if (`/${rel}` === owned) dir(rel, 0o750, user.uid, user.gid);
+      else dir(rel);
+    });
+  };
+  ownDirs(user.home);
+  if (a.writable) ownDirs(a.writable);
+  if (a.groupDir) {
+    const g = facts.groups.find((x) => x.name === a.group)!;
+    const parts = a.groupDir.split('/').filter(Boolean);
+    parts.slice(0, -1).forEach((_, i) => dir(parts.slice(0, i + 1).join('/')));
+    // setgid: files made inside belong to the group; 2770: members write, others see nothing.
+    dir(parts.join('/'), 0o2770, 0, g.gid);
+  }
+  if (wide.extras.includes('tmp')) dir('tmp', 0o1777);
+  if (wide.extras.includes('profile')) file('etc/profile', PROFILE_TEXT);
+  if (wide.extras.includes('nss')) file('etc/nsswitch.conf', NSSWITCH_TEXT);
+  for (const b of wide.binds) {
+    const parts = b.target.split('/').filter(Boolean);
+    parts.forEach((_, i) => dir(parts.slice(0, i + 1).join('/')));
+  }
   if (baseActions.length > 0) {
+    const why = base.why.slice(1, 4);
+    if (a.writable) why.push(`${a.writable} is the one dir ${user.name} owns (0750); the home stays root's.`);
+    if (a.groupDir) why.push(`${a.groupDir} is shared by group ${a.group}: setgid and group-writable (2770), so every file made there belongs to the group.`);
+    if (facts.sharers.length > 0) why.push(`A shared jail: etc/passwd lists root and its ${facts.sharers.length + 1} users, each with /home/<user>.`);
+    for (const e of wide.extras) if (e === 'tmp' || e === 'profile' || e === 'nss') why.push(EXTRA_WHY[e]);
     steps.push({
       id: 'base',
       title: 'Lay out etc, dev and the home dir inside the jail',
-      why: base.why.slice(1, 4),
+      why,
       actions: baseActions,
     });
   }
 
-  // 6. Tool binaries with their ELF closure and symlink chains.
+  // 6. Tool binaries with their ELF closure and symlink chains; then extra commands and extras.
   const manifest: JailRecord['manifest'] = [];
+  const keepSetid = new Set(wide.allowSetuid ? facts.extraBinaries.filter((x) => x.setid && x.path).map((x) => x.path!) : []);
   for (const c of facts.closures) {
-    const copied = copyIntoJail(c.entries, jail, facts.jail, planned);
+    const copied = copyIntoJail(c.entries, jail, facts.jail, planned, keepSetid);
     manifest.push(...copied.manifest);
     if (copied.actions.length === 0) continue;
-    const recipe = c.name === 'shell' ? undefined : RECIPES[c.name];
+    const why =
+      c.name === 'extra' ? ['Extra commands asked for by name, each with exactly the libraries its ELF headers name.']
+      : c.name === 'runtime' ? wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').map((e) => EXTRA_WHY[e])
+      : c.name === 'shell' ? RECIPES.rsync.why.slice(1)
+      : RECIPES[c.name].why;
+    const what = c.name === 'runtime' ? `the ${c.title} extras` : c.binaries.map((b) => path.basename(b)).join(', ');
     steps.push({
       id: `copy-${c.name}`,
-      title: `Copy ${c.binaries.map((b) => path.basename(b)).join(', ')} and what they need: ${copied.files} file${copied.files === 1 ? '' : 's'}, ${mb(copied.bytes)}`,
-      why: recipe ? recipe.why : RECIPES.rsync.why.slice(1),
+      title: `Copy ${what} and what they need: ${copied.files} file${copied.files === 1 ? '' : 's'}, ${mb(copied.bytes)}`,
+      why,
       actions: copied.actions,
     });
   }
+  if (keepSetid.size > 0) notes.push(`WARNING: ${[...keepSetid].join(', ')} keep${keepSetid.size === 1 ? 's' : ''} the setuid/setgid bit inside the jail (allowSetuid: true). A setuid program in a jail is a classic way out of it.`);
 
   // 6b. What an earlier apply copied that the jail no longer needs (after an upgrade
   // dropped a library, or a tool was removed from the answers).
@@ -330,10 +440,76 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     }
   }
 
+  // 6c. Bind mounts of host data: mounted now, and again at every boot.
+  const mountActions: Action[] = [];
+  for (const b of wide.binds) {
+    const where = path.join(jail, b.target);
+    if (!facts.mounts.includes(where)) {
+      mountActions.push({ effect: { kind: 'mount', source: b.source, target: where, options: bindOptions(b) }, undo: [{ kind: 'umount', target: where }], pre: { kind: 'dir', path: where } });
+    }
+    if (facts.systemd) {
+      const unit = path.join('/etc/systemd/system', systemdUnitForPath(where));
+      const text = mountUnitText(b, where, jail);
+      const have = facts.mountUnits[unit];
+      const write = ensureFile(unit, have, { kind: 'write', path: unit, content: text, mode: 0o644, ...ROOT }, opts.sha256(text));
+      if (write.length > 0) {
+        // The unit's undo reloads systemd after the file is gone, so systemd forgets it.
+        write[0]!.undo.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
+        mountActions.push(...write, runAction(['systemctl', 'daemon-reload'], []), runAction(['systemctl', 'enable', path.basename(unit)], [['systemctl', 'disable', path.basename(unit)]]));
+      }
+    } else {
+      const line = fstabLine(b, where);
+      if (!facts.fstab.text.split('\n').includes(line)) {
+        mountActions.push({ effect: { kind: 'line-add', path: facts.fstab.path, line }, undo: [{ kind: 'line-remove', path: facts.fstab.path, line }], pre: { kind: 'none' } });
+      }
+    }
+  }
+  if (mountActions.length > 0) {
+    steps.push({
+      id: 'mounts',
+      title: `Bind-mount ${wide.binds.map((b) => `${b.source} at ${b.target}`).join(', ')}`,
+      why: [
+        'Host data shown inside the jail with nodev,nosuid,noexec (and ro where asked): nothing in it can run or escalate.',
+        facts.systemd ? 'Persisted as a systemd mount unit, so it is back after a reboot.' : 'Persisted as an /etc/fstab line with nofail, so it is back after a reboot and a missing source never stops the boot.',
+        'Undo unmounts and forgets it; the host data itself is never touched.',
+      ],
+      actions: mountActions,
+    });
+  }
+
+  // 6d. Logging from inside the jail: a /dev/log socket that the syslog daemon listens on.
+  let logFile: string | undefined;
+  if (wide.log && facts.syslog && !isSyslogProblem(facts.syslog)) {
+    const sl = facts.syslog;
+    logFile = sl.authLog;
+    const dropIn = path.join(sl.dropInDir, `jailwizard-${jailSlug(jail)}.conf`);
+    const text = sl.kind === 'rsyslog' ? rsyslogDropInText(jail) : syslogNgDropInText(jail);
+    const have = facts.syslogDropIn && facts.syslogDropIn.text !== undefined ? { ...facts.syslogDropIn, sha256: opts.sha256(facts.syslogDropIn.text) } : facts.syslogDropIn;
+    const write = ensureFile(dropIn, have, { kind: 'write', path: dropIn, content: text, mode: 0o644, ...ROOT }, opts.sha256(text));
+    if (write.length > 0) {
+      // Undo in that order: the drop-in goes, the daemon lets go of the socket, the socket goes.
+      write[0]!.undo.push(sl.apply, { kind: 'unlink', path: path.join(jail, 'dev/log') });
+      steps.push({
+        id: 'logging',
+        title: `Let ${sl.kind} listen on ${jail}/dev/log`,
+        why: [
+          'internal-sftp runs inside the chroot, where the host\'s /dev/log does not exist: without a socket there its log lines are lost.',
+          `A ${sl.kind} drop-in adds the socket; ${sl.kind === 'rsyslog' ? 'rsyslog reads new inputs only when it starts, so it is restarted (sshd is not)' : 'syslog-ng is reloaded'}.`,
+          ...(logFile ? [`The lines land in ${logFile} (facility AUTH), where the connection test looks for its own upload.`] : []),
+        ],
+        actions: [
+          ...write,
+          runAction(sl.validate, []),
+          { effect: sl.apply, undo: [], pre: { kind: 'none' } },
+        ],
+      });
+    } else logFile = facts.record?.logFile ?? logFile;
+  }
+
   // 7. sshd: the drop-in, validated and proved before sshd is reloaded.
   const s = facts.sshd;
-  const settings = matchSettings(a.tools, jail);
-  const dropInText = renderDropIn(user.name, settings);
+  const settings = matchSettings(a);
+  const dropInText = renderDropIn(user.name, settings, a.allowFrom ? deniedAddressPattern(a.allowFrom) : undefined);
   const sshdActions: Action[] = [];
   if (s.needsInclude) {
     if (!s.dropInDirExists) sshdActions.push(...ensureDir(s.dropInDir, undefined, 0o755, 0, 0));
@@ -348,11 +524,16 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const dropInHave = s.dropIn && s.dropIn.text !== undefined ? { ...s.dropIn, sha256: opts.sha256(s.dropIn.text) } : s.dropIn;
   sshdActions.push(...ensureFile(s.dropInPath, dropInHave, { kind: 'write', path: s.dropInPath, content: dropInText, mode: 0o644, ...ROOT }, opts.sha256(dropInText)));
   if (sshdActions.length > 0) {
-    const addr = s.listen[0]?.host ?? '127.0.0.1';
+    const addr = a.allowFrom ? allowedSample(a.allowFrom) : (s.listen[0]?.host ?? '127.0.0.1');
     const expect: Record<string, string> = { chrootdirectory: jail, disableforwarding: 'yes', authorizedkeysfile: '/etc/ssh/authorized_keys/%u' };
     if (settings.ForceCommand) expect.forcecommand = settings.ForceCommand;
     sshdActions.push({ effect: { kind: 'sshd-validate', config: s.mainConfig }, undo: [], pre: { kind: 'none' } });
     sshdActions.push({ effect: { kind: 'sshd-expect', config: s.mainConfig, user: user.name, addr, expect }, undo: [], pre: { kind: 'none' } });
+    const denied = a.allowFrom && deniedSample(a.allowFrom);
+    if (denied) {
+      // And from anywhere else, sshd refuses the user outright.
+      sshdActions.push({ effect: { kind: 'sshd-expect', config: s.mainConfig, user: user.name, addr: denied, expect: { denyusers: user.name } }, undo: [], pre: { kind: 'none' } });
+    }
     if (s.reload) {
       sshdActions.push({
         effect: { kind: 'sshd-reload', argv: s.reload.argv, pidFile: s.pidFile, listen: s.listen },
@@ -392,6 +573,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       addedInclude: prev?.addedInclude ?? (s.needsInclude ? s.includeLine : undefined),
       actions,
       manifest,
+      ...(logFile ? { logFile } : {}),
       appliedAt: opts.now,
     };
     const rp = recordPath(facts.stateDir, user.name);
@@ -422,6 +604,7 @@ export function copyIntoJail(
   jail: string,
   have: Record<string, FileState>,
   planned: Set<string>,
+  keepSetid: ReadonlySet<string> = new Set(),
 ): { actions: Action[]; files: number; bytes: number; manifest: JailRecord['manifest'] } {
   const actions: Action[] = [];
   const manifest: JailRecord['manifest'] = [];
@@ -440,8 +623,8 @@ export function copyIntoJail(
       if (cur) throw new UserError(`${p} exists and is not the symlink to ${e.target} the jail needs`, 'remove it; jailwizard then makes it');
       actions.push({ effect: { kind: 'symlink', path: p, target: e.target! }, undo: [{ kind: 'unlink', path: p }], pre: { kind: 'absent', path: p } });
     } else {
-      // Keep the host's mode, drop setuid/setgid and group/other write.
-      const mode = e.mode & 0o1755;
+      // Keep the host's mode, drop setuid/setgid (unless allowed for this file) and group/other write.
+      const mode = e.mode & (keepSetid.has(e.path) ? 0o7755 : 0o1755);
       const copy = ensureFile(p, cur, { kind: 'copy', from: e.path, path: p, mode, ...ROOT, size: e.size, sha256: e.sha256! }, e.sha256!);
       if (copy.length > 0) {
         files++;

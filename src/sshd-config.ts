@@ -55,11 +55,16 @@ export function includeLineFor(mainConfig: string): { line: string; dir: string 
   return { line: `Include ${dir}/jailwizard-*.conf`, dir };
 }
 
-/** The Match block for one user, with a header that says who wrote it and how to undo it. */
-export function renderDropIn(user: string, settings: Record<string, string>): string {
+/**
+ * The Match block for one user, with a header that says who wrote it and how to undo it.
+ * With `deniedAddresses` (every source but the allowed ones), a first block refuses the user
+ * from there; sshd evaluates every Match block, so the jail's settings still apply everywhere.
+ */
+export function renderDropIn(user: string, settings: Record<string, string>, deniedAddresses?: string): string {
   const lines = [
     `# Written by jailwizard: chroot jail for ${user}.`,
     `# Remove with: jailwizard remove ${user}   (do not edit: jailwizard check compares it)`,
+    ...(deniedAddresses ? [`Match User ${user} Address ${deniedAddresses}`, `    DenyUsers ${user}`] : []),
     `Match User ${user}`,
     ...Object.entries(settings).map(([k, v]) => `    ${k} ${v}`),
   ];

@@ -74,7 +74,12 @@ export function listRecords(stateDir: string): JailRecord[] {
     .map((f) => parseRecord(path.join(dir, f)));
 }
 
-/** The managed jail at this path, if any (a jail path jailwizard made is not "someone else's dir"). */
-export function recordForJail(stateDir: string, jail: string): JailRecord | undefined {
-  return listRecords(stateDir).find((r) => r.jail === jail);
+/** The managed jail at this path, if any (a jail path jailwizard made is not "someone else's dir"); optionally another user's. */
+export function recordForJail(stateDir: string, jail: string, notUser?: string): JailRecord | undefined {
+  return listRecords(stateDir).find((r) => r.jail === jail && r.user !== notUser);
+}
+
+/** The other users' records of a shared jail. */
+export function sharersOf(stateDir: string, rec: Pick<JailRecord, 'jail' | 'user'>): JailRecord[] {
+  return listRecords(stateDir).filter((r) => r.jail === rec.jail && r.user !== rec.user && r.answers.shared);
 }

@@ -4,13 +4,24 @@
 // A negative probe passes only when we got in and the server refused the action: a login
 // that fails outright proves nothing about the jail, so it fails the probe too.
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { isIPv4, isIPv6 } from 'node:net';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, isAbsolute, join } from 'node:path';
 import { run, type RunResult } from './run.ts';
-import type { Tool } from './types.ts';
+import type { Answers, Tool } from './types.ts';
 
-export interface ProbeTarget {
+/**
+ * The jail's options (#5) the probes prove, as in the record's answers; each absent key
+ * means the default and adds no probe. logFile is the record's: where the jail's
+ * internal-sftp lines land on the host.
+ */
+export type ProbeOptions = Pick<
+  Answers,
+  'readOnly' | 'umask' | 'startDir' | 'writable' | 'group' | 'groupDir' | 'binds' | 'log' | 'allowFrom' | 'extraBinaries' | 'extras'
+> & { logFile?: string };
+
+export interface ProbeTarget extends ProbeOptions {
   user: string;
   tools: Tool[];
   /** host path of the chroot */
@@ -32,6 +43,10 @@ const TIMEOUT_MS = 30_000;
 /** What shellAttempt prints first, proving the shell ran. */
 const IN = 'jw-shell-ok\n';
 const PAYLOAD_BYTES = 64 * 1024;
+/** How long the log probe waits for syslog to write the line. */
+const LOG_WAIT_MS = 5_000;
+/** Where sshd sessions look for commands (sshd's default PATH, then the sbin dirs). */
+const COMMAND_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
 
 /** The write attempts: jail paths the user must not be able to create files in or at. */
 function forbiddenWrites(user: string, tag: string): { label: string; path: string }[] {
@@ -57,30 +72,110 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
     const has = (tool: Tool) => t.tools.includes(tool);
     const shell = has('bash');
     const sftp = has('sftp');
+    const sftpOnly = t.tools.length === 1 && sftp;
+    const anyShell = t.tools.some((x) => x !== 'sftp');
+
+    // allowFrom: the refusal is proved from a loopback source sshd's Match block denies.
+    const allow = t.allowFrom && t.allowFrom.length > 0 ? t.allowFrom : undefined;
+    const deniedSource = allow && isIPv4(t.host) ? refusalSource(allow) : undefined;
+    const refusal = async (note = '') => {
+      if (!deniedSource) return;
+      const [ok, detail] = await p.sourceRefused(deniedSource);
+      report(`source: login from ${deniedSource} refused`, ok, note ? `${detail}; ${note}` : detail);
+    };
+    if (allow && !addressAllowed(t.host, allow)) {
+      // The other probes would log in from t.host, which the jail does not allow.
+      const why = `allowFrom (${allow.join(', ')}) does not include ${t.host}, the address the other probes log in from`;
+      if (deniedSource) await refusal(`the only probe run: ${why}`);
+      else report('source: login refused', false, `nothing can be tested from this host: ${why}, and no loopback source outside allowFrom is usable`);
+      return results;
+    }
 
     if (shell) report('ssh: shell sees the jail as /', ...(await p.shellListing('/')));
-    if (sftp) report('sftp: put/get round trip', ...(await p.sftpRoundTrip()));
+    if (sftp && t.readOnly) report('sftp: read-only: upload refused', ...(await p.readOnlyRefused()));
+    else if (sftp) report('sftp: put/get round trip', ...(await p.sftpRoundTrip()));
     if (has('scp')) {
       report('scp: round trip (SFTP protocol)', ...(await p.scpRoundTrip(false)));
       report('scp -O: round trip (legacy protocol)', ...(await p.scpRoundTrip(true)));
     }
     if (has('rsync')) report('rsync: upload/download round trip', ...(await p.rsyncRoundTrip()));
 
+    // ---- the options ----
+    if (sftpOnly && t.startDir) report(`sftp: session starts in ${t.startDir}`, ...(await p.startDir(t.startDir)));
+    if (sftpOnly && t.umask && !t.readOnly) report(`sftp: umask ${t.umask} applied`, ...(await p.umaskApplied(t.umask)));
+    if (t.writable && !t.readOnly) report(`writable ${t.writable}: upload works`, ...(await p.writableDir(t.writable)));
+    if (t.groupDir && t.group && !t.readOnly) report(`group dir ${t.groupDir}: new file gets group ${t.group}`, ...(await p.groupDirGid(t.groupDir, t.group)));
+    for (const b of t.binds ?? []) {
+      report(`bind ${b.target}: readable`, ...(await p.bindReadable(b.target, b.source)));
+      if (b.readOnly || t.readOnly) report(`bind ${b.target}: write refused`, ...(await p.bindWriteRefused(b.target)));
+      else report(`bind ${b.target}: writable`, ...(await p.bindWritable(b.target, b.source)));
+    }
+    if (sftp && t.log) report(`log: upload appears in ${t.logFile ?? 'the syslog'}`, ...(await p.logged()));
+    if (anyShell) for (const bin of t.extraBinaries ?? []) report(`extra: ${basename(bin)} runs`, ...(await p.extraRuns(bin)));
+    if (shell && t.extras?.includes('locale')) report('locale: no setlocale warning with LANG=C.UTF-8', ...(await p.noSetlocaleWarning()));
+    if (t.extras?.includes('tmp') && (anyShell || !t.readOnly)) report('/tmp is writable', ...(await p.tmpWritable()));
+
     if (shell) report('escape: /etc/shadow unreadable (ssh)', ...(await p.shellShadow()));
     if (sftp) report('escape: /etc/shadow unreadable (sftp)', ...(await p.sftpShadow()));
     if (shell) report('escape: cd /.. stays in the jail (ssh)', ...(await p.shellListing('/..')));
     if (sftp) report('escape: cd /.. stays in the jail (sftp)', ...(await p.sftpCdUp()));
-    if (t.tools.length === 1 && sftp) report('escape: no shell for an sftp-only user', ...(await p.noShell()));
+    if (sftpOnly) report('escape: no shell for an sftp-only user', ...(await p.noShell()));
     report('escape: port forwarding refused', ...(await p.forwarding()));
     for (const w of forbiddenWrites(t.user, p.tag)) {
       if (shell) report(`escape: cannot write ${w.label} (ssh)`, ...(await p.shellWrite(w.path)));
       if (sftp) report(`escape: cannot write ${w.label} (sftp)`, ...(await p.sftpWrite(w.path)));
     }
+    await refusal();
   } finally {
     await p.cleanup();
     await rm(work, { recursive: true, force: true });
   }
   return results;
+}
+
+// ---- allowFrom: which source addresses a list of addresses and networks admits ----
+
+/** The first of 127.0.0.2 … 127.0.0.9 that allowFrom does not admit: the source of the refusal probe. */
+export function refusalSource(allowFrom: readonly string[]): string | undefined {
+  for (let i = 2; i <= 9; i++) {
+    const a = `127.0.0.${i}`;
+    if (!addressAllowed(a, allowFrom)) return a;
+  }
+  return undefined;
+}
+
+/** True when addr (an IP address) is one of allowFrom's addresses or inside one of its networks. */
+export function addressAllowed(addr: string, allowFrom: readonly string[]): boolean {
+  const a = ipBits(addr);
+  if (!a) return false;
+  return allowFrom.some((entry) => {
+    const [net = '', prefix] = entry.split('/');
+    const n = ipBits(net);
+    if (!n || n.width !== a.width) return false;
+    const len = prefix === undefined ? a.width : Number(prefix);
+    if (!Number.isInteger(len) || len < 0 || len > a.width) return false;
+    const shift = BigInt(a.width - len);
+    return a.value >> shift === n.value >> shift;
+  });
+}
+
+/** An IPv4 or IPv6 address as an integer and its width in bits; undefined for anything else. */
+function ipBits(s: string): { value: bigint; width: 32 | 128 } | undefined {
+  if (isIPv4(s)) return { value: s.split('.').reduce((v, o) => (v << 8n) | BigInt(Number(o)), 0n), width: 32 };
+  if (!isIPv6(s)) return undefined;
+  let text = s.toLowerCase();
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const o = v4[1]!.split('.').map(Number);
+    text = text.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = rest ? rest.split(':') : [];
+  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  if (groups.length !== 8) return undefined;
+  return { value: groups.reduce((v, g) => (v << 16n) | BigInt(parseInt(g || '0', 16)), 0n), width: 128 };
 }
 
 /** A plain-text pass/fail table, one probe a line, with a summary. */
@@ -103,8 +198,13 @@ class Prober {
   private key = '';
   private payload = Buffer.alloc(0);
   private count = 0;
-  /** Remote relative names we uploaded; cleanup() removes them. */
+  /** Remote names (relative to the start dir, or absolute in the jail) we uploaded; cleanup() removes them. */
   private uploaded: string[] = [];
+  /** Host paths (in the jail) that probes created through a shell; cleanup() removes them. */
+  private created: string[] = [];
+  /** The user's home and ids from the host's passwd (the home is a path inside the jail). */
+  private home: string | undefined;
+  private uid: number | undefined;
 
   constructor(
     private readonly t: ProbeTarget,
@@ -122,6 +222,25 @@ class Prober {
     }
     this.payload = randomBytes(PAYLOAD_BYTES);
     await writeFile(join(this.work, 'payload'), this.payload);
+    const pw = (await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 })).stdout.trim().split(':');
+    if (pw[5] && isAbsolute(pw[5])) this.home = pw[5];
+    if (pw[2] && /^\d+$/.test(pw[2])) this.uid = Number(pw[2]);
+  }
+
+  /**
+   * Where uploads go: the writable dir when the user owns only that, the home when the
+   * session starts elsewhere (startDir), else the start dir itself (relative names).
+   */
+  private uploadDir(): string | undefined {
+    if (this.t.writable) return this.t.writable;
+    if (this.t.startDir) return this.home;
+    return undefined;
+  }
+
+  /** The host path of a remote name: absolute names are in the jail, relative ones in the start dir. */
+  private hostPath(remote: string): string {
+    if (isAbsolute(remote)) return join(this.t.jail, remote);
+    return join(this.t.jail, this.t.startDir ?? this.home ?? '/', remote);
   }
 
   // ---- client plumbing ----
@@ -146,10 +265,11 @@ class Prober {
     return path === undefined ? `${this.t.user}@${host}` : `${this.t.user}@${host}:${path}`;
   }
 
-  private ssh(args: string[], command?: string): Promise<RunResult> {
+  private ssh(args: string[], command?: string, env?: Record<string, string | undefined>): Promise<RunResult> {
     const cmd = command === undefined ? [] : [command];
     return run(['ssh', ...args, ...this.sshOptions(), '-p', String(this.t.port), `${this.t.user}@${this.t.host}`, ...cmd], {
       timeoutMs: TIMEOUT_MS,
+      env,
     });
   }
 
@@ -165,7 +285,8 @@ class Prober {
   }
 
   private remoteName(kind: string): string {
-    const name = `${this.tag}-${kind}`;
+    const dir = this.uploadDir();
+    const name = dir ? `${dir}/${this.tag}-${kind}` : `${this.tag}-${kind}`;
     this.uploaded.push(name);
     return name;
   }
@@ -315,18 +436,17 @@ class Prober {
     return [true, tail(r.stderr) || `exit ${r.exitCode}`];
   }
 
-  /** Removes the files our round trips uploaded: over sftp when we can, then on the host. */
+  /** Removes the files our probes uploaded or created: over sftp when we can, then on the host. */
   async cleanup(): Promise<void> {
+    for (const p of this.created) if ((await lstat(p).catch(() => undefined))?.isFile()) await rm(p, { force: true });
     if (this.uploaded.length === 0) return;
     // "-rm": a leading "-" lets the batch go on when a file is already gone.
-    if (this.t.tools.includes('sftp')) await this.sftp(this.uploaded.map((n) => `-rm ${n}`));
+    if (this.t.tools.includes('sftp') && !this.t.readOnly) await this.sftp(this.uploaded.map((n) => `-rm ${n}`));
     const dirs = [this.t.jail];
-    const pw = await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 });
-    const home = pw.stdout.split(':')[5];
-    if (home && isAbsolute(home)) dirs.unshift(join(this.t.jail, home));
-    for (const dir of dirs) {
-      for (const name of this.uploaded) {
-        const p = join(dir, name);
+    if (this.home) dirs.unshift(join(this.t.jail, this.home));
+    if (this.t.startDir) dirs.unshift(join(this.t.jail, this.t.startDir));
+    for (const name of this.uploaded) {
+      for (const p of isAbsolute(name) ? [join(this.t.jail, name)] : dirs.map((d) => join(d, name))) {
         if ((await lstat(p).catch(() => undefined))?.isFile()) await rm(p, { force: true });
       }
     }

@@ -78,6 +78,13 @@ function facts(tools: Tool[], over: Partial<HostFacts> = {}): HostFacts {
       effective: parseEffective('port 22\n'),
     },
     stateDir: '/var/lib/jailwizard',
+    sharers: [],
+    extraBinaries: [],
+    mounts: [],
+    bindSources: {},
+    fstab: { path: '/etc/fstab', text: '' },
+    mountUnits: {},
+    systemd: false,
     ...over,
   };
 }
@@ -216,11 +223,11 @@ describe('recipes through the planner', () => {
     expect(loginShell(['sftp'])).toBe('/usr/sbin/nologin');
     expect(loginShell(['rsync'])).toBe('/bin/sh');
     expect(loginShell(['bash', 'sftp'])).toBe('/bin/bash');
-    expect(matchSettings(['sftp'], '/srv/j')).toEqual({
+    expect(matchSettings({ tools: ['sftp'], jail: '/srv/j' })).toEqual({
       ChrootDirectory: '/srv/j', DisableForwarding: 'yes', AuthorizedKeysFile: '/etc/ssh/authorized_keys/%u', ForceCommand: 'internal-sftp', PermitTTY: 'no',
     });
-    expect(matchSettings(['rsync', 'sftp'], '/srv/j')).toMatchObject({ PermitTTY: 'no' });
-    expect(matchSettings(['bash'], '/srv/j')).not.toHaveProperty('ForceCommand');
+    expect(matchSettings({ tools: ['rsync', 'sftp'], jail: '/srv/j' })).toMatchObject({ PermitTTY: 'no' });
+    expect(matchSettings({ tools: ['bash'], jail: '/srv/j' })).not.toHaveProperty('ForceCommand');
     // sftp with a shell needs the external sftp-server at the same path.
     expect(toolBinaries(['bash', 'sftp'], '/usr/lib/openssh/sftp-server').map((g) => [g.name, g.binaries])).toContainEqual(['sftp', ['/usr/lib/openssh/sftp-server']]);
     expect(toolBinaries(['sftp'], '/usr/lib/openssh/sftp-server')).toEqual([]);

@@ -4,6 +4,8 @@ import { UserError } from '../errors.ts';
 export interface CommonOptions {
   sshdConfig: string;
   stateDir: string;
+  /** The syslog daemon's config for jails that log (--syslog-config); found by itself when absent. */
+  syslogConfig?: string;
 }
 
 export function checkSshdConfigPath(p: string): void {

@@ -1,0 +1,212 @@
+// The options of a jail beyond its tools (shared jails, writable and read-only access, bind
+// mounts, logging, source limits, extras), as pure helpers the planner calls. Each one
+// turns answers into text or settings; nothing here reads the host.
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { UserError } from './errors.ts';
+import { EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
+
+/** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
+export const BIND_FLAGS = ['nodev', 'nosuid', 'noexec'] as const;
+
+/** What a jail holds for all its users: the union of every sharer's answers (one user's answers for a per-user jail). */
+export interface JailWide {
+  tools: Tool[];
+  extraBinaries: string[];
+  extras: Extra[];
+  binds: BindMount[];
+  log: boolean;
+  allowSetuid: boolean;
+}
+
+export function jailWide(a: Answers, sharers: Answers[] = []): JailWide {
+  const all = [a, ...sharers];
+  const binds = new Map<string, BindMount>();
+  for (const x of all) for (const b of x.binds ?? []) if (!binds.has(b.target)) binds.set(b.target, b);
+  return {
+    tools: TOOLS.filter((t) => all.some((x) => x.tools.includes(t))),
+    extraBinaries: [...new Set(all.flatMap((x) => x.extraBinaries ?? []))],
+    extras: EXTRAS.filter((e) => all.some((x) => x.extras?.includes(e))),
+    binds: [...binds.values()].sort((x, y) => x.target.localeCompare(y.target)),
+    log: all.some((x) => x.log === true),
+    allowSetuid: all.some((x) => x.allowSetuid === true),
+  };
+}
+
+/** sshd's ForceCommand for an sftp-only user: internal-sftp with the chosen flags. */
+export function internalSftpCommand(a: Pick<Answers, 'readOnly' | 'umask' | 'startDir' | 'log'>): string {
+  const words = ['internal-sftp'];
+  if (a.readOnly) words.push('-R');
+  if (a.umask) words.push('-u', a.umask);
+  if (a.startDir) words.push('-d', a.startDir);
+  if (a.log) words.push('-l', 'INFO', '-f', 'AUTH');
+  return words.join(' ');
+}
+
+/** The one dir (inside the jail) the user owns. */
+export function ownedDir(a: Pick<Answers, 'writable'>, home: string): string {
+  return a.writable ?? home;
+}
+
+const KEY_TYPE = /^(ssh-|ecdsa-sha2-|sk-)/;
+
+/** One authorized_keys line, restricted to `allowFrom` with from= when that is set. */
+export function keyLine(key: string, allowFrom: string[] | undefined, index: number): string {
+  const k = key.trim();
+  if (!allowFrom || allowFrom.length === 0) return k;
+  const from = `from="${allowFrom.join(',')}"`;
+  if (KEY_TYPE.test(k)) return `${from} ${k}`;
+  // The key has options already: add ours in front, unless it names its own sources.
+  if (/(^|,)\s*from=/i.test(k.split(/\s+/)[0] ?? '')) {
+    throw new UserError(`authorized key ${index + 1} already has a from= option`, 'drop it from the key, or drop allowFrom: jailwizard will not merge two source lists');
+  }
+  return `${from},${k}`;
+}
+
+/** sshd's Match Address pattern for every source except the allowed ones. */
+export function deniedAddressPattern(allowFrom: string[]): string {
+  return ['*', ...allowFrom.map((x) => `!${x}`)].join(',');
+}
+
+function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** Is `addr` one of `allowFrom`'s addresses or inside one of its networks? (IPv4 exactly; IPv6 by equality.) */
+export function isAllowed(addr: string, allowFrom: string[]): boolean {
+  return allowFrom.some((entry) => {
+    const [net = '', bits] = entry.split('/');
+    if (isIP(addr) !== isIP(net)) return false;
+    if (isIP(addr) === 6) return bits === undefined ? net === addr : false;
+    const n = bits === undefined ? 32 : Number(bits);
+    if (n === 0) return true;
+    const mask = n === 32 ? 0xffffffff : (~(0xffffffff >>> n)) >>> 0;
+    return ((ipv4ToInt(addr) & mask) >>> 0) === ((ipv4ToInt(net) & mask) >>> 0);
+  });
+}
+
+/** An address inside the allowed set, for `sshd -T -C addr=…` (a network's own address is in it). */
+export function allowedSample(allowFrom: string[]): string {
+  return allowFrom[0]!.split('/')[0]!;
+}
+
+/** An address outside the allowed set, for proving the refusal with `sshd -T`. */
+export function deniedSample(allowFrom: string[]): string | undefined {
+  return ['127.0.0.2', '192.0.2.1', '198.51.100.1', '203.0.113.1', '2001:db8::1'].find((x) => !isAllowed(x, allowFrom));
+}
+
+/** systemd-escape --path: the name of the mount unit for a mount point. */
+export function systemdUnitForPath(p: string): string {
+  const trimmed = p.replace(/^\/+|\/+$/g, '');
+  if (trimmed === '') return '-.mount';
+  const esc = trimmed
+    .split('/')
+    .map((part) =>
+      [...part]
+        .map((c, i) => (/[A-Za-z0-9:_]/.test(c) || (c === '.' && i > 0) ? c : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+        .join(''),
+    )
+    .join('-');
+  return `${esc}.mount`;
+}
+
+export function bindOptions(b: BindMount): string[] {
+  return [...(b.readOnly ? ['ro'] : ['rw']), ...BIND_FLAGS];
+}
+
+/** The /etc/fstab line; nofail so a missing source never stops a remote box from booting. */
+export function fstabLine(b: BindMount, where: string): string {
+  return `${b.source} ${where} none ${['bind', ...bindOptions(b), 'nofail'].join(',')} 0 0`;
+}
+
+export function mountUnitText(b: BindMount, where: string, jail: string): string {
+  return [
+    `# Written by jailwizard: ${b.source} shown inside the jail ${jail}. Remove with jailwizard remove.`,
+    '[Unit]',
+    `Description=jailwizard bind mount of ${b.source} into ${jail}`,
+    '',
+    '[Mount]',
+    `What=${b.source}`,
+    `Where=${where}`,
+    'Type=none',
+    `Options=${['bind', ...bindOptions(b), 'nofail'].join(',')}`,
+    '',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    '',
+  ].join('\n');
+}
+
+/** Bind sources jailwizard refuses, whatever the admin says. */
+export function checkBind(b: BindMount, jail: string, realSource: string): void {
+  const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+  if (realSource === '/' || inside(realSource, '/etc')) {
+    throw new UserError(`bind source ${b.source} is ${realSource === '/' ? 'the whole system' : 'under /etc'}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
+  }
+  if (inside(jail, realSource)) throw new UserError(`bind source ${b.source} contains the jail ${jail}`, 'a jail inside its own bind mount would loop; bind a dir beside the jail');
+  if (inside(realSource, jail)) throw new UserError(`bind source ${b.source} is inside the jail ${jail}`, 'bind a host dir from outside the jail');
+  const top = b.target.split('/')[1] ?? '';
+  if (['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'home', 'tmp', 'proc'].includes(top)) {
+    throw new UserError(`bind target ${b.target} is under /${top}, which jailwizard manages inside the jail`, 'mount it at a path of its own, e.g. target: /web (and startDir: /web for sftp users)');
+  }
+}
+
+/** Why each extra is there, for the preview. */
+export const EXTRA_WHY: Record<Extra, string> = {
+  locale: 'locale: /usr/lib/locale/C.utf8, because Debian forwards the client\'s LANG and bash warns on every login without it.',
+  terminfo: 'terminfo: xterm, screen and tmux entries, so full-screen programs and line editing work.',
+  profile: 'profile: /etc/profile with PATH and a prompt that says you are in a jail.',
+  tmp: 'tmp: /tmp with mode 1777 (sticky), for programs that need scratch files.',
+  nss: 'nss: /etc/nsswitch.conf (files only) and libnss_files, so user and group names resolve from the jail\'s own files.',
+};
+
+export const TERMINFO_NAMES = ['xterm', 'xterm-256color', 'xterm-color', 'screen', 'screen-256color', 'tmux', 'tmux-256color'];
+export const TERMINFO_DIRS = ['/etc/terminfo', '/lib/terminfo', '/usr/share/terminfo'];
+export const LOCALE_DIR = '/usr/lib/locale/C.utf8';
+export const NSS_FILES_LIBS = ['/lib/x86_64-linux-gnu/libnss_files.so.2', '/lib/aarch64-linux-gnu/libnss_files.so.2', '/lib/arm-linux-gnueabihf/libnss_files.so.2', '/lib/i386-linux-gnu/libnss_files.so.2', '/lib64/libnss_files.so.2'];
+
+export const PROFILE_TEXT = [
+  '# Written by jailwizard: the login environment inside the jail.',
+  'PATH=/usr/local/bin:/usr/bin:/bin',
+  'export PATH',
+  'if [ -n "$BASH_VERSION" ]; then',
+  "  PS1='[jail] \\u:\\w\\$ '",
+  'fi',
+  '',
+].join('\n');
+
+export const NSSWITCH_TEXT = ['# Written by jailwizard: names come from the jail\'s own files.', 'passwd: files', 'group: files', 'shadow: files', ''].join('\n');
+
+/** A file name for things that belong to a jail rather than a user (shared jails have several users). */
+export function jailSlug(jail: string): string {
+  return jail.replace(/^\/+/, '').replace(/\//g, '-');
+}
+
+export function rsyslogDropInText(jail: string): string {
+  return [
+    `# Written by jailwizard: a /dev/log socket inside the jail ${jail}, so that`,
+    '# internal-sftp (-l INFO -f AUTH) can log from inside the chroot. Removed with the jail.',
+    `input(type="imuxsock" Socket="${jail}/dev/log" CreatePath="on")`,
+    '',
+  ].join('\n');
+}
+
+export function syslogNgDropInText(jail: string): string {
+  const id = `s_jailwizard_${jailSlug(jail).replace(/[^A-Za-z0-9_]/g, '_')}`;
+  return [
+    `# Written by jailwizard: a /dev/log socket inside the jail ${jail}, so that`,
+    '# internal-sftp (-l INFO -f AUTH) can log from inside the chroot. Removed with the jail.',
+    `source ${id} { unix-dgram("${jail}/dev/log"); };`,
+    `log { source(${id}); filter(f_auth); destination(d_auth); };`,
+    '',
+  ].join('\n');
+}
+
+/** Options that only make sense for some tools, for the wizard's and the plan's explanations. */
+export function sftpOnlyOptionsSet(a: Answers): string[] {
+  return (['readOnly', 'umask', 'startDir', 'log'] as const).filter((k) => a[k] !== undefined && !isSftpOnly(a));
+}
+
+export function jailPathOf(jail: string, inJail: string): string {
+  return path.join(jail, inJail);
+}
