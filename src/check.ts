@@ -10,6 +10,9 @@ import { fileState } from './host-facts.ts';
 import { resolveClosure } from './ld-resolve.ts';
 import { chrootChain } from './ownership.ts';
 import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
+import { allowedSample, deniedSample } from './plan-options.ts';
+import { mountPoints } from './executor.ts';
+import { sharersOf } from './state.ts';
 import { sshdEffective } from './sshd-config.ts';
 import type { JailRecord } from './state.ts';
 import { readPasswd } from './validate.ts';
@@ -46,11 +49,22 @@ function devNumbers(rdev: number): { major: number; minor: number } {
   return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
 }
 
-export async function checkJail(rec: JailRecord, now: string): Promise<CheckReport> {
+export async function checkJail(rec: JailRecord, now: string, stateDir?: string): Promise<CheckReport> {
   const f: CheckFinding[] = [];
   const account = readPasswd().find((p) => p.name === rec.user);
   const home = path.join(rec.jail, account?.home ?? `/home/${rec.user}`);
   const tmp = path.join(rec.jail, 'tmp');
+  const a = rec.answers;
+  // Users' own dirs (this user's, and the other users' of a shared jail) and bind-mounted host data are not audited as jail files.
+  const passwd = readPasswd();
+  const skip = new Set([
+    home,
+    ...(a.writable ? [path.join(rec.jail, a.writable)] : []),
+    ...(a.binds ?? []).map((b) => path.join(rec.jail, b.target)),
+    ...(a.shared && stateDir ? sharersOf(stateDir, rec).flatMap((r) => [path.join(rec.jail, passwd.find((p) => p.name === r.user)?.home ?? `/home/${r.user}`), ...(r.answers.writable ? [path.join(rec.jail, r.answers.writable)] : [])]) : []),
+  ]);
+  const groupDir = a.groupDir ? path.join(rec.jail, a.groupDir) : undefined;
+  const setidAllowed = new Set(a.allowSetuid ? rec.manifest.filter((m) => (a.extraBinaries ?? []).some((x) => m.from === x || m.from.endsWith(`/${x}`))).map((m) => m.path) : []);
 
   for (const l of chrootChain(rec.jail)) {
     if (!l.ok) f.push({ id: `chain:${l.path}`, title: `sshd refuses the jail: ${l.path} is ${l.reason ?? 'missing'}`, evidence: [`${l.path}: ${l.owner}`], hint: `jailwizard doctor ${rec.user} --fix` });
@@ -68,14 +82,18 @@ export async function checkJail(rec: JailRecord, now: string): Promise<CheckRepo
     }
     const mode = st.mode & 0o7777;
     if (st.isDirectory()) {
-      if (p === home) return; // the user's own files are theirs
+      if (skip.has(p)) return; // the user's own files are theirs; host data is the host's
+      if (p === groupDir) {
+        if (mode !== 0o2770 || st.uid !== 0) f.push({ id: `groupdir:${p}`, title: `group dir ${p} is mode ${oct(mode)} owner uid ${st.uid}, expected 2770 root`, evidence: [], hint: `chown root ${p} && chmod 2770 ${p}` });
+        return; // its files belong to the group's members
+      }
       if (mode & 0o022 && p !== tmp) f.push({ id: `writable:${p}`, title: `${p} is ${mode & 0o002 ? 'world' : 'group'}-writable`, evidence: [`mode ${oct(mode)}, owner uid ${st.uid}`], hint: `chmod go-w ${p}` });
       if (st.uid !== 0) f.push({ id: `owner:${p}`, title: `${p} is owned by uid ${st.uid}, not root`, evidence: [`mode ${oct(mode)}`], hint: `chown root ${p}` });
       for (const n of readdirSync(p)) walk(path.join(p, n));
       return;
     }
     if (st.isFile()) {
-      if (mode & 0o6000) f.push({ id: `setid:${p}`, title: `${p} is ${mode & 0o4000 ? 'setuid' : 'setgid'}`, evidence: [`mode ${oct(mode)}`], hint: `chmod ug-s ${p}, or remove it` });
+      if (mode & 0o6000 && !setidAllowed.has(p)) f.push({ id: `setid:${p}`, title: `${p} is ${mode & 0o4000 ? 'setuid' : 'setgid'}`, evidence: [`mode ${oct(mode)}`], hint: `chmod ug-s ${p}, or remove it` });
       if (mode & 0o022) f.push({ id: `writable:${p}`, title: `${p} is group/world-writable`, evidence: [`mode ${oct(mode)}`], hint: `chmod go-w ${p}` });
       if (st.size > 64 && mode & 0o111) {
         try {
@@ -117,7 +135,7 @@ export async function checkJail(rec: JailRecord, now: string): Promise<CheckRepo
   // sshd still applies the jail's Match settings to this user.
   if (account) {
     try {
-      const eff = await sshdEffective(rec.sshdConfig, { user: rec.user, addr: '127.0.0.1' });
+      const eff = await sshdEffective(rec.sshdConfig, { user: rec.user, addr: a.allowFrom ? allowedSample(a.allowFrom) : '127.0.0.1' });
       const want = matchSettings({ ...rec.answers, tools: rec.tools, jail: rec.jail });
       for (const [k, v] of Object.entries(want)) {
         const got = eff.get(k.toLowerCase())?.[0];
@@ -127,6 +145,28 @@ export async function checkJail(rec: JailRecord, now: string): Promise<CheckRepo
       f.push({ id: 'sshd', title: `sshd -T failed: ${(e as Error).message}`, evidence: [] });
     }
   } else f.push({ id: 'user', title: `user ${rec.user} no longer exists`, evidence: [], hint: `jailwizard remove ${rec.user}` });
+  if (account && a.allowFrom) {
+    const denied = deniedSample(a.allowFrom);
+    try {
+      const eff = denied ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: denied }) : undefined;
+      if (eff && !(eff.get('denyusers') ?? []).some((v) => v.split(/\s+/).includes(rec.user))) {
+        f.push({ id: 'sshd:allowFrom', title: `sshd lets ${rec.user} in from ${denied}, outside allowFrom`, evidence: [`drop-in ${rec.dropIn}`], hint: `jailwizard apply --config … to write the drop-in again` });
+      }
+    } catch {
+      // reported above
+    }
+  }
+
+  // Bind mounts are mounted, and logging still has its socket.
+  const mounted = mountPoints();
+  for (const b of a.binds ?? []) {
+    const where = path.join(rec.jail, b.target);
+    if (!mounted.has(where)) f.push({ id: `bind:${where}`, title: `${b.source} is not mounted at ${where}`, evidence: ['the jail shows an empty dir instead of the host data'], hint: `mount ${where} (it is in /etc/fstab or a mount unit), or jailwizard apply again` });
+  }
+  if (a.log) {
+    const sock = fileState(path.join(rec.jail, 'dev/log'), false);
+    if (sock?.kind !== 'other') f.push({ id: 'log', title: `${rec.jail}/dev/log is missing: internal-sftp's log lines are lost`, evidence: [], hint: 'restart the syslog daemon (it makes the socket), or jailwizard apply again' });
+  }
 
   return { user: rec.user, jail: rec.jail, ok: f.length === 0, checkedAt: now, findings: f };
 }

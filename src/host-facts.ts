@@ -330,7 +330,15 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     keysFile: keysFile && { ...keysFile, text: keysFile.kind === 'file' ? readFileSync(keysFilePath, 'utf8') : undefined },
     ancestors,
     // Not descended into: the user's home (their files) and bind targets (host data).
-    jail: scanJail(answers.jail, new Set([jailHome, ...wide.binds.map((b) => path.join(answers.jail, b.target))])),
+    jail: scanJail(
+      answers.jail,
+      new Set([
+        jailHome,
+        ...[answers, ...sharers.map((x) => x.record.answers)].flatMap((x) => [x.writable, x.groupDir]).filter((d): d is string => !!d).map((d) => path.join(answers.jail, d)),
+        ...sharers.map((x) => path.join(answers.jail, x.account?.home ?? `/home/${x.record.user}`)),
+        ...wide.binds.map((b) => path.join(answers.jail, b.target)),
+      ]),
+    ),
     closures,
     packages: { manager, missing, installs: manager ? await simulateInstall(manager, pkgs) : pkgs },
     sshd,

@@ -26,6 +26,18 @@ export interface RemoveFacts {
   reload?: { argv: string[]; pid?: number };
   pidFile: string;
   listen: { host: string; port: number }[];
+  /** The user's own dirs besides the home (answers.writable), and whether they hold files. */
+  ownedDirs: { path: string; hasFiles: boolean }[];
+  /** The jail's group dir, when it holds files (moved out with the last user, never deleted). */
+  groupDir?: { path: string; hasFiles: boolean };
+  /**
+   * Other users of a shared jail. When there are any, what the jail shares (binaries, dirs,
+   * mounts, logging) stays and is handed over to the first one's record; etc/passwd and
+   * etc/group are rewritten without this user.
+   */
+  sharers: { record: JailRecord; sha256: string }[];
+  /** etc/passwd and etc/group of the jail without this user, with their current sha256. */
+  jailNames?: { passwd: { text: string; sha256?: string }; group: { text: string; sha256?: string } };
 }
 
 export interface RemoveOptions {
@@ -57,36 +69,69 @@ function inverse(a: Action, f: RemoveFacts): Action[] {
   }
 }
 
+/** A `run` that belongs to a bind mount's persistence (systemctl enable/daemon-reload of a mount unit). */
+function isMountUnitRun(e: Effect): boolean {
+  return e.kind === 'run' && e.argv[0] === 'systemctl' && (e.argv[1] === 'daemon-reload' || (e.argv[2] ?? '').endsWith('.mount'));
+}
+
 export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions): Plan {
   const steps: Step[] = [];
   const notes: string[] = [];
   const seen = new Set<string>();
   const sshd: Action[] = [];
   const keys: Action[] = [];
+  const logging: Action[] = [];
+  const mounts: Action[] = [];
   const jail: Action[] = [];
   const user: Action[] = [];
+  /** What a shared jail keeps for its other users: handed over to one of them. */
+  const handedOver: Action[] = [];
+  const shared = f.sharers.length > 0;
 
   const jailRoot = rec.jail;
-  const keepHomePaths = (p: string): boolean => opts.keepHome && (inside(f.jailHome, p) || inside(p, f.jailHome));
+  const socket = path.join(jailRoot, 'dev/log');
+  const ownDirs = [{ path: f.jailHome, hasFiles: f.homeHasFiles }, ...f.ownedDirs];
+  const isOwn = (p: string): boolean => ownDirs.some((d) => inside(p, d.path));
+  const keepHomePaths = (p: string): boolean => opts.keepHome && ownDirs.some((d) => inside(d.path, p) || inside(p, d.path));
+  const movedOut = (p: string): boolean => ownDirs.some((d) => d.path === p && d.hasFiles) || (!shared && f.groupDir?.path === p && f.groupDir.hasFiles);
+  const jailNamesFile = (p: string): boolean => p === path.join(jailRoot, 'etc/passwd') || p === path.join(jailRoot, 'etc/group');
 
   for (const a of [...rec.actions].reverse()) {
     const e = a.effect;
-    const p = 'path' in e ? e.path : undefined;
-    if (e.kind === 'sshd-validate' || e.kind === 'sshd-expect' || e.kind === 'sshd-reload') continue;
-    if (p !== undefined) {
+    const p = 'path' in e ? e.path : e.kind === 'mount' || e.kind === 'umount' ? e.target : undefined;
+    if (e.kind === 'sshd-validate' || e.kind === 'sshd-expect' || e.kind === 'sshd-reload' || e.kind === 'daemon-restart') continue;
+    if (p !== undefined && e.kind !== 'line-add') {
       if (seen.has(p)) continue;
       seen.add(p);
     }
     if (p === rec.sshdConfig) continue; // the Include line is handled below, by content
+    // Jail-wide things (mounts, logging, the jail's dirs and files) stay while other users share the jail.
+    const jailWide = (): boolean => {
+      if (shared) handedOver.push(a);
+      return shared;
+    };
+    if (e.kind === 'mount') {
+      if (!jailWide()) mounts.push({ effect: { kind: 'umount', target: e.target }, undo: [e], pre: { kind: 'none' } });
+      continue;
+    }
+    if (e.kind === 'line-add') {
+      if (!jailWide()) mounts.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
+      continue;
+    }
     if (e.kind === 'run') {
       if (e.argv[0] === 'chown' || e.argv[0] === 'chmod') {
         const target = e.argv[e.argv.length - 1]!;
         if (inside(target, jailRoot) && !keepHomePaths(target)) continue; // removed with the jail
         jail.push(...inverse(a, f));
+      } else if (isMountUnitRun(e)) {
+        if (!jailWide()) mounts.push(...inverse(a, f));
       } else if (e.argv[0] === 'useradd') {
         if (!opts.keepUser && f.userExists) user.push({ ...inverse(a, f)[0]!, pre: { kind: 'user-present', user: rec.user } });
-      } else {
+      } else if (['usermod', 'gpasswd', 'chage'].includes(e.argv[0]!)) {
         user.push(...inverse(a, f));
+      } else if (a.undo.length > 0) {
+        // Anything else with an undo (a package install) is the jail's, not the user's.
+        if (!jailWide()) user.push(...inverse(a, f));
       }
       continue;
     }
@@ -97,10 +142,38 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     } else if (inside(p, AUTHORIZED_KEYS_DIR)) {
       if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) continue;
       keys.push(...inverse(a, f));
+    } else if (a.undo.some((u) => u.kind === 'unlink' && u.path === socket)) {
+      // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
+      if (jailWide() || !f.existing.has(p)) continue;
+      const apply = a.undo.find((u) => u.kind === 'run' || u.kind === 'daemon-restart')!;
+      logging.push(
+        { effect: { kind: 'unlink', path: p }, undo: [{ kind: 'restore', path: p }, apply], pre: { kind: 'none' } },
+        { effect: apply, undo: [], pre: { kind: 'none' } },
+        { effect: { kind: 'unlink', path: socket }, undo: [], pre: { kind: 'none' } },
+      );
+    } else if (inside(p, '/etc/systemd/system')) {
+      if (!jailWide()) mounts.push(...inverse(a, f));
+    } else if (shared && jailNamesFile(p)) {
+      handedOver.push(a);
     } else {
       if (keepHomePaths(p)) continue;
-      if (p === f.jailHome && f.homeHasFiles) continue; // moved out below, not rmdir'ed
+      if (movedOut(p)) continue; // moved out below, not rmdir'ed
+      if (shared && !isOwn(p)) {
+        handedOver.push(a);
+        continue;
+      }
       jail.push(...inverse(a, f));
+    }
+  }
+  // Several users: etc/passwd and etc/group of the jail lose exactly this user.
+  if (shared && f.jailNames) {
+    for (const [rel, x] of [['etc/passwd', f.jailNames.passwd], ['etc/group', f.jailNames.group]] as const) {
+      const p = path.join(jailRoot, rel);
+      jail.push({
+        effect: { kind: 'write', path: p, content: x.text, mode: 0o644, uid: 0, gid: 0 },
+        undo: [{ kind: 'restore', path: p }],
+        pre: x.sha256 ? { kind: 'sha256', path: p, sha256: x.sha256 } : { kind: 'none' },
+      });
     }
   }
 
@@ -132,22 +205,45 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   }
   if (keys.length > 0) steps.push({ id: 'keys', title: `Remove ${rec.user}'s authorized keys`, why: [], actions: keys });
 
-  if (f.homeHasFiles && !opts.keepHome) {
-    const dest = path.join(f.stateDir, 'removed', `${rec.user}-${opts.now.replace(/[:.]/g, '-')}`);
-    notes.push(`${rec.user}'s files are moved to ${dest}, not deleted. Delete them when no longer needed.`);
+  if (mounts.length > 0) {
+    steps.push({
+      id: 'mounts',
+      title: 'Unmount the bind mounts and forget them at boot',
+      why: ['Before the jail goes: an unmounted dir is empty again, and the host data itself is never touched.'],
+      actions: mounts,
+    });
+  }
+  if (logging.length > 0) {
+    steps.push({ id: 'logging', title: `Remove the /dev/log socket of ${jailRoot}`, why: ['The syslog daemon stops listening inside the jail before the jail goes.'], actions: logging });
+  }
+  const stamp = opts.now.replace(/[:.]/g, '-');
+  const moves: Action[] = [];
+  const moved: string[] = [];
+  const moveOut = (from: string, dest: string): void => {
+    moves.push({ effect: { kind: 'move', from, to: dest }, undo: [{ kind: 'move', from: dest, to: from }], pre: { kind: 'dir', path: from } });
+    moved.push(dest);
+  };
+  if (!opts.keepHome) {
+    ownDirs.forEach((d, i) => {
+      // A writable dir inside the home moves with the home.
+      if (!d.hasFiles || (i > 0 && inside(d.path, f.jailHome) && f.homeHasFiles)) return;
+      moveOut(d.path, path.join(f.stateDir, 'removed', i === 0 ? `${rec.user}-${stamp}` : `${rec.user}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
+    });
+  }
+  if (!shared && f.groupDir?.hasFiles) moveOut(f.groupDir.path, path.join(f.stateDir, 'removed', `${path.basename(jailRoot)}-${stamp}${f.groupDir.path.slice(jailRoot.length).replace(/\//g, '-')}`));
+  if (moves.length > 0) {
+    notes.push(`${rec.user}'s files are moved to ${moved.join(' and ')}, not deleted. Delete them when no longer needed.`);
     steps.push({
       id: 'home',
-      title: `Move ${rec.user}'s files out of the jail to ${dest}`,
+      title: `Move ${rec.user}'s files out of the jail to ${moved.join(', ')}`,
       why: ['jailwizard never deletes a user\'s own files.'],
-      actions: [
-        { effect: { kind: 'move', from: f.jailHome, to: dest }, undo: [{ kind: 'move', from: dest, to: f.jailHome }], pre: { kind: 'dir', path: f.jailHome } },
-      ],
+      actions: moves,
     });
   }
   if (jail.length > 0) {
     steps.push({
       id: 'jail',
-      title: opts.keepHome ? `Remove the jail ${jailRoot}, keeping ${f.jailHome}` : `Remove the jail ${jailRoot}`,
+      title: shared ? `Remove ${rec.user} from the shared jail ${jailRoot}` : opts.keepHome ? `Remove the jail ${jailRoot}, keeping ${f.jailHome}` : `Remove the jail ${jailRoot}`,
       why: ['Only what jailwizard made is removed, deepest first.'],
       actions: jail,
     });
@@ -167,6 +263,29 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       title: `Remove the apt hook ${f.aptHook} (this was the last jail)`,
       why: [],
       actions: [{ effect: { kind: 'unlink', path: f.aptHook }, undo: [{ kind: 'restore', path: f.aptHook }], pre: { kind: 'none' } }],
+    });
+  }
+  if (shared) {
+    // The next user of the jail inherits what the jail shares, so the last one out removes it.
+    const heir = f.sharers[0]!;
+    const hp = recordPath(f.stateDir, heir.record.user);
+    const known = new Set(heir.record.manifest.map((m) => m.path));
+    const merged = {
+      ...heir.record,
+      actions: [...handedOver.reverse(), ...heir.record.actions],
+      manifest: [...heir.record.manifest, ...rec.manifest.filter((m) => !known.has(m.path))],
+    };
+    steps.push({
+      id: 'handover',
+      title: `Hand the shared jail over to ${heir.record.user}'s record`,
+      why: [`${f.sharers.map((x) => x.record.user).join(', ')} still use${f.sharers.length === 1 ? 's' : ''} ${jailRoot}: its binaries, dirs, mounts and logging stay, and are removed with the last user.`],
+      actions: [
+        {
+          effect: { kind: 'write', path: hp, content: `${JSON.stringify(merged, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `${heir.record.user}'s record takes over ${handedOver.length} changes` },
+          undo: [{ kind: 'restore', path: hp }],
+          pre: { kind: 'sha256', path: hp, sha256: heir.sha256 },
+        },
+      ],
     });
   }
   const rp = recordPath(f.stateDir, rec.user);

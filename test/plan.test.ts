@@ -253,6 +253,8 @@ describe('planRemove', () => {
       reload: { argv: ['systemctl', 'reload', 'ssh.service'] },
       pidFile: '/run/sshd.pid',
       listen: [{ host: '127.0.0.1', port: 22 }],
+      ownedDirs: [],
+      sharers: [],
     };
     const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'home', 'jail', 'user', 'record']);

@@ -28,7 +28,7 @@ export async function checkCommand(user: string | undefined, o: CommonOptions & 
   const records = user ? [readRecord(o.stateDir, user)] : listRecords(o.stateDir);
   if (user && !records[0]) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
   const reports: CheckReport[] = [];
-  for (const rec of records) if (rec) reports.push(await checkJail(rec, new Date().toISOString()));
+  for (const rec of records) if (rec) reports.push(await checkJail(rec, new Date().toISOString(), o.stateDir));
   // Remember the result for `list` (jailwizard's own bookkeeping, not a host change).
   mkdirSync(checksDir(o.stateDir), { recursive: true, mode: 0o700 });
   for (const r of reports) writeFileSync(path.join(checksDir(o.stateDir), `${r.user}.json`), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });

@@ -8,9 +8,11 @@ import { formatPlan } from '../effects.ts';
 import { planRemove, type RemoveFacts } from '../plan-remove.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
 import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
-import { listRecords, readRecord, type JailRecord } from '../state.ts';
+import { listRecords, readRecord, recordPath, sharersOf, type JailRecord } from '../state.ts';
+import { readGroups, sha256File } from '../host-facts.ts';
+import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
-import { readPasswd } from '../validate.ts';
+import { readPasswd, type PasswdEntry } from '../validate.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
@@ -22,7 +24,9 @@ export interface RemoveOptions extends CommonOptions {
 }
 
 async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFacts> {
-  const user = readPasswd().find((p) => p.name === rec.user);
+  const passwd = readPasswd();
+  const user = passwd.find((p) => p.name === rec.user);
+  const sharers = rec.answers.shared ? sharersOf(stateDir, rec) : [];
   const jailHome = path.join(rec.jail, user?.home ?? `/home/${rec.user}`);
   const named = rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []));
   const mainText = readFileSync(rec.sshdConfig, 'utf8');
@@ -46,7 +50,32 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     reload: await reloadCommand(rec.sshdConfig, pidFile),
     pidFile,
     listen: connectAddresses(eff),
+    ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
+    groupDir: rec.answers.groupDir ? dirFacts(path.join(rec.jail, rec.answers.groupDir)) : undefined,
+    sharers: sharers.map((r) => ({ record: r, sha256: sha256File(recordPath(stateDir, r.user)) })),
+    jailNames: sharers.length > 0 ? namesWithout(sharers, passwd) : undefined,
   };
+}
+
+function dirFacts(p: string): { path: string; hasFiles: boolean } {
+  return { path: p, hasFiles: existsSync(p) && readdirSync(p).length > 0 };
+}
+
+/** The shared jail's etc/passwd and etc/group as they must read once this user is gone. */
+function namesWithout(sharers: JailRecord[], passwd: PasswdEntry[]): NonNullable<RemoveFacts['jailNames']> {
+  const [first, ...rest] = sharers as [JailRecord, ...JailRecord[]];
+  const account = passwd.find((p) => p.name === first.user);
+  const planned = { ...(account ?? { name: first.user, uid: first.uid, gid: first.gid, gecos: 'jailwizard jail', home: `/home/${first.user}`, shell: '/usr/sbin/nologin' }), exists: true };
+  const { passwdText, groupText } = jailNames(first.answers, planned, {
+    passwd,
+    groups: readGroups(),
+    sharers: rest.map((r) => ({ record: r, account: passwd.find((p) => p.name === r.user) })),
+  });
+  const cur = (rel: string): string | undefined => {
+    const p = path.join(first.jail, rel);
+    return existsSync(p) ? sha256File(p) : undefined;
+  };
+  return { passwd: { text: passwdText, sha256: cur('etc/passwd') }, group: { text: groupText, sha256: cur('etc/group') } };
 }
 
 export async function removeCommand(user: string, o: RemoveOptions): Promise<number> {
