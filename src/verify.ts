@@ -330,6 +330,205 @@ class Prober {
     return this.sameAsPayload(back);
   }
 
+  // ---- the options (#5) ----
+
+  /** sftp -R: listing works, an upload is refused with "Permission denied" and leaves nothing. */
+  async readOnlyRefused(): Promise<Outcome> {
+    const ls = await this.sftp(['ls -1a']);
+    if (ls.exitCode !== 0) return [false, `ls: ${failure(ls)}`];
+    const name = this.remoteName('ro');
+    return this.checkWrite(name, async () => {
+      const r = await this.sftp([`put ${join(this.work, 'payload')} ${name}`]);
+      const [ok, detail] = this.sftpRefused(r);
+      if (!ok) return [false, detail];
+      if (!/permission denied/i.test(r.stdout + r.stderr)) return [false, `refused, but not as read-only: ${detail}`];
+      return [true, `ls works; put: ${tail(r.stderr, 1) || detail}`];
+    });
+  }
+
+  /** internal-sftp -d: `pwd` at the start of a session. */
+  async startDir(dir: string): Promise<Outcome> {
+    const r = await this.sftp(['pwd']);
+    if (r.exitCode !== 0) return [false, failure(r)];
+    const pwd = r.stdout.split('\n').find((l) => l.startsWith('Remote working directory: '));
+    const want = `Remote working directory: ${dir}`;
+    return pwd === want ? [true, pwd] : [false, `pwd printed ${JSON.stringify(pwd ?? '')}`];
+  }
+
+  /** internal-sftp -u: a local 0666 file arrives with mode 0666 & ~umask (checked on the host). */
+  async umaskApplied(umask: string): Promise<Outcome> {
+    const src = join(this.work, 'mode0666');
+    await writeFile(src, 'umask probe\n');
+    await chmod(src, 0o666);
+    const name = this.remoteName('umask');
+    const r = await this.sftp([`put ${src} ${name}`]);
+    if (r.exitCode !== 0) return [false, failure(r)];
+    const host = this.hostPath(name);
+    const st = await lstat(host).catch(() => undefined);
+    if (!st) return [false, `put succeeded, but ${host} is not there`];
+    const want = 0o666 & ~parseInt(umask, 8);
+    const got = st.mode & 0o7777;
+    if (got !== want) return [false, `a 0666 file arrived as ${octal(got)}, expected ${octal(want)}`];
+    return [true, `a 0666 file arrived as ${octal(got)}`];
+  }
+
+  /** The user's one writable dir takes a new file, owned by the user. */
+  async writableDir(dir: string): Promise<Outcome> {
+    const path = `${dir}/${this.tag}-writable`;
+    const [ok, detail] = await this.userCreate(path);
+    if (!ok) return [false, detail];
+    const st = await lstat(this.hostPath(path));
+    if (this.uid !== undefined && st.uid !== this.uid) return [false, `${path} was created owned by uid ${st.uid}, not ${this.uid}`];
+    return [true, `created ${path}`];
+  }
+
+  /** The setgid group dir: a new file gets the dir's group, whatever the user's primary group. */
+  async groupDirGid(dir: string, group: string): Promise<Outcome> {
+    const g = (await run(['getent', 'group', group], { timeoutMs: 10_000 })).stdout.split(':')[2];
+    if (!g || !/^\d+$/.test(g)) return [false, `group ${group} does not exist on the host`];
+    const path = `${dir}/${this.tag}-group`;
+    const [ok, detail] = await this.userCreate(path);
+    if (!ok) return [false, detail];
+    const st = await lstat(this.hostPath(path));
+    if (st.gid !== Number(g)) return [false, `${path} got gid ${st.gid}, not ${group} (${g})`];
+    return [true, `created ${path} with gid ${g}`];
+  }
+
+  /** A bind mount shows the host dir: the user's listing equals the source's. */
+  async bindReadable(target: string, source: string): Promise<Outcome> {
+    const seen = await this.userList(target);
+    if (typeof seen === 'string') return [false, seen];
+    const want = (await readdir(source).catch(() => undefined))?.sort();
+    if (!want) return [false, `the host dir ${source} is unreadable`];
+    const got = seen.filter((l) => l !== '' && l !== '.' && l !== '..').sort();
+    if (got.join('\n') === want.join('\n')) return [true, `sees ${want.length} entries, as in ${source}`];
+    return [false, `sees [${got.slice(0, 12).join(' ')}], ${source} has [${want.slice(0, 12).join(' ')}]`];
+  }
+
+  async bindWriteRefused(target: string): Promise<Outcome> {
+    const path = `${target}/${this.tag}-bind`;
+    return this.viaShell() ? this.shellWrite(path) : this.sftpWrite(path);
+  }
+
+  /** A read-write bind: a file the user creates at the target appears in the host dir. */
+  async bindWritable(target: string, source: string): Promise<Outcome> {
+    const name = `${this.tag}-bind`;
+    const [ok, detail] = await this.userCreate(`${target}/${name}`);
+    if (!ok) return [false, detail];
+    if (!(await exists(join(source, name)))) return [false, `${target}/${name} was created, but not in ${source}: not the bind mount`];
+    return [true, `created ${target}/${name}, seen in ${source}`];
+  }
+
+  /**
+   * internal-sftp -l INFO logs every open through the jail's /dev/log: an upload named
+   * with this run's tag (refused, but still logged, for a read-only user) must show up
+   * in the log file within a few seconds.
+   */
+  async logged(): Promise<Outcome> {
+    const file = this.t.logFile;
+    if (!file) return [false, "the jail's record names no log file (the syslog's auth log)"];
+    const start = (await lstat(file).catch(() => undefined))?.size ?? 0;
+    const name = this.remoteName('log');
+    const r = await this.sftp([`${this.t.readOnly ? '-' : ''}put ${join(this.work, 'payload')} ${name}`]);
+    if (r.exitCode !== 0) return [false, failure(r)];
+    const needle = basename(name);
+    const deadline = Date.now() + LOG_WAIT_MS;
+    for (;;) {
+      const line = await findLine(file, start, needle);
+      if (line !== undefined) return [true, line.trim()];
+      if (Date.now() > deadline) return [false, `no line with ${needle} in ${file} after ${LOG_WAIT_MS / 1000} s`];
+      await sleep(100);
+    }
+  }
+
+  /** An extra binary starts in the jail: the loader finds its libraries and the file is there. */
+  async extraRuns(bin: string): Promise<Outcome> {
+    const path = await this.commandPath(bin);
+    const r = await this.shellAttempt(`${path} --version`);
+    if (typeof r === 'string') return [false, r];
+    if (/error while loading shared libraries/.test(r.stderr)) return [false, tail(r.stderr, 1)];
+    if (r.exitCode === 126 || r.exitCode === 127) return [false, `${path}: exit ${r.exitCode}: ${tail(r.stderr, 1) || 'not found or not executable'}`];
+    const first = r.stdout.slice(IN.length).trim().split('\n')[0];
+    return [true, `${path}: ${first || `exit ${r.exitCode}`}`];
+  }
+
+  /**
+   * bash warns `setlocale: LC_ALL: cannot change locale` at every login when the forwarded
+   * locale is missing from the jail. glibc 2.36's bash only warns for LC_ALL, so both LANG
+   * and LC_ALL are sent (Debian's sshd accepts LANG LC_*), and the probe checks they arrived.
+   */
+  async noSetlocaleWarning(): Promise<Outcome> {
+    const env: Record<string, string | undefined> = { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8', LANGUAGE: undefined };
+    for (const k of Object.keys(process.env)) if (k.startsWith('LC_') && k !== 'LC_ALL') env[k] = undefined;
+    const r = await this.ssh(['-o', 'SendEnv=LANG', '-o', 'SendEnv=LC_ALL'], `printf '%s %s\\n' "$LANG" "$LC_ALL"`, env);
+    if (r.exitCode !== 0) return [false, failure(r)];
+    const warning = r.stderr.split('\n').find((l) => /setlocale/.test(l));
+    if (warning) return [false, warning.trim()];
+    const got = r.stdout.trim();
+    if (got === 'C.UTF-8 C.UTF-8') return [true, 'LANG and LC_ALL=C.UTF-8 reached bash without a warning'];
+    return [true, `no warning, but sshd passed on only ${JSON.stringify(got)} of LANG/LC_ALL (AcceptEnv)`];
+  }
+
+  /** /tmp (1777) takes a new file from the user. */
+  async tmpWritable(): Promise<Outcome> {
+    return this.userCreate(`/tmp/${this.tag}-tmp`);
+  }
+
+  /**
+   * allowFrom: from a source outside it (which the test key's from= does allow), sshd must
+   * refuse the login (its Match … Address block denies the user). Logging in fails the
+   * probe, and so does a connection that never reached authentication.
+   */
+  async sourceRefused(from: string): Promise<Outcome> {
+    const r = await this.ssh(['-b', from], 'true');
+    if (r.exitCode !== 255) return [false, `logged in from ${from} (exit ${r.exitCode}${r.stderr.trim() ? `: ${tail(r.stderr, 1)}` : ''})`];
+    if (/Permission denied/.test(r.stderr)) return [true, `from ${from}: ${tail(r.stderr, 1)}`];
+    return [false, `no refusal by sshd from ${from}: ${failure(r)}`];
+  }
+
+  // ---- acting as the user, by whichever means the user has ----
+
+  /** A shell (bash, or the /bin/sh rsync and scp bring) when the user has one, else sftp. */
+  private viaShell(): boolean {
+    return this.t.tools.some((x) => x !== 'sftp');
+  }
+
+  /** Creates a file at a jail path as the user and checks on the host that it exists; cleanup() removes it. */
+  private async userCreate(path: string): Promise<Outcome> {
+    const host = this.hostPath(path);
+    this.created.push(host);
+    if (this.viaShell()) {
+      const r = await this.shellAttempt(`printf x > ${path}`);
+      if (typeof r === 'string') return [false, r];
+      if (r.exitCode !== 0) return [false, `cannot create ${path}: ${failure(r)}`];
+    } else {
+      const r = await this.sftp([`put ${join(this.work, 'payload')} ${path}`]);
+      if (r.exitCode !== 0) return [false, `cannot upload ${path}: ${failure(r)}`];
+    }
+    if (!(await exists(host))) return [false, `the client succeeded, but ${host} is not there`];
+    return [true, `created ${path}`];
+  }
+
+  /** The names in a jail dir as the user sees them (shell builtins only, or sftp), or why not. */
+  private async userList(dir: string): Promise<string[] | string> {
+    if (this.viaShell()) {
+      const r = await this.shellAttempt(`cd ${dir} && for f in .* *; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\n' "$f"; fi; done`);
+      if (typeof r === 'string') return r;
+      if (r.exitCode !== 0) return `cannot list ${dir}: ${failure(r)}`;
+      return r.stdout.slice(IN.length).split('\n');
+    }
+    const r = await this.sftp([`cd ${dir}`, 'ls -1a']);
+    if (r.exitCode !== 0) return `cannot list ${dir}: ${failure(r)}`;
+    return r.stdout.split('\n').filter((l) => !l.startsWith('sftp> '));
+  }
+
+  /** The path a command name has in the jail (the first of sshd's PATH dirs that holds it). */
+  private async commandPath(bin: string): Promise<string> {
+    if (bin.startsWith('/')) return bin;
+    for (const dir of COMMAND_DIRS) if (await exists(join(this.t.jail, dir, bin))) return `${dir}/${bin}`;
+    return bin;
+  }
+
   /**
    * `cd DIR` then list it with bash builtins only (a jail may have no ls), and compare
    * with the jail's top level read on the host.
@@ -417,7 +616,7 @@ class Prober {
 
   /** Runs a write attempt, then checks on the host that the file was not created or changed. */
   private async checkWrite(path: string, attempt: () => Promise<Outcome>): Promise<Outcome> {
-    const hostPath = join(this.t.jail, path);
+    const hostPath = this.hostPath(path);
     const before = await fingerprint(hostPath);
     const [ok, detail] = await attempt();
     const after = await fingerprint(hostPath);
@@ -463,6 +662,29 @@ async function fingerprint(path: string): Promise<string | undefined> {
   if (!st) return undefined;
   const body = st.isFile() ? (await readFile(path)).toString('base64') : '';
   return `${st.mode}:${st.uid}:${st.size}:${body}`;
+}
+
+/** The first line holding needle in file from byte offset `from` on (from 0 when the file shrank: rotated). */
+async function findLine(file: string, from: number, needle: string): Promise<string | undefined> {
+  const fh = await open(file, 'r').catch(() => undefined);
+  if (!fh) return undefined;
+  try {
+    const size = (await fh.stat()).size;
+    const start = size < from ? 0 : from;
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    return buf.toString('utf8').split('\n').find((l) => l.includes(needle));
+  } finally {
+    await fh.close();
+  }
+}
+
+function octal(mode: number): string {
+  return `0${mode.toString(8).padStart(3, '0')}`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
 }
 
 function tail(text: string, lines = 3): string {

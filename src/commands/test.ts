@@ -13,12 +13,37 @@ import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { readPasswd } from '../validate.ts';
 import { readRecord, type JailRecord } from '../state.ts';
-import { formatProbeTable, runProbes, type ProbeResult } from '../verify.ts';
+import { formatProbeTable, refusalSource, runProbes, type ProbeOptions, type ProbeResult } from '../verify.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
+/** What verifyJail needs: a jail jailwizard made has answers (its options) and maybe a logFile; doctor's jails have neither. */
+export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile'>>;
+
+/** The options of the record's answers that the probes prove (#5), and where its log lands. */
+export function probeOptions(rec: VerifyTarget): ProbeOptions {
+  const a = rec.answers;
+  if (!a) return {};
+  const o: ProbeOptions = {
+    readOnly: a.readOnly,
+    umask: a.umask,
+    startDir: a.startDir,
+    writable: a.writable,
+    group: a.group,
+    groupDir: a.groupDir,
+    binds: a.binds,
+    log: a.log,
+    allowFrom: a.allowFrom,
+    extraBinaries: a.extraBinaries,
+    extras: a.extras,
+    logFile: rec.logFile,
+  };
+  for (const k of Object.keys(o) as (keyof ProbeOptions)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
 /** Runs the probes inside an open executor run; the temporary key is rolled back afterwards. */
-export async function verifyJail(ex: Executor, rec: Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'>, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
+export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
   const eff = await sshdEffective(rec.sshdConfig);
   const target = connectAddresses(eff)[0];
   if (!target) throw new UserError(`sshd (${rec.sshdConfig}) listens on no address`, 'check ListenAddress and Port');
@@ -28,7 +53,11 @@ export async function verifyJail(ex: Executor, rec: Pick<JailRecord, 'user' | 'j
     const key = path.join(dir, 'id_ed25519');
     await runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
     const pub = readFileSync(`${key}.pub`, 'utf8').trim();
-    const from = [...new Set(['127.0.0.1', '::1', target.host])].join(',');
+    const options = probeOptions(rec);
+    // With allowFrom, the key also admits the source the refusal probe uses, so that the
+    // refusal can only come from sshd's Match … Address block, never from the key.
+    const denied = options.allowFrom?.length ? refusalSource(options.allowFrom) : undefined;
+    const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])].join(',');
     // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
     // admin's own setting for a jail jailwizard did not make.
     const account = readPasswd().find((p) => p.name === rec.user);
@@ -58,7 +87,7 @@ export async function verifyJail(ex: Executor, rec: Pick<JailRecord, 'user' | 'j
     };
     await ex.withListener(quietKeyEvents, () => ex.apply(plan));
     try {
-      return await runProbes({ user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
+      return await runProbes({ ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
     } finally {
       await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key is removed', 1));
     }
