@@ -303,7 +303,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   if (runtime.files.length + runtime.elfs.length > 0) {
     const c = resolveClosure(runtime.elfs);
     const entries = hashed(hostEntriesFor([...runtime.files, ...c.objects]));
-    closures.push({ name: 'runtime', title: wide.extras.join(', '), binaries: [...runtime.files, ...runtime.elfs], entries, missing: c.missing });
+    closures.push({ name: 'runtime', title: wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').join(', '), binaries: [...runtime.files, ...runtime.elfs], entries, missing: c.missing });
   }
   const pkgs = [...new Set(missing.map((m) => m.pkg))];
 

@@ -100,9 +100,11 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     const e = a.effect;
     const p = 'path' in e ? e.path : e.kind === 'mount' || e.kind === 'umount' ? e.target : undefined;
     if (e.kind === 'sshd-validate' || e.kind === 'sshd-expect' || e.kind === 'sshd-reload' || e.kind === 'daemon-restart') continue;
-    if (p !== undefined && e.kind !== 'line-add') {
-      if (seen.has(p)) continue;
-      seen.add(p);
+    // One inverse per path, from its latest action; a mount point is a dir as well, so mounts count apart.
+    const key = e.kind === 'mount' ? `mount:${p}` : e.kind === 'line-add' ? `line:${e.path}:${e.line}` : p;
+    if (key !== undefined) {
+      if (seen.has(key)) continue;
+      seen.add(key);
     }
     if (p === rec.sshdConfig) continue; // the Include line is handled below, by content
     // Jail-wide things (mounts, logging, the jail's dirs and files) stay while other users share the jail.
