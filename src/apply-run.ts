@@ -44,7 +44,7 @@ export function toolArches(tools: Tool[]): Partial<Record<Tool, Arch[]>> {
 }
 
 export async function makePlan(a: Answers, o: CommonOptions): Promise<Plan> {
-  const facts = await gatherFacts(a, { sshdConfig: o.sshdConfig, stateDir: o.stateDir });
+  const facts = await gatherFacts(a, { sshdConfig: o.sshdConfig, stateDir: o.stateDir, syslogConfig: o.syslogConfig });
   return planApply(a, facts, { now: new Date().toISOString(), sha256 });
 }
 

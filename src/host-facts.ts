@@ -315,7 +315,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   }
   const keysFilePath = path.join(AUTHORIZED_KEYS_DIR, answers.user);
   const systemd = existsSync('/run/systemd/system');
-  const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig, systemd) : undefined;
+  const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig ?? readRecord(opts.stateDir, answers.user)?.syslogConfig ?? sharers.find((x) => x.record.syslogConfig)?.record.syslogConfig, systemd) : undefined;
   const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
   const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;
   const keysFile = fileState(keysFilePath);

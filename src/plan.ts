@@ -479,9 +479,11 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 6d. Logging from inside the jail: a /dev/log socket that the syslog daemon listens on.
   let logFile: string | undefined;
+  let syslogConfig: string | undefined;
   if (wide.log && facts.syslog && !isSyslogProblem(facts.syslog)) {
     const sl = facts.syslog;
     logFile = sl.authLog;
+    syslogConfig = sl.config;
     const dropIn = path.join(sl.dropInDir, `jailwizard-${jailSlug(jail)}.conf`);
     const text = sl.kind === 'rsyslog' ? rsyslogDropInText(jail) : syslogNgDropInText(jail);
     const have = facts.syslogDropIn && facts.syslogDropIn.text !== undefined ? { ...facts.syslogDropIn, sha256: opts.sha256(facts.syslogDropIn.text) } : facts.syslogDropIn;
@@ -574,6 +576,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       actions,
       manifest,
       ...(logFile ? { logFile } : {}),
+      ...(syslogConfig ? { syslogConfig } : {}),
       appliedAt: opts.now,
     };
     const rp = recordPath(facts.stateDir, user.name);

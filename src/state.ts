@@ -47,6 +47,8 @@ export interface JailRecord {
   manifest: ManifestEntry[];
   /** With answers.log: the host file where the jail's internal-sftp lines land (the syslog's auth log). */
   logFile?: string;
+  /** With answers.log: the syslog daemon's config the socket was added to (update uses it again). */
+  syslogConfig?: string;
   appliedAt: string;
 }
 

@@ -2,6 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell } from '../src/plan.ts';
+import { deniedSample, internalSftpCommand, isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
+import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
+import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
 import { planToShellScript, formatPlan, type Plan } from '../src/effects.ts';
 import type { HostFacts, FileState, ClosureFacts } from '../src/host-facts.ts';
@@ -259,5 +262,242 @@ describe('planRemove', () => {
     const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'home', 'jail', 'user', 'record']);
     expect(planToShellScript(p)).toMatchSnapshot();
+  });
+});
+
+// ---------------------------------------------------------------- the options of #5
+
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop';
+const actionsOf = (p: Plan, id: string) => p.steps.find((s) => s.id === id)?.actions ?? [];
+const refusal = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof UserError) return e.message;
+    throw e;
+  }
+  throw new Error('expected a refusal');
+};
+const rsyslog: HostFacts['syslog'] = {
+  kind: 'rsyslog',
+  config: '/etc/rsyslog.conf',
+  dropInDir: '/etc/rsyslog.d',
+  authLog: '/var/log/auth.log',
+  validate: ['/usr/sbin/rsyslogd', '-N1', '-f', '/etc/rsyslog.conf'],
+  apply: { kind: 'daemon-restart', name: 'rsyslogd', pidFile: '/run/rsyslogd.pid', argv: ['/usr/sbin/rsyslogd'] },
+};
+
+describe('options: pieces', () => {
+  it('builds internal-sftp flags in a fixed order', () => {
+    expect(internalSftpCommand({})).toBe('internal-sftp');
+    expect(internalSftpCommand({ log: true, startDir: '/upload', umask: '0027', readOnly: true })).toBe('internal-sftp -R -u 0027 -d /upload -l INFO -f AUTH');
+  });
+
+  it('restricts keys with from=, keeps other options, refuses a second source list', () => {
+    expect(keyLine(KEY, undefined, 0)).toBe(KEY);
+    expect(keyLine(KEY, ['127.0.0.1', '10.0.0.0/8'], 0)).toBe(`from="127.0.0.1,10.0.0.0/8" ${KEY}`);
+    expect(keyLine(`no-pty ${KEY}`, ['127.0.0.1'], 0)).toBe(`from="127.0.0.1",no-pty ${KEY}`);
+    expect(() => keyLine(`from="1.2.3.4" ${KEY}`, ['127.0.0.1'], 2)).toThrow(/key 3 already has a from=/);
+  });
+
+  it('matches addresses against networks', () => {
+    expect(isAllowed('10.1.2.3', ['10.0.0.0/8'])).toBe(true);
+    expect(isAllowed('11.1.2.3', ['10.0.0.0/8'])).toBe(false);
+    expect(isAllowed('127.0.0.2', ['127.0.0.1'])).toBe(false);
+    expect(isAllowed('127.0.0.2', ['127.0.0.0/30'])).toBe(true);
+    expect(isAllowed('127.0.0.5', ['127.0.0.0/30'])).toBe(false);
+    expect(isAllowed('1.2.3.4', ['0.0.0.0/0'])).toBe(true);
+    expect(deniedSample(['127.0.0.1'])).toBe('127.0.0.2');
+    expect(deniedSample(['127.0.0.0/8'])).toBe('192.0.2.1');
+  });
+
+  it('names mount units as systemd-escape --path does', () => {
+    expect(systemdUnitForPath('/srv/jails/alice/web')).toBe('srv-jails-alice-web.mount');
+    expect(systemdUnitForPath('/srv/a-b/c.d')).toBe('srv-a\\x2db-c.d.mount');
+    expect(fstabLine({ source: '/srv/web/x', target: '/web', readOnly: true }, '/srv/j/web')).toBe('/srv/web/x /srv/j/web none bind,ro,nodev,nosuid,noexec,nofail 0 0');
+  });
+
+  it('reads where rsyslog and syslog-ng put drop-ins and auth lines', () => {
+    const conf = 'module(load="imuxsock")\n$IncludeConfig /etc/rsyslog.d/*.conf\n*.*;auth,authpriv.none\t\t-/var/log/syslog\nauth,authpriv.*\t\t\t/var/log/auth.log\n';
+    expect(rsyslogIncludeDir(conf)).toBe('/etc/rsyslog.d');
+    expect(rsyslogAuthLog(conf)).toBe('/var/log/auth.log');
+    expect(syslogNgAuthLog('destination d_auth { file("/var/log/auth.log"); };')).toBe('/var/log/auth.log');
+  });
+
+  it('unions what a shared jail holds', () => {
+    const a = answers(['sftp'], { shared: true });
+    const b = answers(['bash'], { user: 'bob', shared: true, extras: ['locale'], binds: [{ source: '/srv/d', target: '/d', readOnly: true }] });
+    expect(jailWide(a, [b])).toMatchObject({ tools: ['bash', 'sftp'], extras: ['locale'], binds: [{ target: '/d' }] });
+  });
+
+  it('refuses options that do not fit the tools, with a hint (answers file)', () => {
+    const parse = (o: Record<string, unknown>) => refusal(() => parseAnswers(JSON.stringify({ user: 'alice', jail: '/srv/j', ...o }), 'a.json'));
+    expect(parse({ tools: ['bash'], readOnly: true })).toMatch(/"readOnly" applies to sftp sessions only/);
+    expect(parse({ tools: ['sftp'], umask: 27 })).toMatch(/"umask" must be a quoted octal string/);
+    expect(parse({ tools: ['sftp'], umask: '0999' })).toMatch(/"umask"/);
+    expect(parse({ tools: ['sftp'], extraBinaries: ['git'] })).toMatch(/need a shell tool/);
+    expect(parse({ tools: ['sftp'], groupDir: '/shared' })).toMatch(/needs "group"/);
+    expect(parse({ tools: ['sftp'], allowFrom: ['example.com'] })).toMatch(/not an IP address or network/);
+    expect(parse({ tools: ['sftp'], extras: ['fonts'] })).toMatch(/unknown extra "fonts"/);
+    expect(parse({ tools: ['sftp'], writable: '/up load' })).toMatch(/"writable" must be an absolute path/);
+    expect(parse({ tools: ['sftp'], binds: [{ source: 'web', target: '/web' }] })).toMatch(/binds\[0\]\.source/);
+    expect(parse({ tools: ['sftp'], readOnly: true, writable: '/up' })).toMatch(/contradict/);
+  });
+});
+
+describe('options: planApply', () => {
+  it('plans an sftp-only jail with -R -u -d -l and an rsyslog socket (snapshot)', () => {
+    const p = plan(['sftp'], { syslog: rsyslog }, { readOnly: true, umask: '0027', startDir: '/home/alice', log: true });
+    expect(formatPlan(p)).toMatchSnapshot();
+    const drop = actionsOf(p, 'sshd').find((a) => a.effect.kind === 'write')!;
+    expect(drop.effect.kind === 'write' && drop.effect.content).toContain('ForceCommand internal-sftp -R -u 0027 -d /home/alice -l INFO -f AUTH');
+    const logging = actionsOf(p, 'logging');
+    expect(logging.map((a) => a.effect.kind)).toEqual(['write', 'run', 'daemon-restart']);
+    // Undo order: drop-in gone, daemon restarted without it, socket gone.
+    expect(logging[0]!.undo.map((u) => u.kind)).toEqual(['restore', 'daemon-restart', 'unlink']);
+    const rec = JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+    expect(rec.logFile).toBe('/var/log/auth.log');
+  });
+
+  it('uses a syslog-ng source where syslog-ng runs, and says what is missing where only journald runs', () => {
+    const ng: HostFacts['syslog'] = { kind: 'syslog-ng', config: '/etc/syslog-ng/syslog-ng.conf', dropInDir: '/etc/syslog-ng/conf.d', authLog: '/var/log/auth.log', validate: ['syslog-ng', '--syntax-only'], apply: { kind: 'run', argv: ['syslog-ng-ctl', 'reload'] } };
+    const p = plan(['sftp'], { syslog: ng }, { log: true });
+    const w = actionsOf(p, 'logging')[0]!.effect;
+    expect(w.kind === 'write' && w.content).toContain('unix-dgram("/srv/jails/alice/dev/log")');
+    expect(actionsOf(p, 'logging')[2]!.effect).toEqual({ kind: 'run', argv: ['syslog-ng-ctl', 'reload'] });
+    const msg = refusal(() => plan(['sftp'], { syslog: { message: 'only systemd-journald runs here, and journald cannot listen on a socket inside a jail', hint: 'install rsyslog' } }, { log: true }));
+    expect(msg).toMatch(/^log: only systemd-journald runs here/);
+  });
+
+  it('limits sources with a Match Address block, from= on keys, and proves both with sshd -T', () => {
+    const p = plan(['sftp'], {}, { allowFrom: ['127.0.0.1', '10.0.0.0/8'] });
+    const drop = actionsOf(p, 'sshd').find((a) => a.effect.kind === 'write')!.effect;
+    expect(drop.kind === 'write' && drop.content).toContain('Match User alice Address *,!127.0.0.1,!10.0.0.0/8\n    DenyUsers alice\nMatch User alice\n');
+    const keys = actionsOf(p, 'keys').find((a) => a.effect.kind === 'write')!.effect;
+    expect(keys.kind === 'write' && keys.content).toBe(`from="127.0.0.1,10.0.0.0/8" ${KEY}\n`);
+    const expects = actionsOf(p, 'sshd').flatMap((a) => (a.effect.kind === 'sshd-expect' ? [[a.effect.addr, a.effect.expect]] : []));
+    expect(expects).toContainEqual(['127.0.0.2', { denyusers: 'alice' }]);
+    expect(expects[0]![0]).toBe('127.0.0.1');
+  });
+
+  it('bind-mounts host data with nodev,nosuid,noexec: fstab without systemd, a mount unit with it, nothing when in place', () => {
+    const binds = [{ source: '/srv/web/example.com', target: '/web', readOnly: true }];
+    const src = { '/srv/web/example.com': { real: '/srv/web/example.com', state: dir() } };
+    const p = plan(['sftp'], { bindSources: src }, { binds });
+    const m = actionsOf(p, 'mounts');
+    expect(m.map((a) => a.effect)).toEqual([
+      { kind: 'mount', source: '/srv/web/example.com', target: '/srv/jails/alice/web', options: ['ro', 'nodev', 'nosuid', 'noexec'] },
+      { kind: 'line-add', path: '/etc/fstab', line: '/srv/web/example.com /srv/jails/alice/web none bind,ro,nodev,nosuid,noexec,nofail 0 0' },
+    ]);
+    expect(m[0]!.undo).toEqual([{ kind: 'umount', target: '/srv/jails/alice/web' }]);
+    expect(actionsOf(p, 'base').some((a) => a.effect.kind === 'mkdir' && a.effect.path === '/srv/jails/alice/web')).toBe(true);
+    const sd = plan(['sftp'], { bindSources: src, systemd: true }, { binds });
+    expect(formatPlan(sd)).toContain('/etc/systemd/system/srv-jails-alice-web.mount');
+    expect(actionsOf(sd, 'mounts').map((a) => a.effect.kind === 'run' ? a.effect.argv.join(' ') : a.effect.kind)).toEqual([
+      'mount', 'write', 'systemctl daemon-reload', 'systemctl enable srv-jails-alice-web.mount',
+    ]);
+    const done = plan(['sftp'], { bindSources: src, mounts: ['/srv/jails/alice/web'], fstab: { path: '/etc/fstab', text: `${fstabLine(binds[0]!, '/srv/jails/alice/web')}\n` } }, { binds });
+    expect(actionsOf(done, 'mounts')).toEqual([]);
+  });
+
+  it('refuses bind sources that are /, /etc, contain the jail, are inside it, or missing; and targets jailwizard manages', () => {
+    const bindPlan = (source: string, target = '/web', real = source) =>
+      refusal(() => plan(['sftp'], { bindSources: { [source]: { real, state: source === '/missing' ? undefined : dir() } } }, { binds: [{ source, target, readOnly: true }] }));
+    expect(bindPlan('/')).toMatch(/the whole system/);
+    expect(bindPlan('/etc/ssh')).toMatch(/under \/etc/);
+    expect(bindPlan('/srv/jails')).toMatch(/contains the jail/);
+    expect(bindPlan('/srv/link', '/web', '/srv')).toMatch(/contains the jail/); // through a symlink
+    expect(bindPlan('/srv/jails/alice/x')).toMatch(/is inside the jail/);
+    expect(bindPlan('/missing')).toMatch(/does not exist/);
+    expect(bindPlan('/srv/web', '/home/alice/web')).toMatch(/under \/home/);
+  });
+
+  it('gives the user only its writable dir, and a group dir setgid 2770', () => {
+    const p = plan(['sftp'], {}, { writable: '/home/alice/upload', group: 'uploads', groupDir: '/shared' });
+    const mk = Object.fromEntries(actionsOf(p, 'base').flatMap((a) => (a.effect.kind === 'mkdir' ? [[a.effect.path, [a.effect.mode, a.effect.uid, a.effect.gid]]] : [])));
+    expect(mk['/srv/jails/alice/home/alice']).toEqual([0o755, 0, 0]);
+    expect(mk['/srv/jails/alice/home/alice/upload']).toEqual([0o750, 1002, 1002]);
+    expect(mk['/srv/jails/alice/shared']).toEqual([0o2770, 0, 1001]);
+    const group = actionsOf(p, 'base').find((a) => a.effect.kind === 'write' && a.effect.path.endsWith('etc/group'))!.effect;
+    expect(group.kind === 'write' && group.content).toBe('root:x:0:\nalice:x:1002:\nuploads:x:1001:alice\n');
+  });
+
+  it('lists root and exactly the jail\'s users in a shared jail', () => {
+    const bob = { name: 'bob', uid: 1003, gid: 1003, gecos: 'jailwizard jail', home: '/home/bob', shell: '/usr/sbin/nologin' };
+    const bobRec = { user: 'bob', uid: 1003, gid: 1003, jail: '/srv/jails/alice', answers: answers(['sftp'], { user: 'bob', shared: true }), actions: [], manifest: [] } as unknown as JailRecord;
+    const p = plan(['sftp'], { sharers: [{ record: bobRec, account: bob }], passwd: [...facts(['sftp']).passwd, bob] }, { shared: true });
+    const passwd = actionsOf(p, 'base').find((a) => a.effect.kind === 'write' && a.effect.path.endsWith('etc/passwd'))!.effect;
+    expect(passwd.kind === 'write' && passwd.content.trim().split('\n').map((l) => l.split(':')[0])).toEqual(['root', 'alice', 'bob']);
+  });
+
+  it('refuses setuid extras unless allowed, and then keeps the bit with a warning', () => {
+    const su = { asked: 'su', path: '/usr/bin/su', setid: true, elf: true };
+    const suClosure: ClosureFacts = { name: 'extra', title: 'extra commands', binaries: ['/usr/bin/su'], missing: [], entries: [{ ...file('/usr/bin/su', 72_000), mode: 0o4755 }] };
+    expect(refusal(() => plan(['bash'], { extraBinaries: [su], closures: [...closures(['bash']), suClosure] }, { extraBinaries: ['su'] }))).toMatch(/\/usr\/bin\/su is setuid\/setgid/);
+    const p = plan(['bash'], { extraBinaries: [su], closures: [...closures(['bash']), suClosure] }, { extraBinaries: ['su'], allowSetuid: true });
+    const copy = actionsOf(p, 'copy-extra').find((a) => a.effect.kind === 'copy' && a.effect.from === '/usr/bin/su')!.effect;
+    expect(copy.kind === 'copy' && copy.mode).toBe(0o4755);
+    expect(p.notes.join('\n')).toMatch(/WARNING: \/usr\/bin\/su keeps the setuid\/setgid bit/);
+    expect(refusal(() => plan(['bash'], { extraBinaries: [{ asked: 'nano', setid: false, elf: false }] }, { extraBinaries: ['nano'] }))).toMatch(/extra command nano is not on this host/);
+  });
+
+  it('adds /tmp 1777, /etc/profile and nsswitch.conf as extras', () => {
+    const p = plan(['bash'], {}, { extras: ['profile', 'tmp', 'nss'] });
+    const base = actionsOf(p, 'base').map((a) => a.effect);
+    expect(base).toContainEqual({ kind: 'mkdir', path: '/srv/jails/alice/tmp', mode: 0o1777, uid: 0, gid: 0 });
+    expect(base.some((e) => e.kind === 'write' && e.path === '/srv/jails/alice/etc/profile' && e.content.includes('PS1='))).toBe(true);
+    expect(base.some((e) => e.kind === 'write' && e.path === '/srv/jails/alice/etc/nsswitch.conf' && e.content.includes('group: files'))).toBe(true);
+  });
+});
+
+describe('options: planRemove', () => {
+  const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFacts => ({
+    stateDir: '/var/lib/jailwizard',
+    existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : a.effect.kind === 'mount' ? [a.effect.target] : []))),
+    homeHasFiles: false,
+    jailHome: '/srv/jails/alice/home/alice',
+    keysDirEntries: ['alice'],
+    otherDropIns: [],
+    mainText: 'x',
+    mainSha256: sha256('x'),
+    userExists: true,
+    otherJails: 0,
+    pidFile: '/run/sshd.pid',
+    listen: [{ host: '127.0.0.1', port: 22 }],
+    ownedDirs: [],
+    sharers: [],
+    ...over,
+  });
+  const recordOf = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+  const binds = [{ source: '/srv/web', target: '/web', readOnly: true }];
+  const withBind = () => plan(['sftp'], { bindSources: { '/srv/web': { real: '/srv/web', state: dir() } }, syslog: rsyslog }, { binds, log: true });
+
+  it('unmounts and forgets bind mounts and the log socket before the jail goes, then removes the mount point', () => {
+    const rec = recordOf(withBind());
+    const p = planRemove(rec, removeFacts(rec), { keepUser: false, keepHome: false, now: NOW });
+    expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'mounts', 'logging', 'jail', 'user', 'record']);
+    expect(actionsOf(p, 'mounts').map((a) => a.effect.kind)).toEqual(['line-remove', 'umount']);
+    expect(actionsOf(p, 'logging').map((a) => a.effect.kind)).toEqual(['unlink', 'daemon-restart', 'unlink']);
+    expect(actionsOf(p, 'jail').some((a) => a.effect.kind === 'rmdir' && a.effect.path === '/srv/jails/alice/web')).toBe(true);
+  });
+
+  it('leaves a shared jail to its other users: hands the shared parts over and rewrites etc/passwd', () => {
+    const rec = recordOf(withBind());
+    const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
+    const names = { passwd: { text: 'root:x:0:0:root:/root:/bin/bash\nbob:x:1003:1003::/home/bob:/usr/sbin/nologin\n', sha256: 'aa' }, group: { text: 'root:x:0:\nbob:x:1003:\n', sha256: 'bb' } };
+    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }], jailNames: names }), { keepUser: false, keepHome: false, now: NOW });
+    expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'jail', 'user', 'handover', 'record']);
+    const jail = actionsOf(p, 'jail').map((a) => a.effect);
+    expect(jail.some((e) => e.kind === 'rmdir' && e.path === '/srv/jails/alice')).toBe(false);
+    expect(jail).toContainEqual({ kind: 'rmdir', path: '/srv/jails/alice/home/alice' });
+    expect(jail.filter((e) => e.kind === 'write').map((e) => e.kind === 'write' && e.content)).toEqual([names.passwd.text, names.group.text]);
+    const heir = JSON.parse((actionsOf(p, 'handover')[0]!.effect as { content: string }).content) as JailRecord;
+    const kinds = heir.actions.map((a) => a.effect.kind);
+    expect(kinds).toContain('mount');
+    expect(heir.actions.some((a) => a.effect.kind === 'mkdir' && a.effect.path === '/srv/jails/alice/web')).toBe(true);
+    expect(heir.actions.some((a) => a.effect.kind === 'mkdir' && a.effect.path === '/srv/jails/alice')).toBe(true);
+    // The user's own things are not handed over.
+    expect(heir.actions.some((a) => 'path' in a.effect && a.effect.path === '/srv/jails/alice/home/alice')).toBe(false);
+    expect(heir.actions.some((a) => a.effect.kind === 'run' && a.effect.argv[0] === 'useradd')).toBe(false);
   });
 });
