@@ -448,7 +448,8 @@ export async function perform(e: Effect): Promise<void> {
       await runOk(['mknod', '-m', e.mode.toString(8).padStart(4, '0'), e.path, 'c', String(e.major), String(e.minor)]);
       return;
     case 'unlink':
-      unlinkSync(e.path);
+      // Already gone (a daemon removed its own socket) is what was wanted.
+      if (lexists(e.path)) unlinkSync(e.path);
       return;
     case 'restore':
       throw new Error('restore is only an undo');
