@@ -66,8 +66,13 @@ describe.skipIf(skip)('sftp options (#5) through the real bundle on a private ss
   /** Users this file applied: afterAll removes any that a failed test left behind. */
   const applied: string[] = [];
 
+  /** /etc/fstab as it was: bind mounts persist there when systemd is not PID 1. */
+  let fstabBefore: string | undefined;
+  let group = '';
+
   beforeAll(async () => {
     env = await setupEnv();
+    fstabBefore = existsSync('/etc/fstab') ? readFileSync('/etc/fstab', 'utf8') : undefined;
   });
   afterAll(async () => {
     for (const user of applied) {
@@ -76,7 +81,16 @@ describe.skipIf(skip)('sftp options (#5) through the real bundle on a private ss
       if (!(r && typeof r === 'object' && 'exitCode' in r && r.exitCode === 0)) console.error(`cleanup: remove ${user}:`, r);
     }
     await rs?.stop();
+    // A test that failed half-way may leave bind mounts (teardown must not rm -rf through
+    // them) and their fstab lines behind.
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+    for (const m of mounts.filter((x) => env && x.startsWith(`${env.jailRoot}/`)).reverse()) await run(['umount', m]);
+    if (env && existsSync('/etc/fstab')) {
+      const now = readFileSync('/etc/fstab', 'utf8');
+      if (now !== (fstabBefore ?? '')) writeFileSync('/etc/fstab', now.split('\n').filter((l) => !l.includes(env.jailRoot)).join('\n'));
+    }
     await teardownEnv(env);
+    if (group) await run(['groupdel', group]);
   });
 
   const jailOf = (user: string) => path.join(env.jailRoot, user);
@@ -266,6 +280,76 @@ describe.skipIf(skip)('sftp options (#5) through the real bundle on a private ss
 
     await remove(user);
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+  });
+
+  it('a shell user: extra git, locale, /tmp, a read-only bind, writable and a setgid group dir', async () => {
+    const user = uniqueUser('shell');
+    group = `${user}g`;
+    await runOk(['groupadd', group]);
+    const gid = Number((await runOk(['getent', 'group', group])).stdout.split(':')[2]);
+    const source = path.join(env.work, 'web');
+    await mkdir(source);
+    chmodSync(source, 0o755);
+    writeFileSync(path.join(source, 'index.html'), 'hello from the host\n');
+    chmodSync(path.join(source, 'index.html'), 0o644);
+    const upload = `/home/${user}/upload`;
+    const snap = () => snapshotHost({ files: [env.sshd.configPath, '/etc/fstab'], dirs: [env.sshd.dropInDir, env.jailRoot, path.join(env.stateDir, 'jails'), source] });
+    const before = await snap();
+
+    await apply(
+      {
+        user,
+        tools: ['bash', 'sftp'],
+        group,
+        writable: upload,
+        groupDir: '/shared',
+        binds: [{ source, target: '/web', readOnly: true }],
+        extraBinaries: ['git'],
+        extras: ['locale', 'tmp'],
+      },
+      [
+        'ssh: shell sees the jail as /',
+        'sftp: put/get round trip',
+        `writable ${upload}: upload works`,
+        `group dir /shared: new file gets group ${group}`,
+        'bind /web: readable',
+        'bind /web: write refused',
+        'extra: git runs',
+        'locale: no setlocale warning with LANG=C.UTF-8',
+        '/tmp is writable',
+      ],
+    );
+    const jail = jailOf(user);
+    const ssh = (command: string, env2: Record<string, string | undefined> = {}) =>
+      run(['ssh', '-o', 'SendEnv=LANG', '-o', 'SendEnv=LC_ALL', ...sshClientOptions(env.key.privateKey), '-p', String(env.sshd.port), `${user}@127.0.0.1`, command], { timeoutMs: 30_000, env: env2 });
+
+    const git = await ssh('git --version');
+    expect(git.exitCode, out(git)).toBe(0);
+    expect(git.stdout).toMatch(/^git version /);
+
+    const locale = await ssh('printf "%s %s\\n" "$LANG" "$LC_ALL"', { LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' });
+    expect(locale.exitCode, out(locale)).toBe(0);
+    expect(locale.stdout.trim()).toBe('C.UTF-8 C.UTF-8');
+    expect(locale.stderr).not.toMatch(/setlocale/);
+
+    const web = await ssh('cat /web/index.html; touch /web/mine');
+    expect(web.stdout).toBe('hello from the host\n');
+    expect(web.stderr).toMatch(/Read-only file system/);
+    expect(readdirSync(source)).toEqual(['index.html']);
+
+    const tmp = await ssh('touch /tmp/scratch && touch /shared/ours && touch ' + upload + '/mine && touch /home/' + user + '/nope');
+    expect(tmp.exitCode, out(tmp)).toBe(1);
+    expect(tmp.stderr).toMatch(new RegExp(`/home/${user}/nope.*Permission denied`));
+    expect(lstatSync(path.join(jail, 'tmp')).mode & 0o7777).toBe(0o1777);
+    expect(lstatSync(path.join(jail, 'tmp', 'scratch')).uid).toBe(uidOf(user));
+    expect(lstatSync(path.join(jail, 'shared', 'ours')).gid).toBe(gid);
+    expect(lstatSync(path.join(jail, 'shared')).mode & 0o7777).toBe(0o2770);
+    expect(lstatSync(path.join(jail, upload, 'mine')).uid).toBe(uidOf(user));
+
+    await remove(user);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(`${jail}/web`);
+    expect(readFileSync(path.join(source, 'index.html'), 'utf8')).toBe('hello from the host\n');
+    expect(diffSnapshots(before, await snap())).toEqual([]);
   });
 });
 
