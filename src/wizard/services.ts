@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { answersToYaml } from '../answers.ts';
+import { answersToYaml, parseAnswers } from '../answers.ts';
 import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
 import { UserError } from '../errors.ts';
 import { rollbackUnfinished } from '../executor.ts';
@@ -33,6 +33,8 @@ export interface Services extends RepairServices {
   missingTools(): Tool[];
   arches(tools: Tool[]): { host: Arch; available: Arch[] };
   checkKeys(text: string): Promise<{ keys: { line: string; label: string }[] } | { error: string }>;
+  /** The answers file's own checks (structure, formats, options that contradict each other). */
+  checkAnswers(a: Answers): { answers: Answers } | { error: { message: string; hint?: string } };
   plan(a: Answers): Promise<Plan>;
   execute(a: Answers, plan: Plan, hooks: ApplyHooks): Promise<ApplyOutcome>;
   saveScript(plan: Plan): string;
@@ -40,6 +42,20 @@ export interface Services extends RepairServices {
   connectTarget(): Promise<{ host: string; port: number }>;
   /** Flags to repeat in the commands the summary shows (--sshd-config, --state-dir). */
   extraFlags: string;
+}
+
+/**
+ * Checks the wizard's answers exactly as an answers file is checked (parseAnswers), so the
+ * Options screen refuses what `apply --config` would refuse, with the same words. Lives
+ * here, not in the screens, so the screen part of the bundle does not carry the parser.
+ */
+export function checkAnswers(a: Answers): { answers: Answers } | { error: { message: string; hint?: string } } {
+  try {
+    return { answers: parseAnswers(JSON.stringify(a), 'wizard') };
+  } catch (e) {
+    if (e instanceof UserError) return { error: { message: e.message, hint: e.hint } };
+    throw e;
+  }
 }
 
 function message(e: unknown): string {
@@ -98,8 +114,9 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
     chain: (jail) => chrootChain(jail, new Map(host.passwd.map((p) => [p.uid, p.name]))),
     validateJail(jail, user) {
       try {
-        const managed = recordForJail(o.stateDir, jail);
-        if (managed && managed.user !== user) return `jail ${jail} belongs to ${managed.user}`;
+        // Another user's jail is fine when it is shared (the Options screen sets shared too).
+        const managed = recordForJail(o.stateDir, jail, user);
+        if (managed && !managed.answers.shared) return `jail ${jail} belongs to ${managed.user} and is not shared`;
         checkJailPath(jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
         return undefined;
       } catch (e) {
@@ -112,6 +129,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       const all = new Set<Arch>(Object.values(found).flat());
       return { host: hostArch(), available: [...all] };
     },
+    checkAnswers,
     async checkKeys(text) {
       let source = text;
       if (text.startsWith('/') || text.startsWith('~')) {
