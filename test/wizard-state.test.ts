@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Plan, Step } from '../src/effects.ts';
 import type { ExecEvent } from '../src/executor.ts';
-import { SCREENS, canAdvance, defaultJail, draftToAnswers, initialState, reducer, type Action, type Screen, type WizardState } from '../src/wizard/state.ts';
+import { OPTION_ITEMS, SCREENS, canAdvance, defaultJail, draftToAnswers, initialState, optionNotApplicable, reducer, type Action, type OptionItem, type Screen, type WizardState } from '../src/wizard/state.ts';
+import { checkAnswers } from '../src/wizard/services.ts';
 
 function step(title: string, argv: string[] = ['true']): Step {
   return { id: title.toLowerCase().replace(/\W+/g, '-'), title, why: [`because ${title}`], actions: [{ effect: { kind: 'run', argv }, undo: [], pre: { kind: 'none' } }] };
@@ -26,7 +27,8 @@ describe('initial state', () => {
   it('starts at preflight with empty answers', () => {
     const s = initialState();
     expect(s.screen).toBe('preflight');
-    expect(s.draft).toEqual({ user: '', tools: [], jail: '', arch: 'auto', authorizedKeys: [], keysLater: false, installMissing: false });
+    expect(s.draft).toEqual({ user: '', tools: [], jail: '', arch: 'auto', authorizedKeys: [], keysLater: false, installMissing: false, options: {} });
+    expect(s.optionsUi).toEqual({ cursor: 0 });
     expect(s.plan).toBeUndefined();
     expect(s.run).toEqual({ steps: [], rolledBack: [], rollingBack: false, manual: [], log: [] });
     expect(s.probes).toEqual([]);
@@ -37,7 +39,7 @@ describe('initial state', () => {
   });
 
   it('the screens are in wizard order', () => {
-    expect(SCREENS).toEqual(['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'preview', 'run', 'test', 'summary']);
+    expect(SCREENS).toEqual(['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'options', 'preview', 'run', 'test', 'summary']);
   });
 });
 
@@ -51,7 +53,8 @@ describe('next', () => {
     ['tools', 'jail'],
     ['jail', 'arch'],
     ['arch', 'access'],
-    ['access', 'preview'],
+    ['access', 'options'],
+    ['options', 'preview'],
   ] as const)('moves from %s to %s once the answer is given', (from, to) => {
     expect(reducer(answered(from), { type: 'next' }).screen).toBe(to);
   });
@@ -80,8 +83,8 @@ describe('next', () => {
   it('stays on access until keys are given or left for later', () => {
     const s = at('access');
     expect(reducer(s, { type: 'next' }).screen).toBe('access');
-    expect(fold(s, { type: 'add-key', key: 'ssh-ed25519 AAAA' }, { type: 'next' }).screen).toBe('preview');
-    expect(fold(s, { type: 'keys-later' }, { type: 'next' }).screen).toBe('preview');
+    expect(fold(s, { type: 'add-key', key: 'ssh-ed25519 AAAA' }, { type: 'next' }).screen).toBe('options');
+    expect(fold(s, { type: 'keys-later' }, { type: 'next' }).screen).toBe('options');
   });
 
   it('stays on preview until the plan is ready, and not when planning failed', () => {
@@ -103,7 +106,8 @@ describe('back (Esc)', () => {
     ['jail', 'tools'],
     ['arch', 'jail'],
     ['access', 'arch'],
-    ['preview', 'access'],
+    ['options', 'access'],
+    ['preview', 'options'],
   ] as const)('moves from %s back to %s and keeps the answers', (from, to) => {
     const s = fold(answered(from), { type: 'set-arch', arch: 'aarch64' });
     const b = reducer(s, { type: 'back' });
@@ -119,7 +123,7 @@ describe('back (Esc)', () => {
 
   it('back from preview and forward again plans afresh', () => {
     const s = fold(answered('preview'), { type: 'plan-ready', plan: plan('a') }, { type: 'back' });
-    expect(s.screen).toBe('access');
+    expect(s.screen).toBe('options');
     const again = reducer(s, { type: 'next' });
     expect(again.screen).toBe('preview');
     expect(again.plan).toBeUndefined();
@@ -172,18 +176,205 @@ describe('answers', () => {
       authorizedKeys: ['ssh-ed25519 AAAA alice@laptop'],
       createUser: true,
       installMissing: true,
+      // bash's default extras: a login shell without them warns on every login.
+      extras: ['locale', 'terminfo'],
     });
+  });
+});
+
+describe('options', () => {
+  const indexOf = (name: string): number =>
+    OPTION_ITEMS.findIndex((it: OptionItem) => (it.kind === 'flag' || it.kind === 'text' ? it.key : it.kind === 'extra' ? `extras ${it.extra}` : 'continue') === name);
+  /** Moves the cursor down from the top to the row `name`. */
+  const to = (name: string): Action[] => Array.from({ length: indexOf(name) }, () => ({ type: 'option-move', delta: 1 }) as const);
+  const sftpOnly = (): WizardState => answered('options');
+  const withBash = (): WizardState => fold(answered('access'), { type: 'toggle-tool', tool: 'bash' }, { type: 'next' });
+  const edit = (name: string, text: string): Action[] => [...to(name), { type: 'option-edit-start' }, { type: 'option-edit', text }, { type: 'option-accept' }];
+
+  it('lists every option key, group too, then Continue', () => {
+    expect(OPTION_ITEMS.at(-1)).toEqual({ kind: 'continue' });
+    for (const k of ['shared', 'writable', 'readOnly', 'umask', 'startDir', 'log', 'group', 'groupDir', 'binds', 'allowFrom', 'extraBinaries', 'allowSetuid']) expect(indexOf(k)).toBeGreaterThanOrEqual(0);
+    for (const x of ['locale', 'terminfo', 'profile', 'tmp', 'nss']) expect(indexOf(`extras ${x}`)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('up and down move the cursor and wrap around', () => {
+    const s = sftpOnly();
+    expect(s.optionsUi.cursor).toBe(0);
+    expect(fold(s, { type: 'option-move', delta: 1 }, { type: 'option-move', delta: 1 }).optionsUi.cursor).toBe(2);
+    expect(reducer(s, { type: 'option-move', delta: -1 }).optionsUi.cursor).toBe(OPTION_ITEMS.length - 1);
+    expect(fold(s, { type: 'option-move', delta: -1 }, { type: 'option-move', delta: 1 }).optionsUi.cursor).toBe(0);
+  });
+
+  it('space toggles a flag on and off; off is absent, not false', () => {
+    let s = fold(sftpOnly(), ...to('readOnly'), { type: 'option-toggle' });
+    expect(s.draft.options).toEqual({ readOnly: true });
+    expect(draftToAnswers(s.draft).readOnly).toBe(true);
+    s = reducer(s, { type: 'option-toggle' });
+    expect(s.draft.options).toEqual({});
+    expect('readOnly' in draftToAnswers(s.draft)).toBe(false);
+  });
+
+  it('sftp-only options do not apply with a shell: they do not toggle and are left out of the answers', () => {
+    const s = withBash();
+    expect(s.screen).toBe('options');
+    expect(optionNotApplicable(s.draft, 'readOnly')).toBe('needs tools = [sftp] alone');
+    expect(optionNotApplicable(s.draft, 'umask')).toBe('needs tools = [sftp] alone');
+    expect(optionNotApplicable(s.draft, 'extraBinaries')).toBeUndefined();
+    expect(fold(s, ...to('readOnly'), { type: 'option-toggle' }).draft.options).toEqual({});
+    expect(fold(s, ...to('umask'), { type: 'option-edit-start' }).optionsUi.editing).toBeUndefined();
+    // Set while sftp was alone, then bash added: kept in the draft, not in the answers.
+    const t = fold(sftpOnly(), ...to('readOnly'), { type: 'option-toggle' }, { type: 'back' }, { type: 'goto', screen: 'tools' }, { type: 'toggle-tool', tool: 'bash' });
+    expect(t.draft.options.readOnly).toBe(true);
+    expect('readOnly' in draftToAnswers(t.draft)).toBe(false);
+    // extraBinaries need a shell tool; groupDir needs a group.
+    expect(optionNotApplicable(sftpOnly().draft, 'extraBinaries')).toBe('needs bash, rsync or scp');
+    expect(optionNotApplicable(sftpOnly().draft, 'groupDir')).toBe('needs a group (set group first)');
+    expect(optionNotApplicable(fold(sftpOnly(), ...edit('group', 'uploads')).draft, 'groupDir')).toBeUndefined();
+  });
+
+  it('Enter edits a text option in place; Enter accepts, and editing again starts from the value', () => {
+    let s = fold(sftpOnly(), ...to('umask'), { type: 'option-edit-start' });
+    expect(s.optionsUi.editing).toBe('');
+    expect(canAdvance(s)).toBe(false);
+    expect(reducer(s, { type: 'next' })).toBe(s);
+    // While editing, j/k/space are text: the cursor and the flags stay.
+    expect(fold(s, { type: 'option-move', delta: 1 }, { type: 'option-toggle' })).toBe(s);
+    s = fold(s, { type: 'option-edit', text: '0' }, { type: 'option-edit', text: '027' }, { type: 'option-accept' });
+    expect(s.draft.options).toEqual({ umask: '027' });
+    expect(s.optionsUi.editing).toBeUndefined();
+    expect(reducer(s, { type: 'option-edit-start' }).optionsUi.editing).toBe('027');
+    // An empty text is the default again.
+    expect(fold(s, ...[{ type: 'option-edit-start' }, { type: 'option-edit', text: '  ' }, { type: 'option-accept' }] as Action[]).draft.options).toEqual({});
+  });
+
+  it('Esc while editing cancels the edit and stays; Esc again goes back to Access', () => {
+    let s = fold(sftpOnly(), ...edit('startDir', '/upload'), { type: 'option-edit-start' }, { type: 'option-edit', text: '/elsewhere' });
+    s = reducer(s, { type: 'back' });
+    expect(s.screen).toBe('options');
+    expect(s.optionsUi.editing).toBeUndefined();
+    expect(s.draft.options).toEqual({ startDir: '/upload' });
+    s = reducer(s, { type: 'back' });
+    expect(s.screen).toBe('access');
+    expect(s.draft.options).toEqual({ startDir: '/upload' });
+  });
+
+  it('Enter on a flag, an extra or Continue does not start an edit', () => {
+    for (const name of ['shared', 'extras tmp', 'continue']) expect(fold(sftpOnly(), ...to(name), { type: 'option-edit-start' }).optionsUi.editing).toBeUndefined();
+  });
+
+  it('lists are typed comma- or space-separated; binds as SOURCE:TARGET[:ro|rw], ro by default', () => {
+    const s = fold(
+      withBash(),
+      ...edit('allowFrom', ' 203.0.113.7,10.0.0.0/8 '),
+      { type: 'option-move', delta: 1 },
+      { type: 'option-edit-start' },
+      { type: 'option-edit', text: 'git /usr/bin/nano, git' },
+      { type: 'option-accept' },
+    );
+    expect(s.draft.options.allowFrom).toEqual(['203.0.113.7', '10.0.0.0/8']);
+    expect(s.draft.options.extraBinaries).toEqual(['git', '/usr/bin/nano', 'git']);
+    const b = fold(withBash(), ...edit('binds', '/srv/web/example.com:/web, /srv/data:/data:rw'));
+    expect(b.draft.options.binds).toEqual([
+      { source: '/srv/web/example.com', target: '/web', readOnly: true },
+      { source: '/srv/data', target: '/data', readOnly: false },
+    ]);
+    expect(reducer(b, { type: 'option-edit-start' }).optionsUi.editing).toBe('/srv/web/example.com:/web:ro, /srv/data:/data:rw');
+  });
+
+  it('a bind not in the SOURCE:TARGET[:ro|rw] notation is refused at Enter and stays in the edit', () => {
+    for (const text of ['/srv/web', '/srv/web:/web:rx', '/a:/b:ro:x']) {
+      const s = fold(withBash(), ...edit('binds', text));
+      expect(s.optionsUi.editing).toBe(text);
+      expect(s.optionsUi.error?.message).toBe(`binds: write SOURCE:TARGET[:ro|rw], not ${JSON.stringify(text)}`);
+      expect(s.draft.options.binds).toBeUndefined();
+      // Fixing it clears the refusal.
+      const fixed = fold(s, { type: 'option-edit', text: '/srv/web:/web' }, { type: 'option-accept' });
+      expect(fixed.optionsUi).toEqual({ cursor: indexOf('binds') });
+    }
+  });
+
+  it('bash preselects the extras locale and terminfo; sftp alone none; a choice made sticks', () => {
+    expect(draftToAnswers(withBash().draft).extras).toEqual(['locale', 'terminfo']);
+    expect('extras' in draftToAnswers(sftpOnly().draft)).toBe(false);
+    // Unticking locale makes the list explicit: terminfo only, whatever the tools.
+    let s = fold(withBash(), ...to('extras locale'), { type: 'option-toggle' });
+    expect(s.draft.options.extras).toEqual(['terminfo']);
+    s = fold(s, { type: 'option-move', delta: 1 }, { type: 'option-move', delta: 1 }, { type: 'option-move', delta: 1 }, { type: 'option-toggle' });
+    expect(s.draft.options.extras).toEqual(['terminfo', 'tmp']);
+    expect(draftToAnswers({ ...s.draft, tools: ['sftp'] }).extras).toEqual(['terminfo', 'tmp']);
+    // Unticking everything is the default, and absent from the answers.
+    const none = fold(withBash(), ...to('extras locale'), { type: 'option-toggle' }, { type: 'option-move', delta: 1 }, { type: 'option-toggle' });
+    expect(none.draft.options.extras).toEqual([]);
+    expect('extras' in draftToAnswers(none.draft)).toBe(false);
+  });
+
+  it('draftToAnswers carries every option that was set, and nothing at its default', () => {
+    let s = fold(withBash(), ...to('shared'), { type: 'option-toggle' }, ...edit('group', 'uploads'));
+    s = fold(s, { type: 'option-move', delta: 1 }, { type: 'option-edit-start' }, { type: 'option-edit', text: '/shared' }, { type: 'option-accept' });
+    s = fold(s, { type: 'option-move', delta: 1 }, { type: 'option-edit-start' }, { type: 'option-edit', text: '/srv/web:/web' }, { type: 'option-accept' });
+    expect(draftToAnswers(s.draft)).toEqual({
+      user: 'alice',
+      tools: ['bash', 'sftp'],
+      jail: '/srv/jails/alice',
+      arch: 'auto',
+      authorizedKeys: ['ssh-ed25519 AAAA alice@laptop'],
+      createUser: true,
+      installMissing: false,
+      shared: true,
+      group: 'uploads',
+      groupDir: '/shared',
+      binds: [{ source: '/srv/web', target: '/web', readOnly: true }],
+      extras: ['locale', 'terminfo'],
+    });
+  });
+
+  it('Continue checks with parseAnswers: a refusal stays on the screen with message and hint', () => {
+    const s = fold(sftpOnly(), ...edit('umask', '0999'));
+    const r = checkAnswers(draftToAnswers(s.draft));
+    expect('error' in r).toBe(true);
+    if (!('error' in r)) return;
+    expect(r.error.message).toBe('wizard: "umask" must be a quoted octal string, got a string ("0999")');
+    const t = reducer(s, { type: 'options-checked', error: r.error });
+    expect(t.screen).toBe('options');
+    expect(t.optionsUi.error).toEqual(r.error);
+    // The next change clears it.
+    expect(fold(t, { type: 'option-move', delta: -1 }, { type: 'option-move', delta: -1 }, { type: 'option-move', delta: -1 }, { type: 'option-toggle' }).optionsUi.error).toBeUndefined();
+  });
+
+  it('Continue with good answers keeps their normal form and goes to a fresh preview', () => {
+    const s = fold(sftpOnly(), ...edit('umask', '027'), ...[{ type: 'option-move', delta: 1 }, { type: 'option-edit-start' }, { type: 'option-edit', text: '/upload/' }, { type: 'option-accept' }] as Action[], { type: 'plan-ready', plan: plan('old') });
+    const r = checkAnswers(draftToAnswers(s.draft));
+    expect('answers' in r).toBe(true);
+    if (!('answers' in r)) return;
+    const t = reducer(s, { type: 'options-checked', answers: r.answers });
+    expect(t.screen).toBe('preview');
+    expect(t.plan).toBeUndefined();
+    expect(t.draft.options).toEqual({ umask: '0027', startDir: '/upload' });
+    // Defaults stay unset: the extras still follow the tools.
+    expect(t.draft.options.extras).toBeUndefined();
+  });
+
+  it('parseAnswers refuses contradictions between options: readOnly with writable', () => {
+    const s = fold(sftpOnly(), ...to('writable'), { type: 'option-edit-start' }, { type: 'option-edit', text: '/home/alice/up' }, { type: 'option-accept' }, { type: 'option-move', delta: 1 }, { type: 'option-toggle' });
+    const r = checkAnswers(draftToAnswers(s.draft));
+    expect(r).toEqual({ error: { message: 'wizard: "readOnly" and "writable" contradict each other', hint: 'drop one of them' } });
+  });
+
+  it('coming back to Options keeps the cursor and drops a leftover refusal', () => {
+    const s = fold(sftpOnly(), ...to('umask'), { type: 'options-checked', error: { message: 'x' } }, { type: 'back' }, { type: 'next' });
+    expect(s.screen).toBe('options');
+    expect(s.optionsUi).toEqual({ cursor: indexOf('umask') });
   });
 });
 
 describe('preview', () => {
   it('entering the preview clears the old plan and its error', () => {
-    const withPlan = fold(answered('access'), { type: 'plan-ready', plan: plan('old') });
+    const withPlan = fold(answered('options'), { type: 'plan-ready', plan: plan('old') });
     expect(withPlan.plan).toBeDefined();
     const s = reducer(withPlan, { type: 'next' });
     expect(s.screen).toBe('preview');
     expect(s.plan).toBeUndefined();
-    const failed = fold(answered('access'), { type: 'plan-failed', message: 'x' }, { type: 'next' });
+    const failed = fold(answered('options'), { type: 'plan-failed', message: 'x' }, { type: 'next' });
     expect(failed.planError).toBeUndefined();
   });
 

@@ -3,13 +3,127 @@
 import type { ExecEvent } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import type { ProbeResult } from '../verify.ts';
-import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
+import { EXTRAS, TOOLS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
 
-export const SCREENS = ['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'preview', 'run', 'test', 'summary'] as const;
+export const SCREENS = ['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'options', 'preview', 'run', 'test', 'summary'] as const;
 export type Screen = (typeof SCREENS)[number];
 
 /** Screens the admin can go back from with Esc. Once changes have started, there is no back. */
-const BACK_ALLOWED: ReadonlySet<Screen> = new Set(['user', 'tools', 'jail', 'arch', 'access', 'preview']);
+const BACK_ALLOWED: ReadonlySet<Screen> = new Set(['user', 'tools', 'jail', 'arch', 'access', 'options', 'preview']);
+
+// ---------------------------------------------------------------- the Options screen
+
+/** The optional answer keys the Options screen sets (group too: groupDir needs it). */
+export const OPTION_KEYS = ['shared', 'writable', 'readOnly', 'umask', 'startDir', 'log', 'group', 'groupDir', 'binds', 'allowFrom', 'extraBinaries', 'allowSetuid', 'extras'] as const;
+export type OptionKey = (typeof OPTION_KEYS)[number];
+/** What the admin set on the Options screen; an absent key is the default. */
+export type Options = Partial<Pick<Answers, OptionKey>>;
+
+export type FlagKey = 'shared' | 'readOnly' | 'log' | 'allowSetuid';
+export type TextKey = 'writable' | 'umask' | 'startDir' | 'group' | 'groupDir' | 'binds' | 'allowFrom' | 'extraBinaries';
+
+/** One row of the Options screen, top to bottom; the last one continues to the preview. */
+export type OptionItem = { kind: 'flag'; key: FlagKey } | { kind: 'text'; key: TextKey } | { kind: 'extra'; extra: Extra } | { kind: 'continue' };
+
+export const OPTION_ITEMS: readonly OptionItem[] = [
+  { kind: 'flag', key: 'shared' },
+  { kind: 'text', key: 'writable' },
+  { kind: 'flag', key: 'readOnly' },
+  { kind: 'text', key: 'umask' },
+  { kind: 'text', key: 'startDir' },
+  { kind: 'flag', key: 'log' },
+  { kind: 'text', key: 'group' },
+  { kind: 'text', key: 'groupDir' },
+  { kind: 'text', key: 'binds' },
+  { kind: 'text', key: 'allowFrom' },
+  { kind: 'text', key: 'extraBinaries' },
+  { kind: 'flag', key: 'allowSetuid' },
+  ...EXTRAS.map((extra) => ({ kind: 'extra' as const, extra })),
+  { kind: 'continue' },
+];
+
+/** The Options screen's own state: the highlighted row, a text being edited, the last refusal. */
+export interface OptionsUi {
+  cursor: number;
+  /** The text of the highlighted option while it is edited (Enter accepts, Esc cancels). */
+  editing?: string;
+  error?: { message: string; hint?: string };
+}
+
+/** A login shell without a locale and terminfo warns on every login: bash gets them unless the admin says otherwise. */
+export const BASH_EXTRAS: readonly Extra[] = ['locale', 'terminfo'];
+
+/** Why an option does not apply to these answers (shown dimmed), or undefined when it does. */
+export function optionNotApplicable(d: Pick<Draft, 'tools' | 'options'>, key: OptionKey): string | undefined {
+  switch (key) {
+    case 'readOnly':
+    case 'umask':
+    case 'startDir':
+    case 'log':
+      return isSftpOnly(d) ? undefined : 'needs tools = [sftp] alone';
+    case 'extraBinaries':
+    case 'allowSetuid':
+      return d.tools.some((t) => t !== 'sftp') ? undefined : 'needs bash, rsync or scp';
+    case 'groupDir':
+      return d.options.group ? undefined : 'needs a group (set group first)';
+    default:
+      return undefined;
+  }
+}
+
+/** The extras in effect: the admin's choice, else the default for the tools. */
+export function effectiveExtras(d: Pick<Draft, 'tools' | 'options'>): Extra[] {
+  return d.options.extras ?? (d.tools.includes('bash') ? [...BASH_EXTRAS] : []);
+}
+
+/** An option's value as the admin edits it: lists comma-separated, binds as SOURCE:TARGET:ro|rw. */
+export function optionText(o: Options, key: TextKey): string {
+  switch (key) {
+    case 'binds':
+      return (o.binds ?? []).map((b) => `${b.source}:${b.target}:${b.readOnly ? 'ro' : 'rw'}`).join(', ');
+    case 'allowFrom':
+    case 'extraBinaries':
+      return (o[key] ?? []).join(', ');
+    default:
+      return o[key] ?? '';
+  }
+}
+
+/**
+ * The edited text back into the option. Only the wizard's own notation is checked here
+ * (SOURCE:TARGET[:ro|rw]); what the values may be is parseAnswers' business, at Continue.
+ */
+export function parseOptionText(key: TextKey, text: string): { value: Options[TextKey] } | { error: { message: string; hint?: string } } {
+  const t = text.trim();
+  const list = (sep: RegExp): string[] => t.split(sep).map((x) => x.trim()).filter((x) => x !== '');
+  switch (key) {
+    case 'binds': {
+      const binds: BindMount[] = [];
+      for (const item of list(/,/)) {
+        const [source = '', target = '', flag = 'ro', ...rest] = item.split(':').map((x) => x.trim());
+        if (source === '' || target === '' || rest.length > 0 || !['ro', 'rw'].includes(flag)) {
+          return { error: { message: `binds: write SOURCE:TARGET[:ro|rw], not ${JSON.stringify(item)}`, hint: 'e.g. /srv/web/example.com:/web:ro, several separated by commas' } };
+        }
+        binds.push({ source, target, readOnly: flag === 'ro' });
+      }
+      return { value: binds.length > 0 ? binds : undefined };
+    }
+    case 'allowFrom':
+    case 'extraBinaries': {
+      const items = list(/[\s,]+/);
+      return { value: items.length > 0 ? items : undefined };
+    }
+    default:
+      return { value: t === '' ? undefined : t };
+  }
+}
+
+function setOption<K extends OptionKey>(o: Options, key: K, value: Options[K]): Options {
+  const next = { ...o };
+  if (value === undefined) delete next[key];
+  else next[key] = value;
+  return next;
+}
 
 export interface Draft {
   user: string;
@@ -20,6 +134,8 @@ export interface Draft {
   /** The admin chose to add keys later (shown with its consequence). */
   keysLater: boolean;
   installMissing: boolean;
+  /** The Options screen's answers; absent keys are the defaults (extras: see effectiveExtras). */
+  options: Options;
 }
 
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'undone' | 'undo-failed';
@@ -45,6 +161,7 @@ export interface RunState {
 export interface WizardState {
   screen: Screen;
   draft: Draft;
+  optionsUi: OptionsUi;
   plan?: Plan;
   planError?: { message: string; hint?: string };
   run: RunState;
@@ -64,6 +181,21 @@ export type Action =
   | { type: 'remove-key'; index: number }
   | { type: 'keys-later' }
   | { type: 'set-install-missing'; value: boolean }
+  /** Options screen: move the highlight (wraps around). */
+  | { type: 'option-move'; delta: 1 | -1 }
+  /** Options screen: Space on the highlighted row toggles a flag or an extra. */
+  | { type: 'option-toggle' }
+  /** Options screen: Enter on a text option starts editing it. */
+  | { type: 'option-edit-start' }
+  | { type: 'option-edit'; text: string }
+  /** Enter while editing: the text becomes the option (Esc, that is `back`, cancels). */
+  | { type: 'option-accept' }
+  /**
+   * Continue: the App checked draftToAnswers() with parseAnswers; either its refusal, or
+   * the normalised answers (umask "027" is "0027") to keep, and on to the preview.
+   */
+  | { type: 'options-checked'; error: { message: string; hint?: string } }
+  | { type: 'options-checked'; answers: Answers }
   | { type: 'plan-ready'; plan: Plan }
   | { type: 'plan-failed'; message: string; hint?: string }
   | { type: 'exec'; event: ExecEvent }
@@ -75,7 +207,8 @@ export type Action =
 export function initialState(draft: Partial<Draft> = {}): WizardState {
   return {
     screen: 'preflight',
-    draft: { user: '', tools: [], jail: '', arch: 'auto', authorizedKeys: [], keysLater: false, installMissing: false, ...draft },
+    draft: { user: '', tools: [], jail: '', arch: 'auto', authorizedKeys: [], keysLater: false, installMissing: false, options: {}, ...draft },
+    optionsUi: { cursor: 0 },
     run: { steps: [], rolledBack: [], rollingBack: false, manual: [], log: [] },
     probes: [],
   };
@@ -91,8 +224,13 @@ function move(state: WizardState, delta: 1 | -1): Screen {
   return SCREENS[Math.min(SCREENS.length - 1, Math.max(0, i + delta))]!;
 }
 
+/**
+ * The answers the planner takes and the wizard saves. Options that do not apply to the
+ * chosen tools are left out (the screen shows them dimmed), and so are defaults: an
+ * answers file names only what the admin changed.
+ */
 export function draftToAnswers(d: Draft): Answers {
-  return {
+  const a: Answers = {
     user: d.user,
     tools: TOOLS.filter((t) => d.tools.includes(t)),
     jail: d.jail,
@@ -101,6 +239,14 @@ export function draftToAnswers(d: Draft): Answers {
     createUser: true,
     installMissing: d.installMissing,
   };
+  const o: Options = { ...d.options, extras: effectiveExtras(d) };
+  const out = a as Record<OptionKey, unknown>;
+  for (const key of OPTION_KEYS) {
+    const v = o[key];
+    if (v === undefined || v === false || (Array.isArray(v) && v.length === 0) || optionNotApplicable(d, key)) continue;
+    out[key] = v;
+  }
+  return a;
 }
 
 /** Can the admin leave this screen forward? (Each screen shows why not.) */
@@ -114,6 +260,8 @@ export function canAdvance(s: WizardState): boolean {
       return s.draft.jail !== '';
     case 'access':
       return s.draft.authorizedKeys.length > 0 || s.draft.keysLater;
+    case 'options':
+      return s.optionsUi.editing === undefined;
     case 'preview':
       return s.plan !== undefined && !s.planError;
     default:
@@ -128,10 +276,14 @@ export function reducer(s: WizardState, a: Action): WizardState {
       const screen = move(s, 1);
       // Entering the preview starts a fresh plan: answers may have changed.
       if (screen === 'preview') return { ...s, screen, plan: undefined, planError: undefined };
+      // The Options screen opens without a leftover edit or refusal.
+      if (screen === 'options') return { ...s, screen, optionsUi: { cursor: s.optionsUi.cursor } };
       if (screen === 'run') return { ...s, screen, run: { steps: (s.plan?.steps ?? []).map((st) => ({ title: st.title, status: 'pending' })), rolledBack: [], rollingBack: false, manual: [], log: [] } };
       return { ...s, screen };
     }
     case 'back':
+      // Esc while an option is edited cancels the edit, and stays.
+      if (s.screen === 'options' && s.optionsUi.editing !== undefined) return { ...s, optionsUi: { ...s.optionsUi, editing: undefined } };
       if (!BACK_ALLOWED.has(s.screen)) return s;
       return { ...s, screen: move(s, -1) };
     case 'goto':
@@ -159,6 +311,51 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return { ...s, draft: { ...s.draft, keysLater: true } };
     case 'set-install-missing':
       return { ...s, draft: { ...s.draft, installMissing: a.value } };
+    case 'option-move': {
+      if (s.optionsUi.editing !== undefined) return s;
+      const n = OPTION_ITEMS.length;
+      return { ...s, optionsUi: { ...s.optionsUi, cursor: (s.optionsUi.cursor + n + a.delta) % n } };
+    }
+    case 'option-toggle': {
+      const item = OPTION_ITEMS[s.optionsUi.cursor]!;
+      if (s.optionsUi.editing !== undefined) return s;
+      let options: Options;
+      if (item.kind === 'flag') {
+        if (optionNotApplicable(s.draft, item.key)) return s;
+        options = setOption(s.draft.options, item.key, s.draft.options[item.key] ? undefined : true);
+      } else if (item.kind === 'extra') {
+        const now = effectiveExtras(s.draft);
+        const extras = now.includes(item.extra) ? now.filter((x) => x !== item.extra) : EXTRAS.filter((x) => x === item.extra || now.includes(x));
+        // An explicit list, even an empty one: the admin's choice outlives changes of tools.
+        options = { ...s.draft.options, extras };
+      } else return s;
+      return { ...s, draft: { ...s.draft, options }, optionsUi: { ...s.optionsUi, error: undefined } };
+    }
+    case 'option-edit-start': {
+      const item = OPTION_ITEMS[s.optionsUi.cursor]!;
+      if (item.kind !== 'text' || s.optionsUi.editing !== undefined || optionNotApplicable(s.draft, item.key)) return s;
+      return { ...s, optionsUi: { ...s.optionsUi, editing: optionText(s.draft.options, item.key), error: undefined } };
+    }
+    case 'option-edit':
+      if (s.optionsUi.editing === undefined) return s;
+      return { ...s, optionsUi: { ...s.optionsUi, editing: a.text } };
+    case 'option-accept': {
+      const item = OPTION_ITEMS[s.optionsUi.cursor]!;
+      if (item.kind !== 'text' || s.optionsUi.editing === undefined) return s;
+      const r = parseOptionText(item.key, s.optionsUi.editing);
+      if ('error' in r) return { ...s, optionsUi: { ...s.optionsUi, error: r.error } };
+      return { ...s, draft: { ...s.draft, options: setOption(s.draft.options, item.key, r.value) }, optionsUi: { cursor: s.optionsUi.cursor } };
+    }
+    case 'options-checked': {
+      if (s.screen !== 'options') return s;
+      if ('error' in a) return { ...s, optionsUi: { ...s.optionsUi, error: a.error } };
+      // Keep the normalised form of what the admin set; what was left at its default stays unset.
+      let options = s.draft.options;
+      for (const key of OPTION_KEYS) {
+        if (options[key] !== undefined && !optionNotApplicable(s.draft, key) && a.answers[key] !== undefined) options = setOption(options, key, a.answers[key]);
+      }
+      return reducer({ ...s, draft: { ...s.draft, options }, optionsUi: { cursor: s.optionsUi.cursor } }, { type: 'next' });
+    }
     case 'plan-ready':
       return { ...s, plan: a.plan, planError: undefined };
     case 'plan-failed':
