@@ -13,6 +13,7 @@ import { ToolsScreen } from './Tools.tsx';
 import { JailScreen } from './JailLocation.tsx';
 import { ArchScreen } from './Arch.tsx';
 import { AccessScreen } from './Access.tsx';
+import { OptionsScreen } from './Options.tsx';
 import { PreviewScreen } from './Preview.tsx';
 import { RunScreen, RunLog } from './Run.tsx';
 import { ConnectionTestScreen } from './ConnectionTest.tsx';
@@ -34,6 +35,7 @@ const HINTS: Record<string, string> = {
   jail: 'arrows move · enter choose · esc back · ctrl+c quit',
   arch: 'enter choose · esc back · ctrl+c quit',
   access: 'enter add/continue · esc back · ctrl+c quit',
+  options: 'arrows move · space toggle · enter edit · c continue · esc back · ctrl+c quit',
   preview: 'enter apply · s save script · a save answers · esc back · ctrl+c quit',
   run: 'ctrl+c rolls back',
   test: 'ctrl+c rolls back',
@@ -198,6 +200,18 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
             onNext={() => dispatch({ type: 'next' })}
           />
         );
+      case 'options':
+        return (
+          <OptionsScreen
+            draft={d}
+            ui={s.optionsUi}
+            onAction={dispatch}
+            onContinue={() => {
+              const r = services.checkAnswers(draftToAnswers(d));
+              dispatch('error' in r ? { type: 'options-checked', error: r.error } : { type: 'options-checked', answers: r.answers });
+            }}
+          />
+        );
       case 'preview':
         return (
           <PreviewScreen
@@ -246,7 +260,7 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
           <RepairScreen services={services} height={height} onExit={(code) => onExit(code)} />
         </Frame>
       ) : (
-        <Frame screen={s.screen} index={index} total={SCREENS.length} hints={HINTS[s.screen] ?? ''}>
+        <Frame screen={s.screen} index={index} total={SCREENS.length} hints={s.screen === 'options' && s.optionsUi.editing !== undefined ? 'enter accept · esc cancel · ctrl+c quit' : (HINTS[s.screen] ?? '')}>
           {body}
         </Frame>
       )}

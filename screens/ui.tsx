@@ -36,6 +36,7 @@ export const STEP_TITLES: Record<string, string> = {
   jail: 'Jail location',
   arch: 'Arch',
   access: 'Access',
+  options: 'Options',
   preview: 'Preview',
   run: 'Run',
   test: 'Connection test',

@@ -1,15 +1,19 @@
 // Every wizard screen through ink-testing-library: props in, callbacks out, one key at a time.
 // The App test drives the whole wizard against fake Services, from Preflight to Summary.
-import React, { useState } from 'react';
+import React, { useReducer, useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import { ASCII, frameOf, nonAscii, press, type, uiFor, waitForFrame, withUi } from './helpers/ink.ts';
+import { Text, useInput } from 'ink';
+import chalk from 'chalk';
+import { ASCII, cleanupSized, frameOf, nonAscii, press, renderSized, type, uiFor, waitForFrame, withUi } from './helpers/ink.ts';
 import { PreflightScreen } from '../screens/Preflight.tsx';
 import { UserScreen } from '../screens/User.tsx';
 import { ToolsScreen } from '../screens/Tools.tsx';
 import { JailScreen } from '../screens/JailLocation.tsx';
 import { ArchScreen } from '../screens/Arch.tsx';
 import { AccessScreen } from '../screens/Access.tsx';
+import { OptionsScreen } from '../screens/Options.tsx';
+import { Frame, UiContext } from '../screens/ui.tsx';
 import { PreviewScreen } from '../screens/Preview.tsx';
 import { RunLog, RunScreen } from '../screens/Run.tsx';
 import { ConnectionTestScreen } from '../screens/ConnectionTest.tsx';
@@ -19,13 +23,15 @@ import { chrootChain } from '../src/ownership.ts';
 import { shJoin, type Plan, type Step } from '../src/effects.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
 import type { Services } from '../src/wizard/services.ts';
-import type { RunState } from '../src/wizard/state.ts';
+import { initialState, reducer, draftToAnswers, type Draft, type RunState } from '../src/wizard/state.ts';
+import { checkAnswers } from '../src/wizard/services.ts';
 import type { ApplyHooks, ApplyOutcome } from '../src/apply-run.ts';
 import type { ProbeResult } from '../src/verify.ts';
 import { TOOLS, type Answers, type Tool } from '../src/types.ts';
 
 afterEach(() => {
   cleanup();
+  cleanupSized();
 });
 
 function step(title: string, argv: string[] = ['true']): Step {
@@ -352,6 +358,227 @@ describe('AccessScreen', () => {
   });
 });
 
+/** The Options screen in the App's frame, with the App's reducer, Esc and Continue. */
+function OptionsHarness({ draft, onContinue }: { draft: Partial<Draft>; onContinue?: () => void }): React.JSX.Element {
+  const [s, dispatch] = useReducer(reducer, undefined, () => ({ ...initialState({ user: 'alice', jail: '/srv/jails/alice', authorizedKeys: [KEY_LINE], ...draft }), screen: 'options' as const }));
+  // The App's root useInput: Esc is `back` (which cancels an edit on this screen).
+  useInput((_i, key) => {
+    if (key.escape) dispatch({ type: 'back' });
+  });
+  return (
+    <Frame screen={s.screen} index={7} total={11} hints="arrows move · space toggle · enter edit · c continue · esc back · ctrl+c quit">
+      {s.screen === 'options' ? (
+        <OptionsScreen
+          draft={s.draft}
+          ui={s.optionsUi}
+          onAction={dispatch}
+          onContinue={() => {
+            onContinue?.();
+            const r = checkAnswers(draftToAnswers(s.draft));
+            dispatch('error' in r ? { type: 'options-checked', error: r.error } : { type: 'options-checked', answers: r.answers });
+          }}
+        />
+      ) : (
+        <Text>left for {s.screen}: {JSON.stringify(draftToAnswers(s.draft))}</Text>
+      )}
+    </Frame>
+  );
+}
+
+const KEY_LINE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey alice@laptop';
+
+function sized(draft: Partial<Draft>, columns: number, rows: number, caps = uiFor()) {
+  return renderSized(
+    <UiContext.Provider value={caps}>
+      <OptionsHarness draft={draft} />
+    </UiContext.Provider>,
+    { columns, rows },
+  );
+}
+
+/** Lines wider than the terminal, and whether the frame is shorter than the window. */
+function fits(frame: string, columns: number, rows: number): string[] {
+  const lines = frame.replace(/\n$/, '').split('\n');
+  const bad = lines.filter((l) => l.length > columns).map((l) => `${l.length} columns: ${l}`);
+  if (lines.length > rows - 1) bad.push(`${lines.length} lines in a ${rows}-row window`);
+  return bad;
+}
+
+describe('OptionsScreen', () => {
+  it('at 80x24 shows every option with its value and a one-line explanation, and fits', () => {
+    const r = sized({ tools: ['sftp'] }, 80, 24);
+    const f = frameOf(r);
+    expect(fits(f, 80, 24)).toEqual([]);
+    expect(f).toContain('7/11 Options');
+    for (const name of ['shared', 'writable', 'readOnly', 'umask', 'startDir', 'log', 'group', 'groupDir', 'binds', 'allowFrom', 'extraBinaries', 'allowSetuid', 'extras locale', 'extras terminfo', 'extras profile', 'extras tmp', 'extras nss', 'Continue to the preview']) {
+      expect(f).toContain(name);
+    }
+    expect(f).toMatch(/^› shared +○ +one jail for several users/m);
+    expect(f).toMatch(/^  readOnly +○ +read, never write \(internal-sftp -R\)/m);
+    expect(f).toMatch(/^  umask +- +umask of uploads/m);
+    // sftp alone: extra commands and a group dir do not apply, and say why.
+    expect(f).toMatch(/^  extraBinaries +- +n\/a: needs bash, rsync or scp/m);
+    expect(f).toMatch(/^  groupDir +- +n\/a: needs a group/m);
+    expect(f).toMatch(/^  extras locale +○/m); // nothing preselected without bash
+    expect(f).toContain('Space toggles.');
+    expect(f).toContain('c continue');
+  });
+
+  it('at 60x20 fits, and the list scrolls with the cursor, marked with arrows', async () => {
+    const r = sized({ tools: ['bash', 'sftp'] }, 60, 20);
+    let f = frameOf(r);
+    expect(fits(f, 60, 20)).toEqual([]);
+    expect(f).toMatch(/^› shared/m);
+    expect(f).toMatch(/^↓ /m);
+    expect(f).not.toContain('Continue to the preview');
+    await press(r, 'up'); // wraps to Continue
+    f = frameOf(r);
+    expect(fits(f, 60, 20)).toEqual([]);
+    expect(f).toMatch(/^› Continue to the preview/m);
+    expect(f).toMatch(/^↑ /m);
+    expect(f).not.toMatch(/^. shared/m);
+    // While editing, with a refusal shown, it still fits.
+    for (let i = 0; i < 9; i++) await press(r, 'up');
+    expect(frameOf(r)).toMatch(/^› binds/m);
+    await press(r, 'enter');
+    await type(r, '/srv/a-rather-long/source/directory/name:/web:xx, /srv/b:/b');
+    await press(r, 'enter');
+    f = frameOf(r);
+    expect(f).toContain('✗ binds: write SOURCE:TARGET[:ro|rw], not "/srv/a-rather');
+    expect(f).toMatch(/^binds: \/srv\/a-rather-long/m);
+    expect(f).toContain('hint: e.g. /srv/web/example.com:/web:ro');
+    expect(fits(f, 60, 20)).toEqual([]);
+    expect(f).toMatch(/^› binds/m);
+  });
+
+  it('an sftp-only user: space toggles readOnly, Enter types an umask in place', async () => {
+    const r = sized({ tools: ['sftp'] }, 80, 24);
+    await press(r, 'down');
+    await press(r, 'j');
+    expect(frameOf(r)).toMatch(/^› readOnly +○/m);
+    await press(r, 'space');
+    expect(frameOf(r)).toMatch(/^› readOnly +◉ +read, never write/m);
+    await press(r, 'down');
+    expect(frameOf(r)).toContain('Enter edits: octal, e.g. 0027');
+    await press(r, 'enter');
+    expect(frameOf(r)).toContain('Enter accepts, Esc cancels; octal, e.g. 0027');
+    // j, k, c and space are text while editing.
+    await type(r, '0');
+    await press(r, 'c', { until: false });
+    await press(r, 'k', { until: false });
+    await waitForFrame(r.lastFrame, 'umask: 0ck');
+    for (let i = 0; i < 2; i++) await press(r, 'backspace');
+    await type(r, '027');
+    await press(r, 'enter');
+    let f = frameOf(r);
+    expect(f).toMatch(/^› umask +0027 +umask of uploads/m);
+    expect(f).not.toContain('Enter accepts');
+    // Continue: checked by parseAnswers and left for the preview, in normal form.
+    await press(r, 'c');
+    f = frameOf(r).replace(/\n/g, '');
+    expect(f).toContain('left for preview');
+    expect(f).toContain('"readOnly":true');
+    expect(f).toContain('"umask":"0027"');
+  });
+
+  it('a bad umask ("0999") is refused at Continue with the message and the hint, and the screen stays', async () => {
+    const r = sized({ tools: ['sftp'] }, 80, 24);
+    for (let i = 0; i < 3; i++) await press(r, 'down');
+    await press(r, 'enter');
+    await type(r, '0999');
+    await press(r, 'enter');
+    expect(frameOf(r)).toMatch(/^› umask +0999/m);
+    await press(r, 'c');
+    let f = frameOf(r);
+    expect(f).toContain('✗ wizard: "umask" must be a quoted octal string, got a string ("0999")');
+    expect(f).toContain('  hint: e.g. umask: "0027"');
+    expect(f).toContain('7/11 Options');
+    expect(fits(f, 80, 24)).toEqual([]);
+    // Continue from the last row, too, is refused the same way.
+    await press(r, 'tab', { until: false });
+    expect(frameOf(r)).toContain('7/11 Options');
+    // Correct it: the refusal goes with the change, and Continue goes on.
+    await press(r, 'enter');
+    for (let i = 0; i < 3; i++) await press(r, 'backspace');
+    await type(r, '077');
+    await press(r, 'enter');
+    f = frameOf(r);
+    expect(f).not.toContain('✗');
+    await press(r, 'c');
+    expect(frameOf(r).replace(/\n/g, '')).toContain('"umask":"0077"');
+  });
+
+  it('with bash: readOnly is dimmed and says why; space does nothing; bash preselects locale and terminfo', async () => {
+    const prev = chalk.level;
+    chalk.level = 1; // let Ink emit the dim attribute, to see it
+    try {
+      const r = sized({ tools: ['bash', 'sftp'] }, 80, 24);
+      const raw = r.lastFrame() ?? '';
+      const rawLine = raw.split('\n').find((l) => l.includes('readOnly'))!;
+      expect(rawLine).toContain('\u001b[2m');
+      expect(raw.split('\n').find((l) => l.includes('writable'))).not.toContain('\u001b[2m');
+      let f = frameOf(r);
+      expect(f).toMatch(/^  readOnly +○ +n\/a: needs tools = \[sftp\] alone/m);
+      expect(f).toMatch(/^  umask +- +n\/a: needs tools = \[sftp\] alone/m);
+      expect(f).toMatch(/^  startDir +- +n\/a/m);
+      expect(f).toMatch(/^  log +○ +n\/a/m);
+      expect(f).toMatch(/^  extras locale +◉/m);
+      expect(f).toMatch(/^  extras terminfo +◉/m);
+      expect(f).toMatch(/^  extras profile +○/m);
+      await press(r, 'down');
+      await press(r, 'down');
+      f = frameOf(r);
+      expect(f).toContain('readOnly: not used here, needs tools = [sftp] alone');
+      await press(r, 'space', { until: false });
+      await press(r, 'enter', { until: false });
+      expect(frameOf(r)).toMatch(/^› readOnly +○ +n\/a/m);
+    } finally {
+      chalk.level = prev;
+    }
+  });
+
+  it('extras toggle one by one; group makes groupDir editable; Esc cancels an edit, then goes back', async () => {
+    const r = sized({ tools: ['bash'] }, 80, 24);
+    for (let i = 0; i < 12; i++) await press(r, 'down');
+    expect(frameOf(r)).toMatch(/^› extras locale +◉/m);
+    await press(r, 'space');
+    expect(frameOf(r)).toMatch(/^› extras locale +○/m);
+    await press(r, 'down');
+    await press(r, 'down');
+    await press(r, 'enter'); // Enter toggles too
+    expect(frameOf(r)).toMatch(/^› extras profile +◉/m);
+    for (let i = 0; i < 8; i++) await press(r, 'up');
+    expect(frameOf(r)).toMatch(/^› group +- /m);
+    await press(r, 'enter');
+    await type(r, 'uploads');
+    await press(r, 'enter');
+    await press(r, 'down');
+    expect(frameOf(r)).toMatch(/^› groupDir +- +setgid dir/m);
+    await press(r, 'enter');
+    await type(r, '/shared');
+    await press(r, 'escape');
+    expect(frameOf(r)).toMatch(/^› groupDir +- +setgid/m);
+    await press(r, 'enter');
+    await type(r, '/shared');
+    await press(r, 'enter');
+    expect(frameOf(r)).toMatch(/^› groupDir +\/shared/m);
+    await press(r, 'c');
+    const f = frameOf(r).replace(/\n/g, '');
+    expect(f).toContain('"group":"uploads","groupDir":"/shared"');
+    expect(f).toContain('"extras":["terminfo","profile"]');
+  });
+
+  it('draws only ASCII when the locale is not UTF-8', async () => {
+    const r = sized({ tools: ['sftp'] }, 60, 20, uiFor({ unicode: false }));
+    expect(nonAscii(frameOf(r))).toEqual([]);
+    expect(frameOf(r)).toMatch(/^> shared +\[ \]/m);
+    expect(frameOf(r)).toMatch(/^v /m);
+    await press(r, 'up');
+    expect(nonAscii(frameOf(r))).toEqual([]);
+    expect(frameOf(r)).toMatch(/^\^ /m);
+  });
+});
+
 describe('PreviewScreen', () => {
   const many = plan(Array.from({ length: 30 }, (_, i) => step(`Step title ${i + 1}`, ['install', '-d', `/srv/jails/alice/dir${i + 1}`])));
   const noop = (): void => {};
@@ -658,6 +885,7 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     missingTools: vi.fn((): Tool[] => []),
     arches: vi.fn((_t: Tool[]) => ({ host: 'x86_64' as const, available: ['x86_64' as const] })),
     checkKeys: vi.fn(async (text: string) => ({ keys: [{ line: text, label: 'ED25519 256 SHA256:abc alice@laptop' }] })),
+    checkAnswers: vi.fn(checkAnswers),
     plan: vi.fn(async (_a: Answers) => SMALL_PLAN),
     execute: vi.fn<Execute>(
       o.execute ??
@@ -687,37 +915,43 @@ const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey alice@laptop';
 async function driveToPreview(services: Services, onExit = vi.fn()) {
   const r = render(<App services={services} ui={uiFor()} onExit={onExit} />);
   await waitForFrame(r.lastFrame, 'Press Enter to start.');
-  expect(frameOf(r)).toContain('jailwizard · 1/10 Preflight');
+  expect(frameOf(r)).toContain('jailwizard · 1/11 Preflight');
   await press(r, 'enter');
-  expect(frameOf(r)).toContain('2/10 User');
+  expect(frameOf(r)).toContain('2/11 User');
   expect(frameOf(r)).toContain('Which user should be jailed?');
   await press(r, 'enter'); // alice
-  expect(frameOf(r)).toContain('3/10 Tools');
+  expect(frameOf(r)).toContain('3/11 Tools');
   await press(r, 'space'); // bash
   for (let i = 0; i < 3; i++) await press(r, 'down');
   await press(r, 'space'); // sftp
   expect(frameOf(r)).toMatch(/◉ bash[\s\S]*› ◉ sftp/);
   await press(r, 'enter');
-  expect(frameOf(r)).toContain('4/10 Jail location');
+  expect(frameOf(r)).toContain('4/11 Jail location');
   // The default jail for the chosen user is highlighted (SelectInput draws its own pointer).
   expect(frameOf(r)).toMatch(/› \/srv\/jails\/alice/);
   expect(frameOf(r)).toMatch(/✓ \/srv +root 0755/);
   await press(r, 'enter');
-  expect(frameOf(r)).toContain('5/10 Arch');
+  expect(frameOf(r)).toContain('5/11 Arch');
   expect(frameOf(r)).toContain('x86_64 (this host)');
   await press(r, 'enter');
-  expect(frameOf(r)).toContain('6/10 Access');
+  expect(frameOf(r)).toContain('6/11 Access');
   await type(r, KEY);
   await press(r, 'enter');
   await waitForFrame(r.lastFrame, '✓ ED25519 256 SHA256:abc alice@laptop');
   expect(services.checkKeys).toHaveBeenCalledWith(KEY);
   await press(r, 'enter');
+  expect(frameOf(r)).toContain('7/11 Options');
+  // bash is chosen: its extras are preselected, the sftp-only options do not apply.
+  expect(frameOf(r)).toMatch(/extras locale +◉/);
+  expect(frameOf(r)).toMatch(/readOnly +○ +n\/a: needs tools = \[sftp\] alone/);
+  await press(r, 'c');
   await waitForFrame(r.lastFrame, 'Enter: apply these 2 steps.');
-  expect(frameOf(r)).toContain('7/10 Preview');
+  expect(frameOf(r)).toContain('8/11 Preview');
+  expect(services.checkAnswers).toHaveBeenCalledTimes(1);
   return r;
 }
 
-const ANSWERS: Answers = { user: 'alice', tools: ['bash', 'sftp'], jail: '/srv/jails/alice', arch: 'auto', authorizedKeys: [KEY], createUser: true, installMissing: false };
+const ANSWERS: Answers = { user: 'alice', tools: ['bash', 'sftp'], jail: '/srv/jails/alice', arch: 'auto', authorizedKeys: [KEY], createUser: true, installMissing: false, extras: ['locale', 'terminfo'] };
 
 describe('App', () => {
   it('goes from Preflight to Summary, key by key', async () => {
@@ -750,7 +984,7 @@ describe('App', () => {
     await press(r, 'enter');
     await waitForFrame(r.lastFrame, '1/4 files, 0.5 MB of 2.0 MB');
     let f = frameOf(r);
-    expect(f).toContain('8/10 Run');
+    expect(f).toContain('9/11 Run');
     expect(f).toContain('✓ Create user alice');
     expect(f).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] Copy binaries/);
     expect(f).toContain('1/2 steps done.');
@@ -760,11 +994,11 @@ describe('App', () => {
     expect(services.execute.mock.calls[0]![1]).toBe(SMALL_PLAN);
     // Esc does nothing once changes have started.
     await press(r, 'escape', { until: false });
-    expect(frameOf(r)).toContain('8/10 Run');
+    expect(frameOf(r)).toContain('9/11 Run');
 
     g.open();
-    f = await waitForFrame(r.lastFrame, '10/10 Summary');
-    expect(r.frames.some((x) => x.includes('9/10 Connection test'))).toBe(true);
+    f = await waitForFrame(r.lastFrame, '11/11 Summary');
+    expect(r.frames.some((x) => x.includes('10/11 Connection test'))).toBe(true);
     expect(f).toContain('✓ alice is jailed in /srv/jails/alice with bash, sftp; 2 probes passed.');
     expect(f).toContain('sftp -P 2222 alice@jail.example');
     expect(f).toContain('ssh -p 2222 alice@jail.example');
@@ -777,22 +1011,24 @@ describe('App', () => {
     expect(onExit).toHaveBeenCalledWith(0, undefined, expect.stringContaining('Undo:  jailwizard remove alice --state-dir /tmp/jw-state'));
   });
 
-  it('Esc from Preview goes back to Access, and back further, keeping the answers', async () => {
+  it('Esc from Preview goes back to Options and Access, and back further, keeping the answers', async () => {
     const services = fakeServices();
     const r = await driveToPreview(services);
     await press(r, 'escape');
+    expect(frameOf(r)).toContain('7/11 Options');
+    await press(r, 'escape');
     let f = frameOf(r);
-    expect(f).toContain('6/10 Access');
+    expect(f).toContain('6/11 Access');
     expect(f).toContain('✓ ED25519 256 SHA256:abc alice@laptop');
     expect(f).toContain('Enter on an empty line continues.');
     await press(r, 'escape');
-    expect(frameOf(r)).toContain('5/10 Arch');
+    expect(frameOf(r)).toContain('5/11 Arch');
     await press(r, 'escape');
-    expect(frameOf(r)).toContain('4/10 Jail location');
+    expect(frameOf(r)).toContain('4/11 Jail location');
     expect(frameOf(r)).toMatch(/› \/srv\/jails\/alice/);
     await press(r, 'escape');
     f = frameOf(r);
-    expect(f).toContain('3/10 Tools');
+    expect(f).toContain('3/11 Tools');
     expect(f).toMatch(/◉ bash/);
     expect(f).toMatch(/◉ sftp/);
     expect(f).toMatch(/○ rsync/);
@@ -800,11 +1036,56 @@ describe('App', () => {
     await press(r, 'enter');
     await press(r, 'enter');
     await press(r, 'enter');
-    expect(frameOf(r)).toContain('6/10 Access');
+    expect(frameOf(r)).toContain('6/11 Access');
     await press(r, 'enter');
+    expect(frameOf(r)).toContain('7/11 Options');
+    await press(r, 'tab');
     await waitForFrame(r.lastFrame, 'Enter: apply these 2 steps.');
     expect(services.plan).toHaveBeenCalledTimes(2);
     expect(services.plan.mock.calls[1]![0]).toEqual(ANSWERS);
+  });
+
+  it('Options in the App: Esc cancels an edit and stays, a refusal stays, the preview plans with the options', async () => {
+    const services = fakeServices();
+    const r = await driveToPreview(services);
+    await press(r, 'escape');
+    expect(frameOf(r)).toContain('7/11 Options');
+    // allowFrom: Enter edits; Esc cancels the edit (the App's root Esc), not the screen.
+    for (let i = 0; i < 9; i++) await press(r, 'down');
+    expect(frameOf(r)).toMatch(/› allowFrom +- /);
+    await press(r, 'enter');
+    expect(frameOf(r)).toContain('enter accept · esc cancel');
+    await type(r, '10.0.0.0/8');
+    await press(r, 'escape');
+    let f = frameOf(r);
+    expect(f).toContain('7/11 Options');
+    expect(f).toMatch(/› allowFrom +- /);
+    // A bad address: Continue is refused with parseAnswers' words, and the screen stays.
+    await press(r, 'enter');
+    await type(r, '10.0.0.0/8, example.org');
+    await press(r, 'enter');
+    // The value column cuts a long value; the edit shows it whole.
+    expect(frameOf(r)).toMatch(/› allowFrom +10\.0\.0\.0\/8, ex\.\.\. /);
+    await press(r, 'c');
+    f = frameOf(r);
+    expect(f).toContain('7/11 Options');
+    expect(f).toContain('✗ wizard: allowFrom entry "example.org" is not an IP address or network');
+    expect(f).toContain('hint: write addresses or CIDR networks');
+    expect(services.plan).toHaveBeenCalledTimes(1);
+    // Fixed: on to the preview, which plans with the options.
+    await press(r, 'enter');
+    expect(frameOf(r)).toContain('allowFrom: 10.0.0.0/8, example.org');
+    // Deleting the space before the cursor draws the same frame: do not wait for a change.
+    for (let i = 0; i < ', example.org'.length; i++) await press(r, 'backspace', { until: false });
+    await waitForFrame(r.lastFrame, /^allowFrom: 10\.0\.0\.0\/8$/m);
+    await press(r, 'enter');
+    await press(r, 'c');
+    await waitForFrame(r.lastFrame, '8/11 Preview');
+    await waitForFrame(r.lastFrame, 'Enter: apply these 2 steps.');
+    expect(services.plan).toHaveBeenCalledTimes(2);
+    expect(services.plan.mock.calls[1]![0]).toEqual({ ...ANSWERS, allowFrom: ['10.0.0.0/8'] });
+    await press(r, 'a');
+    expect(services.saveAnswers).toHaveBeenCalledWith({ ...ANSWERS, allowFrom: ['10.0.0.0/8'] }, 'cwd');
   });
 
   it('"Repair a jail" runs doctor: chain and findings, the fix preview, the run, then exit 0', async () => {
@@ -837,7 +1118,7 @@ describe('App', () => {
     await waitForFrame(r.lastFrame, 'Press Enter to start.');
     await press(r, 'enter');
     await press(r, 'enter');
-    expect(frameOf(r)).toContain('3/10 Tools');
+    expect(frameOf(r)).toContain('3/11 Tools');
     await press(r, 'ctrlc', { until: () => onExit.mock.calls.length > 0 });
     expect(onExit).toHaveBeenCalledTimes(1);
     expect(onExit.mock.calls[0]![0]).toBe(130);
@@ -858,7 +1139,7 @@ describe('App', () => {
     const r = render(<App services={services} ui={uiFor()} onExit={() => {}} />);
     await waitForFrame(r.lastFrame, 'Fix the problems above first (r: roll back the unfinished run).');
     await press(r, 'enter', { until: false });
-    expect(frameOf(r)).toContain('1/10 Preflight');
+    expect(frameOf(r)).toContain('1/11 Preflight');
     await press(r, 'r');
     await waitForFrame(r.lastFrame, 'Press Enter to start.');
     expect(services.rollbackUnfinished).toHaveBeenCalledTimes(1);
@@ -883,7 +1164,7 @@ describe('App', () => {
     const r = await driveToPreview(services, onExit);
     await press(r, 'enter');
     const f = await waitForFrame(r.lastFrame, 'Rolled back: 2 steps undone');
-    expect(f).toContain('8/10 Run');
+    expect(f).toContain('9/11 Run');
     expect(f).toContain('✗ Copy binaries: the disk is full');
     expect(f).toContain('↩ undone: Create user alice');
     expect(services.saveAnswers).not.toHaveBeenCalledWith(expect.anything(), 'state');

@@ -1,7 +1,9 @@
 // Driving Ink screens through ink-testing-library without races (STYLE.md, "Ink pitfalls"):
 // one key per write, then wait until the frame changes, then one more tick so the next key
 // meets the handler of the new render (useInput re-subscribes in an effect).
+import { EventEmitter } from 'node:events';
 import React from 'react';
+import { render as inkRender, type Instance } from 'ink';
 import { UiContext, type Ui } from '../../screens/ui.tsx';
 import { symbols, type TermCaps } from '../../src/wizard/terminal.ts';
 
@@ -136,4 +138,75 @@ export function withUi(element: React.ReactElement, caps: Partial<TermCaps> = {}
 /** Characters outside printable ASCII (and newline), for the ASCII-fallback checks. */
 export function nonAscii(text: string): string[] {
   return [...new Set([...text].filter((ch) => ch !== '\n' && (ch < ' ' || ch > '~')))];
+}
+
+// ink-testing-library's render() always draws 100 columns wide with no row count. The
+// wizard must fit 60x20 and 80x24, so renderSized() gives the screen a terminal of that
+// size (what useSize() reads), with the same fake stdin.
+
+class SizedStdout extends EventEmitter {
+  frames: string[] = [];
+  constructor(
+    readonly columns: number,
+    readonly rows: number,
+  ) {
+    super();
+  }
+  write = (frame: string): boolean => {
+    this.frames.push(frame);
+    return true;
+  };
+  lastFrame = (): string | undefined => this.frames.at(-1);
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  write = (data: string): void => {
+    this.data = data;
+    this.emit('readable');
+    this.emit('data', data);
+  };
+  read = (): string | null => {
+    const d = this.data;
+    this.data = null;
+    return d;
+  };
+  setEncoding(): void {}
+  setRawMode(): void {}
+  resume(): void {}
+  pause(): void {}
+  ref(): void {}
+  unref(): void {}
+}
+
+const sized: Instance[] = [];
+
+export interface SizedRender extends Rendered {
+  frames: string[];
+  rerender(tree: React.ReactElement): void;
+  unmount(): void;
+}
+
+export function renderSized(tree: React.ReactElement, size: { columns: number; rows: number }): SizedRender {
+  const stdout = new SizedStdout(size.columns, size.rows);
+  const stdin = new FakeStdin();
+  const instance = inkRender(tree, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stderr: new SizedStdout(size.columns, size.rows) as unknown as NodeJS.WriteStream,
+    stdin: stdin as unknown as NodeJS.ReadStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  sized.push(instance);
+  return { stdin, frames: stdout.frames, lastFrame: stdout.lastFrame, rerender: instance.rerender, unmount: instance.unmount };
+}
+
+/** Unmounts what renderSized() drew; call it in afterEach next to ink-testing-library's cleanup(). */
+export function cleanupSized(): void {
+  for (const i of sized.splice(0)) {
+    i.unmount();
+    i.cleanup();
+  }
 }

@@ -1,0 +1,175 @@
+import React from 'react';
+import { Box, Text, useInput } from 'ink';
+import TextInput from 'ink-text-input';
+import type { Extra } from '../src/types.ts';
+import {
+  OPTION_ITEMS,
+  effectiveExtras,
+  optionNotApplicable,
+  optionText,
+  type Action,
+  type Draft,
+  type OptionItem,
+  type OptionKey,
+  type OptionsUi,
+  type TextKey,
+} from '../src/wizard/state.ts';
+import { fit, useSize, useUi } from './ui.tsx';
+
+export type OptionAction = Extract<Action, { type: 'option-move' | 'option-toggle' | 'option-edit-start' | 'option-edit' | 'option-accept' }>;
+
+export interface OptionsProps {
+  draft: Pick<Draft, 'user' | 'tools' | 'options'>;
+  ui: OptionsUi;
+  onAction(a: OptionAction): void;
+  /** c, Tab, or Enter on "Continue": the App checks the answers and goes on, or shows why not. */
+  onContinue(): void;
+}
+
+// One line each, shortened from ANSWER_KEYS' docs (src/answers.ts). The screens part of the
+// bundle does not import the answers parser, so the words live here.
+const DOC: Record<OptionKey, string> = {
+  shared: 'one jail for several users, /home/<user>',
+  writable: 'the one dir the user owns (default: home)',
+  readOnly: 'read, never write (internal-sftp -R)',
+  umask: 'umask of uploads (internal-sftp -u)',
+  startDir: 'where sessions start (internal-sftp -d)',
+  log: 'log file operations via <jail>/dev/log',
+  group: 'an existing group the user joins',
+  groupDir: "setgid dir (2770) for the group's members",
+  binds: 'host dirs inside, nodev,nosuid,noexec',
+  allowFrom: 'the only addresses allowed to log in',
+  extraBinaries: 'more commands, with their libraries',
+  allowSetuid: 'keep setuid bits of extra commands',
+  extras: 'runtime pieces ELF headers cannot name',
+};
+
+const EXTRA_DOC: Record<Extra, string> = {
+  locale: 'C.UTF-8 (bash warns on login without)',
+  terminfo: 'xterm, screen, tmux (clear, less, nano)',
+  profile: '/etc/profile: PATH and a [jail] prompt',
+  tmp: '/tmp, mode 1777',
+  nss: 'nsswitch.conf (files), libnss_files',
+};
+
+/** How each text option is typed; shown under the list while it is highlighted or edited. */
+function format(key: TextKey, user: string): string {
+  switch (key) {
+    case 'writable':
+      return `a dir inside the jail, e.g. /home/${user}/upload`;
+    case 'umask':
+      return 'octal, e.g. 0027';
+    case 'startDir':
+      return 'a dir inside the jail, e.g. /upload';
+    case 'group':
+      return 'an existing group, e.g. uploads (groupadd it first)';
+    case 'groupDir':
+      return 'a dir inside the jail, e.g. /shared';
+    case 'binds':
+      return 'SOURCE:TARGET[:ro|rw], comma-separated; ro by default';
+    case 'allowFrom':
+      return 'addresses or networks, e.g. 203.0.113.7, 10.0.0.0/8';
+    case 'extraBinaries':
+      return 'names or paths, e.g. git, /usr/bin/nano';
+  }
+}
+
+function label(item: OptionItem): string {
+  if (item.kind === 'extra') return `extras ${item.extra}`;
+  if (item.kind === 'continue') return 'Continue';
+  return item.key;
+}
+
+/** The options of #5: every optional answer key with its value, toggled or typed in place. */
+export function OptionsScreen({ draft, ui, onAction, onContinue }: OptionsProps): React.JSX.Element {
+  const { sym, caps } = useUi();
+  const { columns, rows } = useSize();
+  const editing = ui.editing !== undefined;
+  const current = OPTION_ITEMS[ui.cursor]!;
+  useInput(
+    (input, key) => {
+      if (key.upArrow || input === 'k') onAction({ type: 'option-move', delta: -1 });
+      else if (key.downArrow || input === 'j') onAction({ type: 'option-move', delta: 1 });
+      else if (input === ' ') onAction({ type: 'option-toggle' });
+      else if (key.tab || input === 'c') onContinue();
+      else if (key.return) {
+        if (current.kind === 'continue') onContinue();
+        else if (current.kind === 'text') onAction({ type: 'option-edit-start' });
+        else onAction({ type: 'option-toggle' });
+      }
+    },
+    { isActive: !editing },
+  );
+
+  const extras = effectiveExtras(draft);
+  const reasonOf = (item: OptionItem): string | undefined => (item.kind === 'flag' || item.kind === 'text' ? optionNotApplicable(draft, item.key) : undefined);
+  const valueOf = (item: OptionItem): string => {
+    if (item.kind === 'flag') return draft.options[item.key] ? sym.on : sym.off;
+    if (item.kind === 'extra') return extras.includes(item.extra) ? sym.on : sym.off;
+    if (item.kind === 'text') return optionText(draft.options, item.key) || '-';
+    return '';
+  };
+
+  // Below the list: one line about the highlighted row (two while editing), and a refusal
+  // (message and hint). The list gets the rest and scrolls with the cursor; the whole
+  // frame stays shorter than the window (title, blank, body, blank, hints).
+  // A long text being typed wraps: count its lines too.
+  const editLines = editing ? Math.ceil((label(current).length + 2 + (ui.editing ?? '').length + 1) / Math.max(1, columns)) + 1 : 0;
+  const below = (editing ? editLines : 1) + (ui.error ? (ui.error.hint ? 2 : 1) : 0);
+  const height = Math.max(3, Math.min(OPTION_ITEMS.length, rows - 5 - below));
+  const top = Math.max(0, Math.min(ui.cursor - Math.floor(height / 2), OPTION_ITEMS.length - height));
+  const shown = OPTION_ITEMS.slice(top, top + height);
+  const nameWidth = 16;
+  const valueWidth = columns >= 80 ? 17 : 12;
+  const up = caps.unicode ? '↑' : '^';
+  const down = caps.unicode ? '↓' : 'v';
+
+  const detail = ((): string => {
+    const reason = reasonOf(current);
+    if (reason) return `${label(current)}: not used here, ${reason}`;
+    if (current.kind === 'text') return `Enter edits: ${format(current.key, draft.user)}`;
+    if (current.kind === 'continue') return 'Checks these options, then shows every command (also: c or Tab).';
+    return 'Space toggles.';
+  })();
+
+  return (
+    <Box flexDirection="column">
+      {shown.map((item, i) => {
+        const at = top + i;
+        const selected = at === ui.cursor;
+        const mark = selected ? sym.pointer : i === 0 && top > 0 ? up : i === shown.length - 1 && top + height < OPTION_ITEMS.length ? down : ' ';
+        if (item.kind === 'continue') {
+          return (
+            <Text key="continue" bold color={selected && caps.color ? 'cyan' : undefined}>
+              {mark} Continue to the preview {sym.arrow}
+            </Text>
+          );
+        }
+        const reason = reasonOf(item);
+        const value = fit(valueOf(item), valueWidth);
+        const doc = reason ? `n/a: ${reason}` : item.kind === 'extra' ? EXTRA_DOC[item.extra] : DOC[item.key];
+        const line = fit(`${mark} ${label(item).padEnd(nameWidth)}${value.padEnd(valueWidth)} ${doc}`, columns - 1);
+        return (
+          <Text key={label(item)} dimColor={!!reason} color={selected && caps.color ? 'cyan' : undefined}>
+            {line}
+          </Text>
+        );
+      })}
+      {editing && current.kind === 'text' ? (
+        <>
+          <Box>
+            <Box marginRight={1} flexShrink={0}>
+              <Text>{current.key}:</Text>
+            </Box>
+            <TextInput value={ui.editing ?? ''} onChange={(text) => onAction({ type: 'option-edit', text })} onSubmit={() => onAction({ type: 'option-accept' })} />
+          </Box>
+          <Text dimColor>{fit(`Enter accepts, Esc cancels; ${format(current.key, draft.user)}`, columns - 1)}</Text>
+        </>
+      ) : (
+        <Text dimColor>{fit(detail, columns - 1)}</Text>
+      )}
+      {ui.error ? <Text color={caps.color ? 'red' : undefined}>{fit(`${sym.bad} ${ui.error.message}`, columns - 1)}</Text> : null}
+      {ui.error?.hint ? <Text>{fit(`  hint: ${ui.error.hint}`, columns - 1)}</Text> : null}
+    </Box>
+  );
+}
