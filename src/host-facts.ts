@@ -280,7 +280,8 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     .filter((r) => r.jail === answers.jail && r.user !== answers.user && r.answers.shared)
     .map((record) => ({ record, account: passwd.find((p) => p.name === record.user) }));
   const wide = jailWide(answers, sharers.map((x) => x.record.answers));
-  const groups = toolBinaries(wide.tools, sshd.sftpSubsystem);
+  // sftp needs the sftp-server only for a user with a shell too; an sftp-only user runs internal-sftp, even in a jail others have a shell in.
+  const groups = toolBinaries(wide.tools.filter((t) => t !== 'sftp' || [answers, ...sharers.map((x) => x.record.answers)].some((x) => x.tools.includes('sftp') && x.tools.length > 1)), sshd.sftpSubsystem);
   const manager = detectPackageManager();
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
