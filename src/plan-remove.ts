@@ -142,7 +142,8 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       if (p === path.dirname(rec.dropIn) && f.otherDropIns.length > 0) continue;
       sshd.push(...inverse(a, f));
     } else if (inside(p, AUTHORIZED_KEYS_DIR)) {
-      if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) continue;
+      // Other keys stay in the dir: the next user of a shared jail inherits its removal.
+      if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) { if (shared) handedOver.push(a); continue; }
       keys.push(...inverse(a, f));
     } else if (a.undo.some((u) => u.kind === 'unlink' && u.path === socket)) {
       // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
