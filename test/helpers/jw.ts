@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from '../../src/run.ts';
-import { makeClientKey, startPrivateSshd, type PrivateSshd } from './sshd.ts';
+import { makeClientKey, sshClientOptions, startPrivateSshd, type PrivateSshd } from './sshd.ts';
 import { TEST_PREFIX, cleanupTestUsers, removeTestJailRoot, testJailRoot } from './names.ts';
 import { snapshotHost, type HostSnapshot } from './host-snapshot.ts';
 import type { Answers } from '../../src/types.ts';
@@ -73,4 +73,35 @@ export function hasUnfinishedJournal(env: TestEnv): boolean {
 /** Output of a command for assertion messages. */
 export function out(r: RunResult): string {
   return `exit ${r.exitCode}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+export interface ClientOptions {
+  /** Source address to connect from (ssh -b / BindAddress), e.g. 127.0.0.2. */
+  from?: string;
+  /** More ssh options before the destination, e.g. ['-o', 'SendEnv=LANG']. */
+  args?: string[];
+  /** Environment of the client (undefined unsets a variable). */
+  env?: Record<string, string | undefined>;
+}
+
+/** `ssh user@127.0.0.1 [command]` on the private sshd with the test key, never prompting. */
+export function sshAs(env: TestEnv, user: string, command: string | undefined, o: ClientOptions = {}): Promise<RunResult> {
+  const bind = o.from ? ['-b', o.from] : [];
+  return run(['ssh', ...bind, ...(o.args ?? []), ...sshClientOptions(env.key.privateKey), '-p', String(env.sshd.port), `${user}@127.0.0.1`, ...(command === undefined ? [] : [command])], {
+    timeoutMs: 30_000,
+    env: o.env,
+  });
+}
+
+let batches = 0;
+
+/** One `sftp -b` batch as user on the private sshd with the test key (exit 1 when a command fails, 255 when the login does). */
+export function sftpAs(env: TestEnv, user: string, commands: string[], o: ClientOptions = {}): Promise<RunResult> {
+  const batch = path.join(env.work, `sftp-batch-${process.pid}-${++batches}`);
+  writeFileSync(batch, commands.map((c) => `${c}\n`).join(''));
+  const bind = o.from ? ['-o', `BindAddress=${o.from}`] : [];
+  return run(['sftp', ...bind, ...(o.args ?? []), ...sshClientOptions(env.key.privateKey), '-P', String(env.sshd.port), '-b', batch, `${user}@127.0.0.1`], {
+    timeoutMs: 30_000,
+    env: o.env,
+  });
 }
