@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_NODES } from '../recipes/index.ts';
 import { readElf } from './elf.ts';
-import { fileState } from './host-facts.ts';
+import { fileState, resolveExtra } from './host-facts.ts';
 import { resolveClosure } from './ld-resolve.ts';
 import { chrootChain } from './ownership.ts';
 import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
@@ -64,7 +64,8 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
     ...(a.shared && stateDir ? sharersOf(stateDir, rec).flatMap((r) => [path.join(rec.jail, passwd.find((p) => p.name === r.user)?.home ?? `/home/${r.user}`), ...(r.answers.writable ? [path.join(rec.jail, r.answers.writable)] : [])]) : []),
   ]);
   const groupDir = a.groupDir ? path.join(rec.jail, a.groupDir) : undefined;
-  const setidAllowed = new Set(a.allowSetuid ? rec.manifest.filter((m) => (a.extraBinaries ?? []).some((x) => m.from === x || m.from.endsWith(`/${x}`))).map((m) => m.path) : []);
+  const allowedFrom = new Set(a.allowSetuid ? (a.extraBinaries ?? []).map((x) => resolveExtra(x).real) : []);
+  const setidAllowed = new Set(rec.manifest.filter((m) => allowedFrom.has(m.from)).map((m) => m.path));
 
   for (const l of chrootChain(rec.jail)) {
     if (!l.ok) f.push({ id: `chain:${l.path}`, title: `sshd refuses the jail: ${l.path} is ${l.reason ?? 'missing'}`, evidence: [`${l.path}: ${l.owner}`], hint: `jailwizard doctor ${rec.user} --fix` });

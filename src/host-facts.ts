@@ -88,7 +88,7 @@ export interface HostFacts {
   /** Other users of a shared jail: their records and host accounts. */
   sharers: { record: JailRecord; account?: PasswdEntry }[];
   /** extraBinaries as asked, resolved to a host path; setid when the file has a setuid/setgid bit. */
-  extraBinaries: { asked: string; path?: string; setid: boolean; elf: boolean }[];
+  extraBinaries: ExtraBinary[];
   /** Mount points now (for bind mounts already in place). */
   mounts: string[];
   /** Each bind source: its real path (symlinks resolved) and state. */
@@ -229,10 +229,20 @@ export interface GatherOptions {
 
 const PATH_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
 
+export interface ExtraBinary {
+  asked: string;
+  path?: string;
+  /** The file itself, symlinks resolved (/bin/su is /usr/bin/su on merged-/usr hosts): what is copied. */
+  real?: string;
+  setid: boolean;
+  elf: boolean;
+}
+
 /** An extra binary by name or path, as the host has it. */
-function resolveExtra(asked: string): { asked: string; path?: string; setid: boolean; elf: boolean } {
+export function resolveExtra(asked: string): ExtraBinary {
   const p = asked.startsWith('/') ? asked : PATH_DIRS.map((d) => path.join(d, asked)).find((c) => existsSync(c));
   if (!p || !existsSync(p)) return { asked, setid: false, elf: false };
+  const real = realpathSync(p);
   const st = statSync(p);
   let elf = false;
   try {
@@ -240,7 +250,7 @@ function resolveExtra(asked: string): { asked: string; path?: string; setid: boo
   } catch {
     elf = false;
   }
-  return { asked, path: p, setid: (st.mode & 0o6000) !== 0, elf };
+  return { asked, path: p, real, setid: (st.mode & 0o6000) !== 0, elf };
 }
 
 /** Files for the named extras that come from the host (locale, terminfo, libnss_files). */

@@ -36,6 +36,11 @@ export interface RemoveFacts {
    * etc/group are rewritten without this user.
    */
   sharers: { record: JailRecord; sha256: string }[];
+  /**
+   * The record that takes over what this one made and others still use: the first sharer of a
+   * shared jail, else another jail on the same sshd (the keys dir, the drop-in dir, the Include line).
+   */
+  heir?: { record: JailRecord; sha256: string };
   /** etc/passwd and etc/group of the jail without this user, with their current sha256. */
   jailNames?: { passwd: { text: string; sha256?: string }; group: { text: string; sha256?: string } };
 }
@@ -139,11 +144,17 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     }
     if (p === undefined) continue;
     if (p === rec.dropIn || (rec.addedInclude && p === path.dirname(rec.dropIn))) {
-      if (p === path.dirname(rec.dropIn) && f.otherDropIns.length > 0) continue;
+      if (p === path.dirname(rec.dropIn) && f.otherDropIns.length > 0) {
+        if (f.heir) handedOver.push(a);
+        continue;
+      }
       sshd.push(...inverse(a, f));
     } else if (inside(p, AUTHORIZED_KEYS_DIR)) {
-      // Other keys stay in the dir: the next user of a shared jail inherits its removal.
-      if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) { if (shared) handedOver.push(a); continue; }
+      // Other keys stay in the dir: another jail's record inherits its removal.
+      if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) {
+        if (f.heir) handedOver.push(a);
+        continue;
+      }
       keys.push(...inverse(a, f));
     } else if (a.undo.some((u) => u.kind === 'unlink' && u.path === socket)) {
       // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
@@ -268,23 +279,29 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       actions: [{ effect: { kind: 'unlink', path: f.aptHook }, undo: [{ kind: 'restore', path: f.aptHook }], pre: { kind: 'none' } }],
     });
   }
-  if (shared) {
-    // The next user of the jail inherits what the jail shares, so the last one out removes it.
-    const heir = f.sharers[0]!;
+  // What others still use goes to another record, so the last one out removes it.
+  const passInclude = rec.addedInclude !== undefined && f.otherDropIns.length > 0 && f.heir !== undefined && !f.heir.record.addedInclude;
+  if (f.heir && (handedOver.length > 0 || passInclude)) {
+    const heir = f.heir;
     const hp = recordPath(f.stateDir, heir.record.user);
     const known = new Set(heir.record.manifest.map((m) => m.path));
-    const merged = {
+    const merged: JailRecord = {
       ...heir.record,
       actions: [...handedOver.reverse(), ...heir.record.actions],
-      manifest: [...heir.record.manifest, ...rec.manifest.filter((m) => !known.has(m.path))],
+      manifest: shared ? [...heir.record.manifest, ...rec.manifest.filter((m) => !known.has(m.path))] : heir.record.manifest,
+      ...(passInclude ? { addedInclude: rec.addedInclude } : {}),
     };
     steps.push({
       id: 'handover',
-      title: `Hand the shared jail over to ${heir.record.user}'s record`,
-      why: [`${f.sharers.map((x) => x.record.user).join(', ')} still use${f.sharers.length === 1 ? 's' : ''} ${jailRoot}: its binaries, dirs, mounts and logging stay, and are removed with the last user.`],
+      title: shared ? `Hand the shared jail over to ${heir.record.user}'s record` : `Hand what other jails still use over to ${heir.record.user}'s record`,
+      why: [
+        shared
+          ? `${f.sharers.map((x) => x.record.user).join(', ')} still use${f.sharers.length === 1 ? 's' : ''} ${jailRoot}: its binaries, dirs, mounts and logging stay, and are removed with the last user.`
+          : 'The authorized_keys dir, the drop-in dir or the Include line jailwizard added stay for the other jails, and go with the last one.',
+      ],
       actions: [
         {
-          effect: { kind: 'write', path: hp, content: `${JSON.stringify(merged, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `${heir.record.user}'s record takes over ${handedOver.length} changes` },
+          effect: { kind: 'write', path: hp, content: `${JSON.stringify(merged, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `${heir.record.user}'s record takes over ${handedOver.length + (passInclude ? 1 : 0)} changes` },
           undo: [{ kind: 'restore', path: hp }],
           pre: { kind: 'sha256', path: hp, sha256: heir.sha256 },
         },

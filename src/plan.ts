@@ -404,7 +404,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 6. Tool binaries with their ELF closure and symlink chains; then extra commands and extras.
   const manifest: JailRecord['manifest'] = [];
-  const keepSetid = new Set(wide.allowSetuid ? facts.extraBinaries.filter((x) => x.setid && x.path).map((x) => x.path!) : []);
+  const keepSetid = new Set(wide.allowSetuid ? facts.extraBinaries.filter((x) => x.setid).map((x) => x.real ?? x.path!) : []);
   for (const c of facts.closures) {
     const copied = copyIntoJail(c.entries, jail, facts.jail, planned, keepSetid);
     manifest.push(...copied.manifest);

@@ -431,7 +431,7 @@ describe('options: planApply', () => {
   });
 
   it('refuses setuid extras unless allowed, and then keeps the bit with a warning', () => {
-    const su = { asked: 'su', path: '/usr/bin/su', setid: true, elf: true };
+    const su = { asked: '/bin/su', path: '/bin/su', real: '/usr/bin/su', setid: true, elf: true }; // merged /usr: the copy is of the real file
     const suClosure: ClosureFacts = { name: 'extra', title: 'extra commands', binaries: ['/usr/bin/su'], missing: [], entries: [{ ...file('/usr/bin/su', 72_000), mode: 0o4755 }] };
     expect(refusal(() => plan(['bash'], { extraBinaries: [su], closures: [...closures(['bash']), suClosure] }, { extraBinaries: ['su'] }))).toMatch(/\/usr\/bin\/su is setuid\/setgid/);
     const p = plan(['bash'], { extraBinaries: [su], closures: [...closures(['bash']), suClosure] }, { extraBinaries: ['su'], allowSetuid: true });
@@ -485,7 +485,7 @@ describe('options: planRemove', () => {
     const rec = recordOf(withBind());
     const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
     const names = { passwd: { text: 'root:x:0:0:root:/root:/bin/bash\nbob:x:1003:1003::/home/bob:/usr/sbin/nologin\n', sha256: 'aa' }, group: { text: 'root:x:0:\nbob:x:1003:\n', sha256: 'bb' } };
-    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }], jailNames: names }), { keepUser: false, keepHome: false, now: NOW });
+    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }], heir: { record: bob, sha256: 'cc' }, jailNames: names }), { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'jail', 'user', 'handover', 'record']);
     const jail = actionsOf(p, 'jail').map((a) => a.effect);
     expect(jail.some((e) => e.kind === 'rmdir' && e.path === '/srv/jails/alice')).toBe(false);
@@ -499,5 +499,43 @@ describe('options: planRemove', () => {
     // The user's own things are not handed over.
     expect(heir.actions.some((a) => 'path' in a.effect && a.effect.path === '/srv/jails/alice/home/alice')).toBe(false);
     expect(heir.actions.some((a) => a.effect.kind === 'run' && a.effect.argv[0] === 'useradd')).toBe(false);
+  });
+});
+
+describe('planRemove: what other jails still use', () => {
+  it('hands the keys dir, the drop-in dir and the Include line to another jail, so the last one out removes them', () => {
+    const noInclude = facts(['sftp']);
+    const mainText = 'UsePAM yes\n';
+    const p0 = plan(['sftp'], {
+      keysDir: undefined,
+      sshd: { ...noInclude.sshd, mainText, mainSha256: sha256(mainText), needsInclude: true, includeLine: 'Include /etc/ssh/sshd_config.d/jailwizard-*.conf', dropInDirExists: false },
+    });
+    const rec = JSON.parse((p0.steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
+    expect(rec.addedInclude).toBeDefined();
+    const other = { ...rec, user: 'bob', actions: [], manifest: [], addedInclude: undefined } as JailRecord;
+    const f: RemoveFacts = {
+      stateDir: '/var/lib/jailwizard',
+      existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []))),
+      homeHasFiles: false,
+      jailHome: '/srv/jails/alice/home/alice',
+      keysDirEntries: ['alice', 'bob'],
+      otherDropIns: ['jailwizard-bob.conf'],
+      mainText: `Include /etc/ssh/sshd_config.d/jailwizard-*.conf\n${mainText}`,
+      mainSha256: 'x',
+      userExists: true,
+      otherJails: 1,
+      pidFile: '/run/sshd.pid',
+      listen: [],
+      ownedDirs: [],
+      sharers: [],
+      heir: { record: other, sha256: 'dd' },
+    };
+    const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
+    const all = p.steps.flatMap((s) => s.actions.map((a) => a.effect));
+    expect(all.some((e) => e.kind === 'rmdir' && (e.path === '/etc/ssh/authorized_keys' || e.path === '/etc/ssh/sshd_config.d'))).toBe(false);
+    expect(all.some((e) => e.kind === 'write' && e.path === '/etc/ssh/sshd_config')).toBe(false);
+    const heir = JSON.parse((actionsOf(p, 'handover')[0]!.effect as { content: string }).content) as JailRecord;
+    expect(heir.addedInclude).toBe(rec.addedInclude);
+    expect(heir.actions.map((a) => a.effect.kind === 'mkdir' && a.effect.path).filter(Boolean).sort()).toEqual(['/etc/ssh/authorized_keys', '/etc/ssh/sshd_config.d']);
   });
 });

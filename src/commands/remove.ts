@@ -53,8 +53,13 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
     groupDir: rec.answers.groupDir ? dirFacts(path.join(rec.jail, rec.answers.groupDir)) : undefined,
     sharers: sharers.map((r) => ({ record: r, sha256: sha256File(recordPath(stateDir, r.user)) })),
+    heir: heirOf(sharers[0] ?? listRecords(stateDir).find((r) => r.user !== rec.user && r.sshdConfig === rec.sshdConfig), stateDir),
     jailNames: sharers.length > 0 ? namesWithout(sharers, passwd) : undefined,
   };
+}
+
+function heirOf(r: JailRecord | undefined, stateDir: string): RemoveFacts['heir'] {
+  return r && { record: r, sha256: sha256File(recordPath(stateDir, r.user)) };
 }
 
 function dirFacts(p: string): { path: string; hasFiles: boolean } {
