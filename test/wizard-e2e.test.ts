@@ -78,8 +78,17 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
     await sleep(SETTLE_MS);
   }
 
-  /** Preflight → User ("New user…", typed) → Tools → Jail ("Type a path…") → Arch → Access → Preview. */
-  async function toPreview(s: TmuxSession, user: string, tools: Tool[], check: (title: string) => Promise<void> = async () => {}): Promise<string> {
+  /**
+   * Preflight → User ("New user…", typed) → Tools → Jail ("Type a path…") → Arch → Access →
+   * Options (`options` sets some; the defaults otherwise) → Preview.
+   */
+  async function toPreview(
+    s: TmuxSession,
+    user: string,
+    tools: Tool[],
+    check: (title: string) => Promise<void> = async () => {},
+    options: () => Promise<void> = async () => {},
+  ): Promise<string> {
     await screen(s, 'Preflight', 'Press Enter to start');
     await check('Preflight');
     await s.send('Enter');
@@ -133,6 +142,11 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
     await check('Access');
     await sleep(SETTLE_MS);
     await s.send('Enter'); // the empty line: continue
+
+    await screen(s, 'Options', new RegExp(`^${PTR} shared `, 'm'));
+    await check('Options');
+    await options();
+    await s.send('c'); // continue (the last row, Tab and c all do)
 
     const preview = await screen(s, 'Preview', /Enter: apply these \d+ steps/, 60_000);
     await check('Preview');
@@ -298,7 +312,7 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
       expect(first).toContain('internal-sftp');
       expect(first).not.toContain('Copy bash');
 
-      for (const title of ['Access', 'Arch', 'Jail location', 'Tools']) {
+      for (const title of ['Options', 'Access', 'Arch', 'Jail location', 'Tools']) {
         await s.send('Escape');
         await screen(s, title);
       }
@@ -317,11 +331,43 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
       await screen(s, 'Access', 'Enter on an empty line continues');
       expect((await s.screen({ join: true })).includes(fingerprint)).toBe(true);
       await s.send('Enter');
+      // With bash now, the extras it needs are ticked and the sftp-only options are out.
+      const options = await screen(s, 'Options', /^. extras locale +◉/m);
+      expect(options).toMatch(/^. readOnly +○ +n\/a: needs tools = \[sftp\] alone/m);
+      await s.send('Tab');
 
       await screen(s, 'Preview', /Enter: apply these \d+ steps/, 60_000);
       const second = await readPreview(s);
       expect(second).toContain('Copy bash');
       expect(second).toContain('internal-sftp');
+
+      await s.send('C-c');
+      expect(await s.waitForExit()).toBe(130);
+      expect(await s.screen()).toContain('nothing was changed');
+    } finally {
+      await s.kill();
+    }
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+    expect(hasUnfinishedJournal(env)).toBe(false);
+  });
+
+  it('an sftp-only user with readOnly toggled on the Options screen previews internal-sftp -R; quit without changes', { timeout: 120_000 }, async () => {
+    const user = uniqueUser('wizro');
+    const before = await snapshot(env);
+    const s = await startWizard({ label: 'readonly', cols: 80, rows: 24 });
+    try {
+      await toPreview(s, user, ['sftp'], undefined, async () => {
+        await s.send('Down');
+        await s.send('Down');
+        await s.waitFor(new RegExp(`^${PTR} readOnly +○ +read, never write`, 'm'));
+        await sleep(SETTLE_MS);
+        await s.send('Space');
+        await s.waitFor(new RegExp(`^${PTR} readOnly +◉`, 'm'));
+        await sleep(SETTLE_MS);
+      });
+      const preview = await readPreview(s);
+      // The planner renders readOnly as a flag of sshd's ForceCommand for this user.
+      expect(preview).toContain('ForceCommand internal-sftp -R');
 
       await s.send('C-c');
       expect(await s.waitForExit()).toBe(130);
