@@ -71,6 +71,25 @@ describe.skipIf(skip)('apply, test and remove on a private sshd', () => {
     expect(hasUnfinishedJournal(env)).toBe(false);
   });
 
+  it('two jails removed in the order they were made leave nothing behind (the keys dir passes to the other record)', async () => {
+    const first = uniqueUser('orda');
+    const second = uniqueUser('ordb');
+    const before = await snapshot(env);
+    for (const u of [first, second]) {
+      const r = await jw(env, ['apply', '--config', answersFile(env, { user: u, tools: ['sftp'] }), '--yes', '--no-test']);
+      expect(r.exitCode, out(r)).toBe(0);
+    }
+    const r1 = await jw(env, ['remove', first, '--yes']);
+    expect(r1.exitCode, out(r1)).toBe(0);
+    expect(r1.stdout).toContain(`Hand what other jails still use over to ${second}'s record`);
+    // The second jail still works after the first is gone.
+    const t = await jw(env, ['test', second]);
+    expect(t.exitCode, out(t)).toBe(0);
+    const r2 = await jw(env, ['remove', second, '--yes']);
+    expect(r2.exitCode, out(r2)).toBe(0);
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+  });
+
   for (const tool of ['bash', 'rsync', 'scp', 'sftp'] as Tool[]) {
     it(`works with ${tool} alone, and remove leaves the host byte-identical`, async () => {
       const user = uniqueUser(tool);
