@@ -105,7 +105,7 @@ function splash(args) {
   var env = process.env;
   if (!process.stdin.isTTY || !process.stdout.isTTY || env.TERM === 'dumb') return;
   var unicode = /utf-?8/i.test(env.LC_ALL || env.LC_CTYPE || env.LANG || '');
-  var title = 'jailwizard ' + (unicode ? '\\u00b7' : '-') + ' 1/10 Preflight';
+  var title = 'jailwizard ' + (unicode ? '\\u00b7' : '-') + ' 1/11 Preflight';
   if (env.NO_COLOR === undefined) title = '\\u001b[1m\\u001b[36m' + title + '\\u001b[39m\\u001b[22m';
   process.stdout.write(title + '\\n\\n' + (unicode ? '\\u280b' : '|') + ' Checking this host' + (unicode ? '\\u2026' : '...') + '\\n');
   globalThis.__jailwizardSplash = 3;
