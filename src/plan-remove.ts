@@ -28,8 +28,8 @@ export interface RemoveFacts {
   listen: { host: string; port: number }[];
   /** The user's own dirs besides the home (answers.writable), and whether they hold files. */
   ownedDirs: { path: string; hasFiles: boolean }[];
-  /** The jail's group dir, when it holds files (moved out with the last user, never deleted). */
-  groupDir?: { path: string; hasFiles: boolean };
+  /** Dirs of the jail that users write into: the group dir and /tmp (moved out with the last user when they hold files, never deleted). */
+  sharedDirs: { path: string; hasFiles: boolean }[];
   /**
    * Other users of a shared jail. When there are any, what the jail shares (binaries, dirs,
    * mounts, logging) stays and is handed over to the first one's record; etc/passwd and
@@ -98,7 +98,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   const ownDirs = [{ path: f.jailHome, hasFiles: f.homeHasFiles }, ...f.ownedDirs];
   const isOwn = (p: string): boolean => ownDirs.some((d) => inside(p, d.path));
   const keepHomePaths = (p: string): boolean => opts.keepHome && ownDirs.some((d) => inside(d.path, p) || inside(p, d.path));
-  const movedOut = (p: string): boolean => ownDirs.some((d) => d.path === p && d.hasFiles) || (!shared && f.groupDir?.path === p && f.groupDir.hasFiles);
+  const movedOut = (p: string): boolean => ownDirs.some((d) => d.path === p && d.hasFiles) || (!shared && f.sharedDirs.some((d) => d.path === p && d.hasFiles));
   const jailNamesFile = (p: string): boolean => p === path.join(jailRoot, 'etc/passwd') || p === path.join(jailRoot, 'etc/group');
 
   for (const a of [...rec.actions].reverse()) {
@@ -244,7 +244,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       moveOut(d.path, path.join(f.stateDir, 'removed', i === 0 ? `${rec.user}-${stamp}` : `${rec.user}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
     });
   }
-  if (!shared && f.groupDir?.hasFiles) moveOut(f.groupDir.path, path.join(f.stateDir, 'removed', `${path.basename(jailRoot)}-${stamp}${f.groupDir.path.slice(jailRoot.length).replace(/\//g, '-')}`));
+  if (!shared) for (const d of f.sharedDirs) if (d.hasFiles) moveOut(d.path, path.join(f.stateDir, 'removed', `${path.basename(jailRoot)}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
   if (moves.length > 0) {
     notes.push(`${rec.user}'s files are moved to ${moved.join(' and ')}, not deleted. Delete them when no longer needed.`);
     steps.push({

@@ -257,6 +257,7 @@ describe('planRemove', () => {
       pidFile: '/run/sshd.pid',
       listen: [{ host: '127.0.0.1', port: 22 }],
       ownedDirs: [],
+    sharedDirs: [],
       sharers: [],
     };
     const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
@@ -465,6 +466,7 @@ describe('options: planRemove', () => {
     pidFile: '/run/sshd.pid',
     listen: [{ host: '127.0.0.1', port: 22 }],
     ownedDirs: [],
+    sharedDirs: [],
     sharers: [],
     ...over,
   });
@@ -527,6 +529,7 @@ describe('planRemove: what other jails still use', () => {
       pidFile: '/run/sshd.pid',
       listen: [],
       ownedDirs: [],
+    sharedDirs: [],
       sharers: [],
       heir: { record: other, sha256: 'dd' },
     };

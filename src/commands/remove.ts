@@ -51,7 +51,7 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     pidFile,
     listen: connectAddresses(eff),
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
-    groupDir: rec.answers.groupDir ? dirFacts(path.join(rec.jail, rec.answers.groupDir)) : undefined,
+    sharedDirs: [...(rec.answers.groupDir ? [rec.answers.groupDir] : []), ...(rec.answers.extras?.includes('tmp') ? ['/tmp'] : [])].map((d) => dirFacts(path.join(rec.jail, d))),
     sharers: sharers.map((r) => ({ record: r, sha256: sha256File(recordPath(stateDir, r.user)) })),
     heir: heirOf(sharers[0] ?? listRecords(stateDir).find((r) => r.user !== rec.user && r.sshdConfig === rec.sshdConfig), stateDir),
     jailNames: sharers.length > 0 ? namesWithout(sharers, passwd) : undefined,
