@@ -381,6 +381,11 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     // setgid: files made inside belong to the group; 2770: members write, others see nothing.
     dir(parts.join('/'), 0o2770, 0, g.gid);
   }
+  // A start dir nothing else makes: root's and readable, unless it is inside host data.
+  if (a.startDir && !wide.binds.some((b) => a.startDir === b.target || a.startDir!.startsWith(`${b.target}/`))) {
+    const parts = a.startDir.split('/').filter(Boolean);
+    parts.forEach((_, i) => dir(parts.slice(0, i + 1).join('/')));
+  }
   if (wide.extras.includes('tmp')) dir('tmp', 0o1777);
   if (wide.extras.includes('profile')) file('etc/profile', PROFILE_TEXT);
   if (wide.extras.includes('nss')) file('etc/nsswitch.conf', NSSWITCH_TEXT);

@@ -542,3 +542,12 @@ describe('planRemove: what other jails still use', () => {
     expect(heir.actions.map((a) => a.effect.kind === 'mkdir' && a.effect.path).filter(Boolean).sort()).toEqual(['/etc/ssh/authorized_keys', '/etc/ssh/sshd_config.d']);
   });
 });
+
+describe('options: startDir', () => {
+  it('makes a start dir nothing else makes, root-owned, but never inside a bind mount', () => {
+    const mk = (p: Plan) => actionsOf(p, 'base').flatMap((a) => (a.effect.kind === 'mkdir' ? [a.effect.path] : []));
+    expect(mk(plan(['sftp'], {}, { startDir: '/pub' }))).toContain('/srv/jails/alice/pub');
+    const src = { '/srv/web': { real: '/srv/web', state: dir() } };
+    expect(mk(plan(['sftp'], { bindSources: src }, { startDir: '/web/site', binds: [{ source: '/srv/web', target: '/web', readOnly: true }] }))).not.toContain('/srv/jails/alice/web/site');
+  });
+});
