@@ -1,7 +1,7 @@
 // The options of a jail beyond its tools (shared jails, writable and read-only access, bind
 // mounts, logging, source limits, extras), as pure helpers the planner calls. Each one
 // turns answers into text or settings; nothing here reads the host.
-import { isIP } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import path from 'node:path';
 import { UserError } from './errors.ts';
 import { EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
@@ -68,21 +68,38 @@ export function deniedAddressPattern(allowFrom: string[]): string {
   return ['*', ...allowFrom.map((x) => `!${x}`)].join(',');
 }
 
-function ipv4ToInt(a: string): number {
-  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+/** True when addr (an IP address) is one of allowFrom's addresses or inside one of its networks. */
+export function addressAllowed(addr: string, allowFrom: readonly string[]): boolean {
+  const a = ipBits(addr);
+  if (!a) return false;
+  return allowFrom.some((entry) => {
+    const [net = '', prefix] = entry.split('/');
+    const n = ipBits(net);
+    if (!n || n.width !== a.width) return false;
+    const len = prefix === undefined ? a.width : Number(prefix);
+    if (!Number.isInteger(len) || len < 0 || len > a.width) return false;
+    const shift = BigInt(a.width - len);
+    return a.value >> shift === n.value >> shift;
+  });
 }
 
-/** Is `addr` one of `allowFrom`'s addresses or inside one of its networks? (IPv4 exactly; IPv6 by equality.) */
-export function isAllowed(addr: string, allowFrom: string[]): boolean {
-  return allowFrom.some((entry) => {
-    const [net = '', bits] = entry.split('/');
-    if (isIP(addr) !== isIP(net)) return false;
-    if (isIP(addr) === 6) return bits === undefined ? net === addr : false;
-    const n = bits === undefined ? 32 : Number(bits);
-    if (n === 0) return true;
-    const mask = n === 32 ? 0xffffffff : (~(0xffffffff >>> n)) >>> 0;
-    return ((ipv4ToInt(addr) & mask) >>> 0) === ((ipv4ToInt(net) & mask) >>> 0);
-  });
+/** An IPv4 or IPv6 address as an integer and its width in bits; undefined for anything else. */
+function ipBits(s: string): { value: bigint; width: 32 | 128 } | undefined {
+  if (isIPv4(s)) return { value: s.split('.').reduce((v, o) => (v << 8n) | BigInt(Number(o)), 0n), width: 32 };
+  if (!isIPv6(s)) return undefined;
+  let text = s.toLowerCase();
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const o = v4[1]!.split('.').map(Number);
+    text = text.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = rest ? rest.split(':') : [];
+  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  if (groups.length !== 8) return undefined;
+  return { value: groups.reduce((v, g) => (v << 16n) | BigInt(parseInt(g || '0', 16)), 0n), width: 128 };
 }
 
 /** An address inside the allowed set, for `sshd -T -C addr=…` (a network's own address is in it). */
@@ -92,7 +109,7 @@ export function allowedSample(allowFrom: string[]): string {
 
 /** An address outside the allowed set, for proving the refusal with `sshd -T`. */
 export function deniedSample(allowFrom: string[]): string | undefined {
-  return ['127.0.0.2', '192.0.2.1', '198.51.100.1', '203.0.113.1', '2001:db8::1'].find((x) => !isAllowed(x, allowFrom));
+  return ['127.0.0.2', '192.0.2.1', '198.51.100.1', '203.0.113.1', '2001:db8::1'].find((x) => !addressAllowed(x, allowFrom));
 }
 
 /** systemd-escape --path: the name of the mount unit for a mount point. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell } from '../src/plan.ts';
-import { deniedSample, internalSftpCommand, isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
+import { deniedSample, internalSftpCommand, addressAllowed as isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';

@@ -6,7 +6,8 @@ import { chmod, chown, mkdir, mkdtemp, readdir, rm, rmdir, writeFile } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runOk } from '../src/run.ts';
-import { addressAllowed, formatProbeTable, refusalSource, runProbes, type ProbeResult, type ProbeTarget } from '../src/verify.ts';
+import { formatProbeTable, refusalSource, runProbes, type ProbeResult, type ProbeTarget } from '../src/verify.ts';
+import { addressAllowed } from '../src/plan-options.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { makeClientKey, sshdLog, startPrivateSshd, type PrivateSshd } from './helpers/sshd.ts';
 import { startPrivateRsyslog, type PrivateRsyslog } from './helpers/rsyslog.ts';
