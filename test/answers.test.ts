@@ -195,17 +195,40 @@ describe('answersToYaml', () => {
     createUser: false,
     group: 'jailed',
     installMissing: true,
+    shared: true,
+    writable: '/home/alice/upload',
+    groupDir: '/shared',
+    binds: [{ source: '/srv/web/example.com', target: '/web', readOnly: true }, { source: '/srv/drop', target: '/drop', readOnly: false }],
+    allowFrom: ['203.0.113.7', '10.0.0.0/8', '2001:db8::/32'],
+    extraBinaries: ['git', '/usr/bin/nano'],
+    extras: ['locale', 'terminfo', 'profile', 'tmp', 'nss'],
+    allowSetuid: true,
+  };
+  // The sftp-only options cannot go with a shell, so they get their own file.
+  const sftpFull: Answers = {
+    user: 'bob',
+    tools: ['sftp'],
+    jail: '/srv/jails/bob',
+    arch: 'auto',
+    authorizedKeys: [],
+    createUser: true,
+    installMissing: false,
+    readOnly: true,
+    umask: '0027',
+    startDir: '/web',
+    log: true,
   };
 
   test('round-trips through parseAnswers', () => {
     const y = answersToYaml(full);
     expect(parseAnswers(y, 'saved.yaml')).toEqual(full);
+    expect(parseAnswers(answersToYaml(sftpFull), 'saved.yaml')).toEqual(sftpFull);
     const minimal = parseAnswers('user: a\ntools: [sftp]\njail: /srv/j/a\n', 'm.yaml');
     expect(parseAnswers(answersToYaml(minimal), 'm.yaml')).toEqual(minimal);
   });
 
   test('long keys stay on one line, and every key is documented in a comment', () => {
-    const y = answersToYaml(full);
+    const y = answersToYaml(full) + answersToYaml(sftpFull);
     expect(y.split('\n').some((l) => l.includes(KEY))).toBe(true);
     for (const k of Object.keys(ANSWER_KEYS) as (keyof Answers)[]) expect(y).toContain(`# ${ANSWER_KEYS[k].doc}`);
   });
@@ -214,6 +237,7 @@ describe('answersToYaml', () => {
 test('ANSWER_KEYS documents every key', () => {
   for (const doc of Object.values(ANSWER_KEYS)) {
     expect(doc.doc.length).toBeGreaterThan(10);
-    expect(doc.required || doc.default !== undefined || doc.type === 'string').toBe(true);
+    // Required, or with a default, or an optional string or path whose absence is the default.
+    expect(doc.required || doc.default !== undefined || /string|path/.test(doc.type)).toBe(true);
   }
 });
