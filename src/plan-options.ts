@@ -2,9 +2,8 @@
 // mounts, logging, source limits, extras), as pure helpers the planner calls. Each one
 // turns answers into text or settings; nothing here reads the host.
 import { isIPv4, isIPv6 } from 'node:net';
-import path from 'node:path';
 import { UserError } from './errors.ts';
-import { EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
+import { EXTRAS, TOOLS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
 
 /** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
 export const BIND_FLAGS = ['nodev', 'nosuid', 'noexec'] as const;
@@ -154,9 +153,13 @@ export function mountUnitText(b: BindMount, where: string, jail: string): string
   ].join('\n');
 }
 
+/** `p` is `dir` or below it. */
+export function inside(p: string, dir: string): boolean {
+  return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
+}
+
 /** Bind sources jailwizard refuses, whatever the admin says. */
 export function checkBind(b: BindMount, jail: string, realSource: string): void {
-  const inside = (p: string, dir: string): boolean => p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
   if (realSource === '/' || inside(realSource, '/etc')) {
     throw new UserError(`bind source ${b.source} is ${realSource === '/' ? 'the whole system' : 'under /etc'}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
   }
@@ -217,13 +220,4 @@ export function syslogNgDropInText(jail: string): string {
     `log { source(${id}); filter(f_auth); destination(d_auth); };`,
     '',
   ].join('\n');
-}
-
-/** Options that only make sense for some tools, for the wizard's and the plan's explanations. */
-export function sftpOnlyOptionsSet(a: Answers): string[] {
-  return (['readOnly', 'umask', 'startDir', 'log'] as const).filter((k) => a[k] !== undefined && !isSftpOnly(a));
-}
-
-export function jailPathOf(jail: string, inJail: string): string {
-  return path.join(jail, inJail);
 }

@@ -5,6 +5,7 @@ import type { Action, Effect, Plan, Step } from './effects.ts';
 import type { JailRecord } from './state.ts';
 import { recordPath } from './state.ts';
 import { AUTHORIZED_KEYS_DIR } from './plan.ts';
+import { inside } from './plan-options.ts';
 
 export interface RemoveFacts {
   stateDir: string;
@@ -51,9 +52,6 @@ export interface RemoveOptions {
   now: string;
 }
 
-function inside(p: string, dir: string): boolean {
-  return p === dir || p.startsWith(`${dir}/`);
-}
 
 /** The inverse of one applied action, or nothing when there is nothing left to undo. */
 function inverse(a: Action, f: RemoveFacts): Action[] {
