@@ -9,6 +9,7 @@ import { Journal, readUnfinished, type Backup, type JournalEntry } from './journ
 import { run, runOk } from './run.ts';
 import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
 import { UserError } from './errors.ts';
+import { livePid } from './proc.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
 
 export type ExecEvent =
@@ -386,17 +387,6 @@ export function isMountPoint(p: string): boolean {
   return mountPoints().has(p);
 }
 
-function livePid(pidFile: string, name: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-    const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return comm.startsWith(name.slice(0, 15)) && state !== 'Z' ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Stops the daemon named by its PidFile, waits for it to go, starts it with `argv`, waits for its new pid. */
 async function restartDaemon(name: string, pidFile: string, argv: string[]): Promise<void> {

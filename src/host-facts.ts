@@ -15,8 +15,8 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
-import { listRecords, readRecord, type JailRecord } from './state.ts';
-import type { Answers, Arch, Tool } from './types.ts';
+import { readRecord, sharersOf, type JailRecord } from './state.ts';
+import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountPoints } from './executor.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
 import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
@@ -286,12 +286,12 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const existing = passwd.find((p) => p.name === answers.user);
   const sshd = await gatherSshdFacts(opts.sshdConfig, answers.user);
 
-  const sharers = listRecords(opts.stateDir)
-    .filter((r) => r.jail === answers.jail && r.user !== answers.user && r.answers.shared)
-    .map((record) => ({ record, account: passwd.find((p) => p.name === record.user) }));
-  const wide = jailWide(answers, sharers.map((x) => x.record.answers));
-  // sftp needs the sftp-server only for a user with a shell too; an sftp-only user runs internal-sftp, even in a jail others have a shell in.
-  const groups = toolBinaries(wide.tools.filter((t) => t !== 'sftp' || [answers, ...sharers.map((x) => x.record.answers)].some((x) => x.tools.includes('sftp') && x.tools.length > 1)), sshd.sftpSubsystem);
+  const record = readRecord(opts.stateDir, answers.user);
+  const sharers = sharersOf(opts.stateDir, answers).map((r) => ({ record: r, account: passwd.find((p) => p.name === r.user) }));
+  const everyone = [answers, ...sharers.map((x) => x.record.answers)];
+  const wide = jailWide(answers, everyone.slice(1));
+  // What each user runs (its login shell, sftp-server only with a shell), together: a shared jail holds them all.
+  const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem)));
   const manager = detectPackageManager();
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
@@ -326,7 +326,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   }
   const keysFilePath = path.join(AUTHORIZED_KEYS_DIR, answers.user);
   const systemd = existsSync('/run/systemd/system');
-  const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig ?? readRecord(opts.stateDir, answers.user)?.syslogConfig ?? sharers.find((x) => x.record.syslogConfig)?.record.syslogConfig, systemd) : undefined;
+  const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig ?? record?.syslogConfig ?? sharers.find((x) => x.record.syslogConfig)?.record.syslogConfig, systemd) : undefined;
   const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
   const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;
   const keysFile = fileState(keysFilePath);
@@ -353,7 +353,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     closures,
     packages: { manager, missing, installs: manager ? await simulateInstall(manager, pkgs) : pkgs },
     sshd,
-    record: readRecord(opts.stateDir, answers.user),
+    record,
     stateDir: opts.stateDir,
     sharers,
     extraBinaries,
@@ -384,6 +384,17 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
 }
 
 export const FSTAB = '/etc/fstab';
+
+/** Binary groups of several users as one list, each group once, in recipe order. */
+function mergeGroups(lists: BinaryGroup[][]): BinaryGroup[] {
+  const order: string[] = ['shell', ...TOOLS];
+  const byName = new Map<string, BinaryGroup>();
+  for (const g of lists.flat()) {
+    const have = byName.get(g.name);
+    byName.set(g.name, have ? { ...have, binaries: [...new Set([...have.binaries, ...g.binaries])] } : g);
+  }
+  return [...byName.values()].sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+}
 
 /** The ELF arch of each chosen tool binary that exists on the host. */
 export function binaryArches(paths: string[]): Map<string, string> {

@@ -29,6 +29,7 @@ import {
   internalSftpCommand,
   jailSlug,
   jailWide,
+  type JailWide,
   keyLine,
   mountUnitText,
   rsyslogDropInText,
@@ -159,7 +160,7 @@ export function plannedUser(a: Answers, facts: HostFacts): PlannedUser {
 }
 
 /** Refusals that need host facts; each is bad input (exit 2) and nothing has changed. */
-function checkHost(a: Answers, facts: HostFacts): void {
+function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
   for (const anc of facts.ancestors) {
     const s = anc.state;
     if (!s) continue;
@@ -184,7 +185,6 @@ function checkHost(a: Answers, facts: HostFacts): void {
   if (group && (group.gid < facts.loginDefs.UID_MIN || group.gid > facts.loginDefs.UID_MAX)) {
     throw new UserError(`group ${a.group} is a system group (gid ${group.gid})`, 'use a regular group made for this purpose, e.g. groupadd uploads');
   }
-  const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
   for (const x of facts.extraBinaries) {
     if (!x.path) throw new UserError(`extra command ${x.asked} is not on this host`, `install it first (e.g. apt-get install ${x.asked.split('/').pop()}) or give its full path`);
     if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
@@ -243,7 +243,8 @@ export function jailNames(a: Answers, user: PlannedUser, facts: Pick<HostFacts, 
 }
 
 export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan {
-  checkHost(a, facts);
+  const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
+  checkHost(a, facts, wide);
   const steps: Step[] = [];
   const notes: string[] = [];
   const user = plannedUser(a, facts);
@@ -334,7 +335,6 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   }
 
   // 5. Base layout: etc, dev, home, and the dirs the options ask for.
-  const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
   const planned = new Set<string>([jail]);
   const baseActions: Action[] = [];
   const dir = (rel: string, mode = 0o755, uid = 0, gid = 0): void => {

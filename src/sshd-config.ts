@@ -1,10 +1,11 @@
 // Reading sshd's configuration: where drop-ins go, what sshd -T says, how to reload.
 // jailwizard only ever changes sshd through one drop-in file per user (plus, on configs
 // without an Include, one Include line that names only jailwizard's own drop-ins).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { run } from './run.ts';
 import { UserError } from './errors.ts';
+import { livePid } from './proc.ts';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 
@@ -125,16 +126,9 @@ function score(host: string): number {
   return host === '127.0.0.1' ? 0 : host === '::1' ? 1 : 2;
 }
 
+/** sshd's pid from its PidFile, when that process is a running sshd. */
 export function readPid(pidFile: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (!Number.isInteger(pid) || pid <= 1) return undefined;
-    // A stale PidFile (after a crash or reboot) may name another process by now.
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'sshd') return undefined;
-    return pid;
-  } catch {
-    return undefined;
-  }
+  return livePid(pidFile, 'sshd');
 }
 
 /**

@@ -82,6 +82,6 @@ export function recordForJail(stateDir: string, jail: string, notUser?: string):
 }
 
 /** The other users' records of a shared jail. */
-export function sharersOf(stateDir: string, rec: Pick<JailRecord, 'jail' | 'user'>): JailRecord[] {
+export function sharersOf(stateDir: string, rec: { jail: string; user: string }): JailRecord[] {
   return listRecords(stateDir).filter((r) => r.jail === rec.jail && r.user !== rec.user && r.answers.shared);
 }

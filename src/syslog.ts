@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Effect } from './effects.ts';
+import { isRunning } from './proc.ts';
 
 export const DEFAULT_RSYSLOG_CONFIG = '/etc/rsyslog.conf';
 export const DEFAULT_SYSLOG_NG_CONFIG = '/etc/syslog-ng/syslog-ng.conf';
@@ -33,9 +34,8 @@ function processes(): Proc[] {
   for (const n of readdirSync('/proc')) {
     if (!/^\d+$/.test(n)) continue;
     try {
+      if (!isRunning(Number(n))) continue;
       const comm = readFileSync(`/proc/${n}/comm`, 'utf8').trim();
-      const state = /^State:\s+(\S)/m.exec(readFileSync(`/proc/${n}/status`, 'utf8'))?.[1];
-      if (state === 'Z') continue;
       const argv = readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').filter(Boolean);
       out.push({ pid: Number(n), comm, argv });
     } catch {

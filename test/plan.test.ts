@@ -237,29 +237,31 @@ describe('recipes through the planner', () => {
   });
 });
 
+/** Remove facts for a record whose paths all exist, with overrides. */
+const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFacts => ({
+  stateDir: '/var/lib/jailwizard',
+  existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : a.effect.kind === 'mount' ? [a.effect.target] : []))),
+  homeHasFiles: false,
+  jailHome: '/srv/jails/alice/home/alice',
+  keysDirEntries: ['alice'],
+  otherDropIns: [],
+  mainText: 'x',
+  mainSha256: sha256('x'),
+  userExists: true,
+  otherJails: 0,
+  pidFile: '/run/sshd.pid',
+  listen: [{ host: '127.0.0.1', port: 22 }],
+  ownedDirs: [],
+  sharedDirs: [],
+  sharers: [],
+  ...over,
+});
+
 describe('planRemove', () => {
   it('undoes a recorded apply in reverse, sshd first (snapshot)', () => {
     const applied = plan(['sftp']);
     const rec = JSON.parse((applied.steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
-    const named = rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []));
-    const f: RemoveFacts = {
-      stateDir: '/var/lib/jailwizard',
-      existing: new Set(named),
-      homeHasFiles: true,
-      jailHome: '/srv/jails/alice/home/alice',
-      keysDirEntries: ['alice'],
-      otherDropIns: [],
-      mainText: 'x',
-      mainSha256: sha256('x'),
-      userExists: true,
-      otherJails: 0,
-      reload: { argv: ['systemctl', 'reload', 'ssh.service'] },
-      pidFile: '/run/sshd.pid',
-      listen: [{ host: '127.0.0.1', port: 22 }],
-      ownedDirs: [],
-    sharedDirs: [],
-      sharers: [],
-    };
+    const f = removeFacts(rec, { homeHasFiles: true, reload: { argv: ['systemctl', 'reload', 'ssh.service'] } });
     const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'home', 'jail', 'user', 'record']);
     expect(planToShellScript(p)).toMatchSnapshot();
@@ -452,24 +454,6 @@ describe('options: planApply', () => {
 });
 
 describe('options: planRemove', () => {
-  const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFacts => ({
-    stateDir: '/var/lib/jailwizard',
-    existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : a.effect.kind === 'mount' ? [a.effect.target] : []))),
-    homeHasFiles: false,
-    jailHome: '/srv/jails/alice/home/alice',
-    keysDirEntries: ['alice'],
-    otherDropIns: [],
-    mainText: 'x',
-    mainSha256: sha256('x'),
-    userExists: true,
-    otherJails: 0,
-    pidFile: '/run/sshd.pid',
-    listen: [{ host: '127.0.0.1', port: 22 }],
-    ownedDirs: [],
-    sharedDirs: [],
-    sharers: [],
-    ...over,
-  });
   const recordOf = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
   const binds = [{ source: '/srv/web', target: '/web', readOnly: true }];
   const withBind = () => plan(['sftp'], { bindSources: { '/srv/web': { real: '/srv/web', state: dir() } }, syslog: rsyslog }, { binds, log: true });

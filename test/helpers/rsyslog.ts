@@ -10,6 +10,9 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from '../../src/run.ts';
+import { isRunning, livePid } from '../../src/proc.ts';
+
+const readPid = (pidFile: string): number | undefined => livePid(pidFile, 'rsyslogd');
 
 export const RSYSLOGD = '/usr/sbin/rsyslogd';
 
@@ -106,28 +109,7 @@ function killFromPidFile(pidFile: string): number | undefined {
   return pid;
 }
 
-function readPid(pidFile: string): number | undefined {
-  if (!existsSync(pidFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 1) return undefined;
-  try {
-    // A pid file left behind may name another process by now.
-    if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'rsyslogd') return undefined;
-  } catch {
-    return undefined;
-  }
-  return pid;
-}
 
-/** True while the process exists and is not a zombie (PID 1 here does not reap orphans). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 /** Polls until a line of `file` contains `needle`; returns that line, or undefined after the timeout. */
 export async function waitForLogLine(file: string, needle: string, timeoutMs = 5_000): Promise<string | undefined> {

@@ -12,6 +12,7 @@ import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOk } from '../../src/run.ts';
+import { isRunning } from '../../src/proc.ts';
 
 export interface PrivateSshd {
   port: number;
@@ -128,15 +129,6 @@ function readPid(pidFile: string): number {
   return pid;
 }
 
-/** True while the process exists and is not a zombie (PID 1 here does not reap orphans). */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

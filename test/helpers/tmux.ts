@@ -3,6 +3,7 @@
 // (-L socket), so server options (escape-time, remain-on-exit) never touch anyone else's.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { isRunning } from '../../src/proc.ts';
 import path from 'node:path';
 import { run, runOk } from '../../src/run.ts';
 import { TEST_PREFIX } from './names.ts';
@@ -190,15 +191,6 @@ async function childOf(parent: number, timeoutMs = 5000): Promise<number> {
   }
 }
 
-/** True while pid exists and is not a zombie (PID 1 here does not reap orphans). */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 export async function waitForPidExit(pid: number, timeoutMs = DEFAULT_WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -211,3 +203,5 @@ export async function waitForPidExit(pid: number, timeoutMs = DEFAULT_WAIT_MS): 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+export { isRunning };
