@@ -6,7 +6,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_NODES } from '../recipes/index.ts';
 import { readElf } from './elf.ts';
-import { fileState, resolveExtra } from './host-facts.ts';
+import { devNumbers, fileState, resolveExtra } from './host-facts.ts';
 import { resolveClosure } from './ld-resolve.ts';
 import { chrootChain } from './ownership.ts';
 import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
@@ -42,12 +42,6 @@ function sha256Of(p: string): string | undefined {
 }
 
 const oct = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
-
-/** glibc's encoding of st_rdev. */
-function devNumbers(rdev: number): { major: number; minor: number } {
-  const r = BigInt(rdev);
-  return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
-}
 
 export async function checkJail(rec: JailRecord, now: string, stateDir?: string): Promise<CheckReport> {
   const f: CheckFinding[] = [];

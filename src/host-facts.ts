@@ -123,16 +123,19 @@ export function sha256File(p: string): string {
   return createHash('sha256').update(readFileSync(p)).digest('hex');
 }
 
+/** glibc's dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31. */
+export function devNumbers(rdev: number): { major: number; minor: number } {
+  const r = BigInt(rdev);
+  return { major: Number(((r >> 8n) & 0xfffn) | ((r >> 32n) & ~0xfffn)), minor: Number((r & 0xffn) | ((r >> 12n) & ~0xffn)) };
+}
+
 function toState(st: Stats, p: string, hash: boolean): FileState {
   const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : 'other';
   const s: FileState = { kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size };
   if (kind === 'symlink') s.target = readlinkSync(p);
   if (kind === 'file' && hash) s.sha256 = sha256File(p);
   if (kind === 'char') {
-    // glibc's dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
-    const rdev = BigInt(st.rdev);
-    s.major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-    s.minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+    Object.assign(s, devNumbers(st.rdev));
   }
   return s;
 }
