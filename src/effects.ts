@@ -4,7 +4,12 @@
 
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
-  | { kind: 'rmdir'; path: string }
+  /**
+   * With ifEmpty, a dir that can hold others' things (a jail's parent, the keys dir, the
+   * drop-in dir) stays when something else is in it by the time the step runs, and the run
+   * goes on: `rmdir --ignore-fail-on-non-empty`. Without it, a non-empty dir is a failure.
+   */
+  | { kind: 'rmdir'; path: string; ifEmpty?: boolean }
   | { kind: 'copy'; from: string; path: string; mode: number; uid: number; gid: number; size: number; sha256: string }
   | { kind: 'write'; path: string; content: string; mode: number; uid: number; gid: number; summary?: string }
   | { kind: 'symlink'; path: string; target: string }
@@ -98,7 +103,7 @@ export function previewEffect(e: Effect, full = true): string[] {
     case 'mkdir':
       return [shJoin(['install', '-d', '-m', octal(e.mode), '-o', String(e.uid), '-g', String(e.gid), e.path])];
     case 'rmdir':
-      return [shJoin(['rmdir', e.path])];
+      return [shJoin(['rmdir', ...(e.ifEmpty ? ['--ignore-fail-on-non-empty'] : []), e.path])];
     case 'copy':
       return [shJoin(['install', '-m', octal(e.mode), '-o', String(e.uid), '-g', String(e.gid), e.from, e.path])];
     case 'write': {

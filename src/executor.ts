@@ -53,8 +53,8 @@ export function signalExitCode(sig: NodeJS.Signals): number {
   return SIGNAL_EXIT[sig] ?? 1;
 }
 
-/** Test-only switches: fail or pause at a step (1-based), so every rollback path is exercised. */
-function testHook(name: 'JAILWIZARD_FAIL_AT' | 'JAILWIZARD_PAUSE_AT'): number | undefined {
+/** Test-only switch: fail at a step (1-based), so every rollback path is exercised. */
+function testHook(name: 'JAILWIZARD_FAIL_AT'): number | undefined {
   const v = process.env[name];
   return v ? Number(v) : undefined;
 }
@@ -77,6 +77,8 @@ export class Executor {
   private aborted: NodeJS.Signals | undefined;
   private wake: (() => void) | undefined;
   private signalHandlers: [NodeJS.Signals, () => void][] = [];
+  /** Dirs a `rmdir --ignore-fail-on-non-empty` left in place: something else moved in after the preview. */
+  readonly kept: string[] = [];
 
   private constructor(
     readonly stateDir: string,
@@ -134,12 +136,11 @@ export class Executor {
   /** Runs every step of the plan. On failure it throws StepFailed or Interrupted; the caller rolls back. */
   async apply(plan: Plan): Promise<void> {
     const failAt = testHook('JAILWIZARD_FAIL_AT');
-    const pauseAt = testHook('JAILWIZARD_PAUSE_AT');
     for (const [k, step] of plan.steps.entries()) {
       this.checkAborted();
       const n = ++this.stepCount;
       this.emit({ type: 'step-start', index: k + 1, total: plan.steps.length, step });
-      if (pauseAt === n) await this.pause(n);
+      await this.pauseAt(String(n), `before step ${n}`);
       this.checkAborted();
       const backups = step.actions.flatMap((a) => (a.undo.some((u) => u.kind === 'restore') ? [this.journal.backup(restoreTarget(a))] : []));
       this.journal.append({ t: 'intent', n, title: step.title, actions: step.actions, backups });
@@ -154,6 +155,7 @@ export class Executor {
           await checkPrecondition(a.pre);
           done.started = i + 1;
           await perform(a.effect);
+          if (a.effect.kind === 'rmdir' && a.effect.ifEmpty && lexists(a.effect.path)) this.kept.push(a.effect.path);
           if (a.effect.kind === 'copy') bytes += a.effect.size;
           this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
         }
@@ -167,15 +169,26 @@ export class Executor {
     }
   }
 
-  private async pause(n: number): Promise<void> {
-    process.stderr.write(`jailwizard: paused before step ${n} (JAILWIZARD_PAUSE_AT)\n`);
+  /**
+   * Test-only switch: JAILWIZARD_PAUSE_AT names a moment (`N`: before step N; `client:K`:
+   * while the connection test's K-th client runs) where the run waits, so a test can act
+   * there without racing it: SIGUSR2 goes on, SIGINT/SIGTERM/SIGHUP roll back, kill -9 kills,
+   * and after 60 s it goes on by itself.
+   */
+  async pauseAt(moment: string, what: string): Promise<void> {
+    if (process.env.JAILWIZARD_PAUSE_AT !== moment) return;
+    process.stderr.write(`jailwizard: paused ${what} (JAILWIZARD_PAUSE_AT)\n`);
+    let go = (): void => {};
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 60_000);
-      this.wake = () => {
+      go = () => {
         clearTimeout(t);
         resolve();
       };
+      this.wake = go;
+      process.on('SIGUSR2', go);
     });
+    process.off('SIGUSR2', go);
     this.wake = undefined;
   }
 
@@ -280,7 +293,7 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
       return;
     }
     case 'rmdir':
-      if (existsSync(u.path)) rmdirSync(u.path);
+      if (existsSync(u.path)) removeDir(u);
       return;
     case 'mkdir':
       // Undoing an rmdir that never ran (the step failed before it): nothing to do.
@@ -405,6 +418,17 @@ async function restartDaemon(name: string, pidFile: string, argv: string[]): Pro
   throw new Error(`${name} did not start again (no live pid in ${pidFile}); start it by hand: ${argv.join(' ')}`);
 }
 
+/** rmdir; with ifEmpty, a dir that holds something by now stays (what is in it is not jailwizard's). */
+function removeDir(e: Extract<Effect, { kind: 'rmdir' }>): void {
+  try {
+    rmdirSync(e.path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (e.ifEmpty && (code === 'ENOTEMPTY' || code === 'EEXIST')) return;
+    throw err;
+  }
+}
+
 function setOwnerMode(p: string, mode: number, uid: number, gid: number): void {
   chownSync(p, uid, gid);
   chmodSync(p, mode); // after chown, which clears setuid bits; and beyond the umask
@@ -417,7 +441,7 @@ export async function perform(e: Effect): Promise<void> {
       setOwnerMode(e.path, e.mode, e.uid, e.gid);
       return;
     case 'rmdir':
-      rmdirSync(e.path);
+      removeDir(e);
       return;
     case 'copy':
       copyFileSync(e.from, e.path, lexists(e.path) ? 0 : constants.COPYFILE_EXCL);

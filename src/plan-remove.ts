@@ -14,8 +14,11 @@ export interface RemoveFacts {
   /** The user's home inside the jail holds files. */
   homeHasFiles: boolean;
   jailHome: string;
-  /** Names in /etc/ssh/authorized_keys now. */
-  keysDirEntries: string[];
+  /**
+   * The names in each dir outside the jail that this jail's record made (its parents, the
+   * keys dir, the drop-in dir), now: such a dir goes only when nothing else is in it.
+   */
+  dirEntries: Record<string, string[]>;
   /** Other jailwizard drop-ins in the same dir (other users' jails). */
   otherDropIns: string[];
   mainText: string;
@@ -38,12 +41,20 @@ export interface RemoveFacts {
    */
   sharers: { record: JailRecord; sha256: string }[];
   /**
-   * The record that takes over what this one made and others still use: the first sharer of a
-   * shared jail, else another jail on the same sshd (the keys dir, the drop-in dir, the Include line).
+   * Every other jail jailwizard manages (sharers included), with its record's sha256: the one
+   * that still needs a dir this jail made takes it over, so the last one out removes it.
    */
-  heir?: { record: JailRecord; sha256: string };
+  others: Heir[];
+  /** The last `check` report of this user (`<state-dir>/checks/<user>.json`), when there is one. */
+  checkFile?: string;
   /** etc/passwd and etc/group of the jail without this user, with their current sha256. */
   jailNames?: { passwd: { text: string; sha256?: string }; group: { text: string; sha256?: string } };
+}
+
+/** Another jail's record, which can take over what this one made. */
+export interface Heir {
+  record: JailRecord;
+  sha256: string;
 }
 
 export interface RemoveOptions {
@@ -87,8 +98,13 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   const mounts: Action[] = [];
   const jail: Action[] = [];
   const user: Action[] = [];
-  /** What a shared jail keeps for its other users: handed over to one of them. */
-  const handedOver: Action[] = [];
+  /** What other jails still use, by the user whose record takes it over. */
+  const handedOver = new Map<string, { heir: Heir; actions: Action[] }>();
+  const handOver = (heir: Heir, a: Action): void => {
+    const h = handedOver.get(heir.record.user) ?? { heir, actions: [] };
+    h.actions.push(a);
+    handedOver.set(heir.record.user, h);
+  };
   const shared = f.sharers.length > 0;
 
   const jailRoot = rec.jail;
@@ -112,7 +128,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     if (p === rec.sshdConfig) continue; // the Include line is handled below, by content
     // Jail-wide things (mounts, logging, the jail's dirs and files) stay while other users share the jail.
     const jailWide = (): boolean => {
-      if (shared) handedOver.push(a);
+      if (shared) handOver(f.sharers[0]!, a);
       return shared;
     };
     if (e.kind === 'mount') {
@@ -141,18 +157,18 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       continue;
     }
     if (p === undefined) continue;
-    if (p === rec.dropIn || (rec.addedInclude && p === path.dirname(rec.dropIn))) {
-      if (p === path.dirname(rec.dropIn) && f.otherDropIns.length > 0) {
-        if (f.heir) handedOver.push(a);
-        continue;
-      }
+    if (e.kind === 'mkdir' && !inside(p, jailRoot)) {
+      // A dir outside the jail that others may use too: the jail's parents, the keys dir, the drop-in dir.
+      if (keepHomePaths(p) || !f.existing.has(p)) continue;
+      const fate = outsideDirFate(p, rec, f, [...sshd, ...keys, ...jail]);
+      if (fate.heir) handOver(fate.heir, a);
+      else if (fate.stays.length > 0) notes.push(`${p} stays: it holds ${namesList(fate.stays)}, which jailwizard did not put there.`);
+      else (p === path.dirname(rec.dropIn) ? sshd : inside(p, AUTHORIZED_KEYS_DIR) ? keys : jail).push({ effect: { kind: 'rmdir', path: p, ifEmpty: true }, undo: [e], pre: { kind: 'dir', path: p } });
+      continue;
+    }
+    if (p === rec.dropIn) {
       sshd.push(...inverse(a, f));
     } else if (inside(p, AUTHORIZED_KEYS_DIR)) {
-      // Other keys stay in the dir: another jail's record inherits its removal.
-      if (p === AUTHORIZED_KEYS_DIR && f.keysDirEntries.some((n) => n !== rec.user)) {
-        if (f.heir) handedOver.push(a);
-        continue;
-      }
       keys.push(...inverse(a, f));
     } else if (a.undo.some((u) => u.kind === 'unlink' && u.path === socket)) {
       // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
@@ -166,12 +182,12 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     } else if (inside(p, '/etc/systemd/system')) {
       if (!jailWide()) mounts.push(...inverse(a, f));
     } else if (shared && jailNamesFile(p)) {
-      handedOver.push(a);
+      handOver(f.sharers[0]!, a);
     } else {
       if (keepHomePaths(p)) continue;
       if (movedOut(p)) continue; // moved out below, not rmdir'ed
       if (shared && !isOwn(p)) {
-        handedOver.push(a);
+        handOver(f.sharers[0]!, a);
         continue;
       }
       jail.push(...inverse(a, f));
@@ -253,6 +269,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     });
   }
   if (jail.length > 0) {
+    deepestFirst(jail);
     steps.push({
       id: 'jail',
       title: shared ? `Remove ${rec.user} from the shared jail ${jailRoot}` : opts.keepHome ? `Remove the jail ${jailRoot}, keeping ${f.jailHome}` : `Remove the jail ${jailRoot}`,
@@ -278,40 +295,105 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     });
   }
   // What others still use goes to another record, so the last one out removes it.
-  const passInclude = rec.addedInclude !== undefined && f.otherDropIns.length > 0 && f.heir !== undefined && !f.heir.record.addedInclude;
-  if (f.heir && (handedOver.length > 0 || passInclude)) {
-    const heir = f.heir;
-    const hp = recordPath(f.stateDir, heir.record.user);
-    const known = new Set(heir.record.manifest.map((m) => m.path));
-    const merged: JailRecord = {
-      ...heir.record,
-      actions: [...handedOver.reverse(), ...heir.record.actions],
-      manifest: shared ? [...heir.record.manifest, ...rec.manifest.filter((m) => !known.has(m.path))] : heir.record.manifest,
-      ...(passInclude ? { addedInclude: rec.addedInclude } : {}),
-    };
+  const handover = handoverActions(rec, f, handedOver);
+  if (handover.length > 0) {
+    const jailHeir = f.sharers[0]?.record.user;
+    const others = handover.map((h) => h.user).filter((u) => u !== jailHeir);
+    const why: string[] = [];
+    if (jailHeir && handover.some((h) => h.user === jailHeir)) {
+      why.push(`${f.sharers.map((x) => x.record.user).join(', ')} still use${f.sharers.length === 1 ? 's' : ''} ${jailRoot}: its binaries, dirs, mounts and logging stay, and are removed with the last user.`);
+    }
+    if (others.length > 0) why.push('The dirs other jails still use (a parent of their jails, the authorized_keys dir, the drop-in dir) and the Include line jailwizard added stay for them, and go with the last one.');
+    const records = (users: string[]): string => `${users.map((u) => `${u}'s`).join(' and ')} record${users.length === 1 ? '' : 's'}`;
     steps.push({
       id: 'handover',
-      title: shared ? `Hand the shared jail over to ${heir.record.user}'s record` : `Hand what other jails still use over to ${heir.record.user}'s record`,
-      why: [
-        shared
-          ? `${f.sharers.map((x) => x.record.user).join(', ')} still use${f.sharers.length === 1 ? 's' : ''} ${jailRoot}: its binaries, dirs, mounts and logging stay, and are removed with the last user.`
-          : 'The authorized_keys dir, the drop-in dir or the Include line jailwizard added stay for the other jails, and go with the last one.',
-      ],
-      actions: [
-        {
-          effect: { kind: 'write', path: hp, content: `${JSON.stringify(merged, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `${heir.record.user}'s record takes over ${handedOver.length + (passInclude ? 1 : 0)} changes` },
-          undo: [{ kind: 'restore', path: hp }],
-          pre: { kind: 'sha256', path: hp, sha256: heir.sha256 },
-        },
-      ],
+      title: jailHeir ? `Hand the shared jail over to ${records([jailHeir])}${others.length > 0 ? `, and what other jails still use to ${records(others)}` : ''}` : `Hand what other jails still use over to ${records(others)}`,
+      why,
+      actions: handover.map((h) => h.action),
     });
   }
   const rp = recordPath(f.stateDir, rec.user);
+  const forget = [rp, ...(f.checkFile ? [f.checkFile] : [])];
   steps.push({
     id: 'record',
-    title: `Forget the jail (${rp})`,
+    title: `Forget the jail (${forget.join(', ')})`,
     why: [],
-    actions: [{ effect: { kind: 'unlink', path: rp }, undo: [{ kind: 'restore', path: rp }], pre: { kind: 'none' } }],
+    actions: forget.map((p): Action => ({ effect: { kind: 'unlink', path: p }, undo: [{ kind: 'restore', path: p }], pre: { kind: 'none' } })),
   });
   return { command: 'remove', user: rec.user, steps, notes };
+}
+
+// ---------------------------------------------------------------- dirs other jails share
+
+/** The paths of a jail that live outside it: a dir that holds one of them is still needed. */
+function outsidePaths(r: JailRecord): string[] {
+  return [r.jail, r.dropIn, path.join(AUTHORIZED_KEYS_DIR, r.user)];
+}
+
+/**
+ * What becomes of a dir outside the jail that this jail's apply made: another jail that
+ * needs it takes it over (the first sharer when it does); else it goes if this plan empties
+ * it; else it stays, for what else is in it (another jail jailwizard did not make, a file of
+ * the admin's), and jailwizard forgets it.
+ */
+export function outsideDirFate(p: string, rec: JailRecord, f: RemoveFacts, planned: Action[]): { heir?: Heir; stays: string[] } {
+  const needs = (h: Heir): boolean => h.record.user !== rec.user && outsidePaths(h.record).some((x) => inside(x, p));
+  const heir = f.sharers.find(needs) ?? f.others.find(needs);
+  if (heir) return { heir, stays: [] };
+  const removed = new Set(planned.flatMap((a) => (a.effect.kind === 'rmdir' || a.effect.kind === 'unlink' ? [a.effect.path] : [])));
+  return { stays: (f.dirEntries[p] ?? []).filter((n) => !removed.has(path.join(p, n))) };
+}
+
+function namesList(names: string[]): string {
+  return names.length <= 3 ? names.join(', ') : `${names.slice(0, 3).join(', ')} and ${names.length - 3} more`;
+}
+
+/** The path an action works on (a run's last word), for ordering. */
+function actionPath(a: Action): string {
+  const e = a.effect;
+  return 'path' in e ? e.path : e.kind === 'run' ? (e.argv[e.argv.length - 1] ?? '') : '';
+}
+
+/**
+ * Deepest paths first, in place and otherwise in order: a file always goes before the dir
+ * it is in, whatever order the record lists them in (a shared jail's record lists what it
+ * took over from other users first, though their files live in its dirs and its in theirs).
+ */
+export function deepestFirst(actions: Action[]): void {
+  const depth = (a: Action): number => actionPath(a).split('/').length;
+  actions.sort((x, y) => depth(y) - depth(x));
+}
+
+/**
+ * The heirs' records rewritten with what they take over: a shared jail's parts and manifest
+ * for the first sharer, the dirs each other jail needs, and the Include line for another
+ * jail on the same sshd.
+ */
+function handoverActions(rec: JailRecord, f: RemoveFacts, handedOver: Map<string, { heir: Heir; actions: Action[] }>): { user: string; action: Action }[] {
+  const includeHeir =
+    rec.addedInclude !== undefined && f.otherDropIns.length > 0 && !f.others.some((o) => o.record.sshdConfig === rec.sshdConfig && o.record.addedInclude)
+      ? f.others.find((o) => o.record.sshdConfig === rec.sshdConfig)
+      : undefined;
+  const byUser = new Map(handedOver);
+  if (includeHeir && !byUser.has(includeHeir.record.user)) byUser.set(includeHeir.record.user, { heir: includeHeir, actions: [] });
+  const jailHeir = f.sharers[0]?.record.user;
+  return [...byUser.values()].map(({ heir, actions }) => {
+    const hp = recordPath(f.stateDir, heir.record.user);
+    const known = new Set(heir.record.manifest.map((m) => m.path));
+    const passInclude = includeHeir?.record.user === heir.record.user;
+    const merged: JailRecord = {
+      ...heir.record,
+      actions: [...[...actions].reverse(), ...heir.record.actions],
+      manifest: heir.record.user === jailHeir ? [...heir.record.manifest, ...rec.manifest.filter((m) => !known.has(m.path))] : heir.record.manifest,
+      ...(passInclude ? { addedInclude: rec.addedInclude } : {}),
+    };
+    return {
+      user: heir.record.user,
+      action: {
+        effect: { kind: 'write', path: hp, content: `${JSON.stringify(merged, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `${heir.record.user}'s record takes over ${actions.length + (passInclude ? 1 : 0)} changes` },
+        undo: [{ kind: 'restore', path: hp }],
+        pre: { kind: 'sha256', path: hp, sha256: heir.sha256 },
+      },
+    };
+  });
 }

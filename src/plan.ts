@@ -126,6 +126,14 @@ function ensureDir(p: string, have: FileState | undefined, mode: number, uid: nu
   return out;
 }
 
+/**
+ * A dir outside the jail that others may put things in (a parent of the jail, the keys dir,
+ * the drop-in dir): undoing its mkdir leaves it in place when it is no longer empty.
+ */
+function sharedDir(actions: Action[]): Action[] {
+  return actions.map((a) => ({ ...a, undo: a.undo.map((u) => (u.kind === 'rmdir' ? { ...u, ifEmpty: true } : u)) }));
+}
+
 function runAction(argv: string[], undo: string[][], pre: Precondition = { kind: 'none' }, undoIf?: Precondition): Action {
   return { effect: { kind: 'run', argv }, undo: undo.map((u) => ({ kind: 'run', argv: u })), pre, undoIf };
 }
@@ -310,7 +318,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const keysPath = path.join(AUTHORIZED_KEYS_DIR, user.name);
   const keysText = a.authorizedKeys.map((k, i) => `${keyLine(k, a.allowFrom, i)}\n`).join('');
   const keyActions = [
-    ...ensureDir(AUTHORIZED_KEYS_DIR, facts.keysDir, 0o755, 0, 0),
+    ...sharedDir(ensureDir(AUTHORIZED_KEYS_DIR, facts.keysDir, 0o755, 0, 0)),
     ...ensureFile(keysPath, facts.keysFile, { kind: 'write', path: keysPath, content: keysText, mode: 0o644, ...ROOT }, opts.sha256(keysText)),
   ];
   if (keyActions.length > 0) {
@@ -328,7 +336,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 4. The jail root and any missing parents: root-owned, no group/other write.
   const chain: Action[] = [];
-  for (const anc of facts.ancestors) if (!anc.state) chain.push(...ensureDir(anc.path, undefined, 0o755, 0, 0));
+  for (const anc of facts.ancestors) if (!anc.state) chain.push(...sharedDir(ensureDir(anc.path, undefined, 0o755, 0, 0)));
   chain.push(...ensureDir(jail, facts.jail[jail], 0o755, 0, 0));
   if (chain.length > 0) {
     steps.push({ id: 'jail', title: `Create the jail ${jail}`, why: [base.why[0]!], actions: chain });
@@ -519,7 +527,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const dropInText = renderDropIn(user.name, settings, a.allowFrom ? deniedAddressPattern(a.allowFrom) : undefined);
   const sshdActions: Action[] = [];
   if (s.needsInclude) {
-    if (!s.dropInDirExists) sshdActions.push(...ensureDir(s.dropInDir, undefined, 0o755, 0, 0));
+    if (!s.dropInDirExists) sshdActions.push(...sharedDir(ensureDir(s.dropInDir, undefined, 0o755, 0, 0)));
     const newMain = `${s.includeLine}\n${s.mainText}`;
     sshdActions.push({
       effect: { kind: 'write', path: s.mainConfig, content: newMain, mode: 0o644, ...ROOT, summary: `adds one line at the top: ${s.includeLine}` },

@@ -13,7 +13,7 @@ import type { PlanJson } from '../src/commands/plan.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots, snapshotHost, type HostSnapshot } from './helpers/host-snapshot.ts';
-import { answersFile, jw, out, setupEnv, sftpAs, sshAs, teardownEnv, type TestEnv } from './helpers/jw.ts';
+import { answersFile, jw, out, removeLeftJails, setupEnv, sftpAs, sshAs, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { sshdLog } from './helpers/sshd.ts';
 
 const skip = rootOrSkipReason();
@@ -94,11 +94,7 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
 
   afterAll(async () => {
     if (env) {
-      for (const user of [...applied].reverse()) {
-        if (!existsSync(path.join(env.stateDir, 'jails', `${user}.json`))) continue;
-        const r = await jw(env, ['remove', user, '--yes']).catch((e: unknown) => e);
-        if (!(r && typeof r === 'object' && 'exitCode' in r && r.exitCode === 0)) console.error(`cleanup: remove ${user}:`, r);
-      }
+      await removeLeftJails(env, applied);
       // A test that failed half-way may leave bind mounts (teardown must not rm -rf through
       // them into host data) and their fstab lines behind.
       const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');

@@ -243,7 +243,7 @@ const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFa
   existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : a.effect.kind === 'mount' ? [a.effect.target] : []))),
   homeHasFiles: false,
   jailHome: '/srv/jails/alice/home/alice',
-  keysDirEntries: ['alice'],
+  dirEntries: { '/etc/ssh/authorized_keys': ['alice'] },
   otherDropIns: [],
   mainText: 'x',
   mainSha256: sha256('x'),
@@ -254,6 +254,7 @@ const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFa
   ownedDirs: [],
   sharedDirs: [],
   sharers: [],
+  others: [],
   ...over,
 });
 
@@ -471,7 +472,7 @@ describe('options: planRemove', () => {
     const rec = recordOf(withBind());
     const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
     const names = { passwd: { text: 'root:x:0:0:root:/root:/bin/bash\nbob:x:1003:1003::/home/bob:/usr/sbin/nologin\n', sha256: 'aa' }, group: { text: 'root:x:0:\nbob:x:1003:\n', sha256: 'bb' } };
-    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }], heir: { record: bob, sha256: 'cc' }, jailNames: names }), { keepUser: false, keepHome: false, now: NOW });
+    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }], others: [{ record: bob, sha256: 'cc' }], jailNames: names }), { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).toEqual(['sshd', 'keys', 'jail', 'user', 'handover', 'record']);
     const jail = actionsOf(p, 'jail').map((a) => a.effect);
     expect(jail.some((e) => e.kind === 'rmdir' && e.path === '/srv/jails/alice')).toBe(false);
@@ -498,13 +499,13 @@ describe('planRemove: what other jails still use', () => {
     });
     const rec = JSON.parse((p0.steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
     expect(rec.addedInclude).toBeDefined();
-    const other = { ...rec, user: 'bob', actions: [], manifest: [], addedInclude: undefined } as JailRecord;
+    const other = { ...rec, user: 'bob', jail: '/srv/jails/bob', dropIn: '/etc/ssh/sshd_config.d/jailwizard-bob.conf', actions: [], manifest: [], addedInclude: undefined } as JailRecord;
     const f: RemoveFacts = {
       stateDir: '/var/lib/jailwizard',
       existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []))),
       homeHasFiles: false,
       jailHome: '/srv/jails/alice/home/alice',
-      keysDirEntries: ['alice', 'bob'],
+      dirEntries: { '/etc/ssh/authorized_keys': ['alice', 'bob'], '/etc/ssh/sshd_config.d': ['jailwizard-alice.conf', 'jailwizard-bob.conf'] },
       otherDropIns: ['jailwizard-bob.conf'],
       mainText: `Include /etc/ssh/sshd_config.d/jailwizard-*.conf\n${mainText}`,
       mainSha256: 'x',
@@ -515,7 +516,7 @@ describe('planRemove: what other jails still use', () => {
       ownedDirs: [],
     sharedDirs: [],
       sharers: [],
-      heir: { record: other, sha256: 'dd' },
+      others: [{ record: other, sha256: 'dd' }],
     };
     const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
     const all = p.steps.flatMap((s) => s.actions.map((a) => a.effect));
@@ -523,7 +524,66 @@ describe('planRemove: what other jails still use', () => {
     expect(all.some((e) => e.kind === 'write' && e.path === '/etc/ssh/sshd_config')).toBe(false);
     const heir = JSON.parse((actionsOf(p, 'handover')[0]!.effect as { content: string }).content) as JailRecord;
     expect(heir.addedInclude).toBe(rec.addedInclude);
-    expect(heir.actions.map((a) => a.effect.kind === 'mkdir' && a.effect.path).filter(Boolean).sort()).toEqual(['/etc/ssh/authorized_keys', '/etc/ssh/sshd_config.d']);
+    // bob's jail lives in /srv/jails too, which alice's apply made.
+    expect(heir.actions.map((a) => a.effect.kind === 'mkdir' && a.effect.path).filter(Boolean).sort()).toEqual(['/etc/ssh/authorized_keys', '/etc/ssh/sshd_config.d', '/srv/jails']);
+  });
+
+  const aliceRecord = (): JailRecord => JSON.parse((plan(['sftp']).steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
+  const rmdirs = (p: Plan) => p.steps.flatMap((s) => s.actions.flatMap((a) => (a.effect.kind === 'rmdir' ? [a.effect] : [])));
+
+  it('leaves a parent it made to the jail that still lives in it, and removes it with the last one', () => {
+    const rec = aliceRecord();
+    expect(rec.actions.some((a) => a.effect.kind === 'mkdir' && a.effect.path === '/srv/jails')).toBe(true);
+    // bob's apply came second: /srv/jails and the keys dir were there already.
+    const made = (a: JailRecord['actions'][number]) => !(a.effect.kind === 'mkdir' && ['/srv/jails', '/etc/ssh/authorized_keys'].includes(a.effect.path));
+    const bob = JSON.parse(JSON.stringify({ ...rec, actions: rec.actions.filter(made) }).replaceAll('alice', 'bob')) as JailRecord;
+    const p = planRemove(rec, removeFacts(rec, { dirEntries: { '/srv/jails': ['alice', 'bob'], '/etc/ssh/authorized_keys': ['alice', 'bob'] }, others: [{ record: bob, sha256: 'bb' }], otherJails: 1 }), { keepUser: false, keepHome: false, now: NOW });
+    expect(rmdirs(p).map((e) => e.path)).not.toContain('/srv/jails');
+    expect(rmdirs(p).map((e) => e.path)).toContain('/srv/jails/alice');
+    const taken = JSON.parse((actionsOf(p, 'handover')[0]!.effect as { content: string }).content) as JailRecord;
+    expect(taken.user).toBe('bob');
+    expect(taken.actions.map((a) => a.effect)).toContainEqual({ kind: 'mkdir', path: '/srv/jails', mode: 0o755, uid: 0, gid: 0 });
+    // bob is the last one: its remove takes /srv/jails, and tolerates what got in since the preview.
+    const last = planRemove(taken, removeFacts(taken, { jailHome: '/srv/jails/bob/home/bob', dirEntries: { '/srv/jails': ['bob'] } }), { keepUser: false, keepHome: false, now: NOW });
+    expect(rmdirs(last)).toContainEqual({ kind: 'rmdir', path: '/srv/jails', ifEmpty: true });
+    expect(planToShellScript(last)).toContain('rmdir --ignore-fail-on-non-empty /srv/jails\n');
+  });
+
+  it('keeps a parent it made that holds something nobody told it about, and says so', () => {
+    const rec = aliceRecord();
+    const p = planRemove(rec, removeFacts(rec, { dirEntries: { '/srv/jails': ['alice', 'README', 'carol'] } }), { keepUser: false, keepHome: false, now: NOW });
+    expect(rmdirs(p).map((e) => e.path)).not.toContain('/srv/jails');
+    expect(p.notes).toContain('/srv/jails stays: it holds README, carol, which jailwizard did not put there.');
+    expect(p.steps.some((s) => s.id === 'handover')).toBe(false);
+  });
+
+  it('forgets the last check report with the record', () => {
+    const rec = aliceRecord();
+    const p = planRemove(rec, removeFacts(rec, { checkFile: '/var/lib/jailwizard/checks/alice.json' }), { keepUser: false, keepHome: false, now: NOW });
+    expect(actionsOf(p, 'record').map((a) => a.effect)).toEqual([
+      { kind: 'unlink', path: '/var/lib/jailwizard/jails/alice.json' },
+      { kind: 'unlink', path: '/var/lib/jailwizard/checks/alice.json' },
+    ]);
+  });
+
+  it('removes files before the dirs they are in, whatever order a shared record lists them in', () => {
+    const rec = aliceRecord();
+    const lib = '/srv/jails/alice/usr/lib/x86_64-linux-gnu';
+    // What an rsync user handed over when it left: its libraries, listed first, live in alice's dirs.
+    const inherited = ['libpopt.so.0', 'liblz4.so.1'].map((n) => ({
+      effect: { kind: 'copy', from: `/usr/lib/x86_64-linux-gnu/${n}`, path: `${lib}/${n}`, mode: 0o644, uid: 0, gid: 0, size: 1, sha256: 'x' },
+      undo: [{ kind: 'restore', path: `${lib}/${n}` }],
+      pre: { kind: 'absent', path: `${lib}/${n}` },
+    })) as JailRecord['actions'];
+    const merged = { ...rec, actions: [...inherited, ...rec.actions] };
+    const p = planRemove(merged, removeFacts(merged), { keepUser: false, keepHome: false, now: NOW });
+    const order = actionsOf(p, 'jail').map((a) => (a.effect.kind === 'rmdir' || a.effect.kind === 'unlink' ? a.effect.path : ''));
+    expect(order).toContain(`${lib}/libpopt.so.0`);
+    order.forEach((path, i) => {
+      if (!path) return;
+      // Nothing inside this path comes after it.
+      expect(order.slice(i + 1).filter((q) => q.startsWith(`${path}/`)), `after ${path}`).toEqual([]);
+    });
   });
 });
 

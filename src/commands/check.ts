@@ -11,9 +11,14 @@ function checksDir(stateDir: string): string {
   return path.join(stateDir, 'checks');
 }
 
+/** Where the last check of a user's jail is kept (`remove` forgets it). */
+export function checkPath(stateDir: string, user: string): string {
+  return path.join(checksDir(stateDir), `${user}.json`);
+}
+
 /** The last check of a jail, for `list`. */
 export function lastCheck(stateDir: string, user: string): { at: string; ok: boolean; findings: number } | undefined {
-  const p = path.join(checksDir(stateDir), `${user}.json`);
+  const p = checkPath(stateDir, user);
   if (!existsSync(p)) return undefined;
   try {
     const r = JSON.parse(readFileSync(p, 'utf8')) as CheckReport;
@@ -31,7 +36,7 @@ export async function checkCommand(user: string | undefined, o: CommonOptions & 
   for (const rec of records) if (rec) reports.push(await checkJail(rec, new Date().toISOString(), o.stateDir));
   // Remember the result for `list` (jailwizard's own bookkeeping, not a host change).
   mkdirSync(checksDir(o.stateDir), { recursive: true, mode: 0o700 });
-  for (const r of reports) writeFileSync(path.join(checksDir(o.stateDir), `${r.user}.json`), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
+  for (const r of reports) writeFileSync(checkPath(o.stateDir, r.user), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
   if (o.json) say(JSON.stringify(user ? reports[0] : reports, null, 2));
   else {
     if (reports.length === 0) say('No jails managed by jailwizard.');

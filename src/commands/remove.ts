@@ -5,13 +5,13 @@ import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
 import { Executor, Interrupted, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
 import { formatPlan } from '../effects.ts';
-import { planRemove, type RemoveFacts } from '../plan-remove.ts';
-import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
+import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
 import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
 import { listRecords, readRecord, recordPath, sharersOf, type JailRecord } from '../state.ts';
 import { readGroups, sha256File } from '../host-facts.ts';
 import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
+import { checkPath } from './check.ts';
 import { readPasswd, type PasswdEntry } from '../validate.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
@@ -26,6 +26,8 @@ export interface RemoveOptions extends CommonOptions {
 async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFacts> {
   const passwd = readPasswd();
   const user = passwd.find((p) => p.name === rec.user);
+  const records = listRecords(stateDir).filter((r) => r.user !== rec.user);
+  const withSha = (r: JailRecord): Heir => ({ record: r, sha256: sha256File(recordPath(stateDir, r.user)) });
   const sharers = rec.answers.shared ? sharersOf(stateDir, rec) : [];
   const jailHome = path.join(rec.jail, user?.home ?? `/home/${rec.user}`);
   const named = rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []));
@@ -33,12 +35,13 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
   const eff = await sshdEffective(rec.sshdConfig);
   const pidFile = eff.get('pidfile')?.[0] ?? '/run/sshd.pid';
   const dropInDir = path.dirname(rec.dropIn);
+  const checkFile = checkPath(stateDir, rec.user);
   return {
     stateDir,
     existing: new Set(named.filter(lexists)),
     homeHasFiles: existsSync(jailHome) && readdirSync(jailHome).length > 0,
     jailHome,
-    keysDirEntries: existsSync(AUTHORIZED_KEYS_DIR) ? readdirSync(AUTHORIZED_KEYS_DIR) : [],
+    dirEntries: outsideDirEntries(rec),
     otherDropIns: existsSync(dropInDir)
       ? readdirSync(dropInDir).filter((n) => n.startsWith('jailwizard-') && path.join(dropInDir, n) !== rec.dropIn)
       : [],
@@ -46,20 +49,32 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     mainSha256: createHash('sha256').update(mainText).digest('hex'),
     userExists: user !== undefined,
     aptHook: existsSync(APT_HOOK) ? APT_HOOK : undefined,
-    otherJails: listRecords(stateDir).filter((r) => r.user !== rec.user).length,
+    otherJails: records.length,
     reload: await reloadCommand(rec.sshdConfig, pidFile),
     pidFile,
     listen: connectAddresses(eff),
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
     sharedDirs: [...(rec.answers.groupDir ? [rec.answers.groupDir] : []), ...(rec.answers.extras?.includes('tmp') ? ['/tmp'] : [])].map((d) => dirFacts(path.join(rec.jail, d))),
-    sharers: sharers.map((r) => ({ record: r, sha256: sha256File(recordPath(stateDir, r.user)) })),
-    heir: heirOf(sharers[0] ?? listRecords(stateDir).find((r) => r.user !== rec.user && r.sshdConfig === rec.sshdConfig), stateDir),
+    sharers: sharers.map(withSha),
+    others: records.map(withSha),
+    ...(existsSync(checkFile) ? { checkFile } : {}),
     jailNames: sharers.length > 0 ? namesWithout(sharers, passwd) : undefined,
   };
 }
 
-function heirOf(r: JailRecord | undefined, stateDir: string): RemoveFacts['heir'] {
-  return r && { record: r, sha256: sha256File(recordPath(stateDir, r.user)) };
+/** What is in each dir outside the jail that the record made (a parent, the keys dir, the drop-in dir). */
+function outsideDirEntries(rec: JailRecord): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const a of rec.actions) {
+    const e = a.effect;
+    if (e.kind !== 'mkdir' || e.path === rec.jail || e.path.startsWith(`${rec.jail}/`)) continue;
+    try {
+      out[e.path] = readdirSync(e.path);
+    } catch {
+      // gone already, or not a dir any more: the plan does not touch it
+    }
+  }
+  return out;
 }
 
 function dirFacts(p: string): { path: string; hasFiles: boolean } {
@@ -98,6 +113,7 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
     await ex.apply(plan);
     ex.finish('committed');
     say(`Removed ${user}'s jail ${rec.jail}.`);
+    for (const k of ex.kept) say(`${k} stays: something else was put in it after the preview, and it is not jailwizard's to remove.`);
     for (const n of plan.notes) say(n);
     return EXIT.ok;
   } catch (e) {

@@ -1,5 +1,6 @@
 // Running the real jailwizard bundle against the private sshd, and the fixtures the
 // end-to-end tests share.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,6 +48,15 @@ function removeTestKeys(): void {
   if (!existsSync(dir)) return;
   for (const n of readdirSync(dir)) if (n.startsWith(TEST_PREFIX)) rmSync(path.join(dir, n), { force: true });
   if (readdirSync(dir).length === 0) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes the jails of these users that a failed test left behind (newest first); reports, never throws. */
+export async function removeLeftJails(env: TestEnv, users: string[]): Promise<void> {
+  for (const user of [...users].reverse()) {
+    if (!existsSync(path.join(env.stateDir, 'jails', `${user}.json`))) continue;
+    const r = await jw(env, ['remove', user, '--yes']).catch((e: unknown) => e);
+    if (!(r && typeof r === 'object' && 'exitCode' in r && r.exitCode === 0)) console.error(`cleanup: remove ${user}:`, r);
+  }
 }
 
 export function jw(env: TestEnv, args: string[], opts: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
@@ -104,4 +114,38 @@ export function sftpAs(env: TestEnv, user: string, commands: string[], o: Client
     timeoutMs: 30_000,
     env: o.env,
   });
+}
+
+export interface PausedRun {
+  child: ChildProcess;
+  /** Resolves once the run says it is paused at the moment asked for. */
+  paused: Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; output: () => string }>;
+}
+
+/**
+ * Starts the bundle with JAILWIZARD_PAUSE_AT=moment (`N`: before step N; `client:K`: while
+ * the connection test's K-th client runs). Once `paused` resolves the run waits: SIGUSR2
+ * goes on, SIGTERM rolls back, SIGKILL kills it.
+ */
+export function startPaused(env: TestEnv, args: string[], moment: string): PausedRun {
+  const child = spawn(process.execPath, [BIN, ...args, ...env.common], {
+    env: { ...process.env, JAILWIZARD_PAUSE_AT: moment },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  const output = (): string => `--- stdout\n${stdout}\n--- stderr\n${stderr}`;
+  const paused = new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (/jailwizard: paused .*\(JAILWIZARD_PAUSE_AT\)/.test(stderr)) resolve();
+    });
+    child.on('exit', () => reject(new Error(`jailwizard ${args.join(' ')} exited before pausing at ${moment}:\n${output()}`)));
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; output: () => string }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal, output })),
+  );
+  return { child, paused, exited };
 }
