@@ -37,6 +37,7 @@ import {
   systemdUnitForPath,
 } from './plan-options.ts';
 import { isSyslogProblem } from './syslog.ts';
+import { checkSharedJailPaths } from './shared-jail.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import type { Answers, Tool } from './types.ts';
 import type { PasswdEntry } from './validate.ts';
@@ -256,6 +257,10 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const steps: Step[] = [];
   const notes: string[] = [];
   const user = plannedUser(a, facts);
+  checkSharedJailPaths(
+    { answers: a, home: user.home },
+    facts.sharers.map((x) => ({ answers: x.record.answers, home: x.account?.home ?? `/home/${x.record.user}` })),
+  );
   const jail = a.jail;
 
   // 1. Packages. Their files can only be planned once they exist, so the plan stops here.

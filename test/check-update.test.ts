@@ -98,6 +98,8 @@ describe.skipIf(skip)('check, update and the apt hook', () => {
       rmSync(sda, { force: true });
       await removeJail(env, user);
     }
+    // remove forgets the last check too: list has nothing left to show for this user.
+    expect(existsSync(path.join(env.stateDir, 'checks', `${user}.json`))).toBe(false);
   });
 
   it('update picks up a changed host binary, then has nothing to do, and brings the original back', async () => {

@@ -595,3 +595,43 @@ describe('options: startDir', () => {
     expect(mk(plan(['sftp'], { bindSources: src }, { startDir: '/web/site', binds: [{ source: '/srv/web', target: '/web', readOnly: true }] }))).not.toContain('/srv/jails/alice/web/site');
   });
 });
+
+describe('a shared jail keeps its users\' paths apart', () => {
+  const src = (...ps: string[]) => Object.fromEntries(ps.map((p) => [p, { real: p, state: dir() }]));
+  /** alice applies into the jail bob already shares, with these answers each. */
+  const shared = (mine: Partial<Answers>, bobs: Partial<Answers>): Plan => {
+    const bob = { user: 'bob', uid: 1003, gid: 1003, jail: '/srv/jails/alice', answers: answers(['sftp'], { user: 'bob', shared: true, ...bobs }), actions: [], manifest: [] } as unknown as JailRecord;
+    const account = { name: 'bob', uid: 1003, gid: 1003, gecos: '', home: '/home/bob', shell: '/usr/sbin/nologin' };
+    return plan(['sftp'], { sharers: [{ record: bob, account }], bindSources: src('/srv/web', '/srv/other') }, { shared: true, ...mine });
+  };
+  const web = (target: string, source = '/srv/web') => [{ source, target, readOnly: false }];
+
+  const refused: [string, Partial<Answers>, Partial<Answers>, string][] = [
+    ['a bind target inside another user\'s writable dir', { binds: web('/data/web') }, { writable: '/data' }, "bind target /data/web of alice lies inside bob's writable /data, in the shared jail /srv/jails/alice"],
+    ['a writable dir that holds another user\'s bind target', { writable: '/data' }, { binds: web('/data/web') }, 'writable /data overlaps a bind mount'],
+    ['the same group dir for another group', { group: 'uploads', groupDir: '/shared' }, { group: 'admin', groupDir: '/shared' }, "groupDir /shared of alice is bob's groupDir too"],
+    ['a start dir inside another user\'s writable dir', { startDir: '/data/in' }, { writable: '/data' }, "startDir /data/in of alice lies inside bob's writable /data"],
+    ['a writable dir that is another user\'s home', { writable: '/home/bob' }, {}, "writable /home/bob of alice is bob's home too"],
+    ['a start dir that is another user\'s group dir', { startDir: '/shared' }, { group: 'uploads', groupDir: '/shared' }, "startDir /shared of alice is bob's groupDir too"],
+    ['the same bind target for another source', { binds: web('/web') }, { binds: web('/web', '/srv/other') }, "bind target /web of alice is bob's bind target too"],
+  ];
+  for (const [name, mine, bobs, says] of refused) {
+    it(`refuses ${name}, before any change`, () => {
+      expect(refusal(() => shared(mine, bobs))).toContain(says);
+    });
+  }
+
+  const accepted: [string, Partial<Answers>, Partial<Answers>][] = [
+    ['the same group dir for the same group', { group: 'uploads', groupDir: '/shared' }, { group: 'uploads', groupDir: '/shared' }],
+    ['the same bind', { binds: web('/web') }, { binds: web('/web') }],
+    ['a start dir above another user\'s writable dir', { startDir: '/data' }, { writable: '/data/up' }],
+    ['a start dir inside another user\'s bind', { startDir: '/web/site' }, { binds: web('/web') }],
+    ['a start dir in a group dir both share', { startDir: '/shared', group: 'uploads', groupDir: '/shared' }, { group: 'uploads', groupDir: '/shared' }],
+    ['writable dirs side by side', { writable: '/data/alice' }, { writable: '/data/bob' }],
+  ];
+  for (const [name, mine, bobs] of accepted) {
+    it(`accepts ${name}`, () => {
+      expect(shared(mine, bobs).steps.length).toBeGreaterThan(0);
+    });
+  }
+});

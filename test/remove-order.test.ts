@@ -3,7 +3,7 @@
 // still there must keep logging in with the real clients, and once the last one is gone the
 // host must be byte-identical to before the first apply.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, type RunResult } from '../src/run.ts';
 import type { Answers, Tool } from '../src/types.ts';
@@ -148,6 +148,30 @@ describe.skipIf(skip)('removing jails in any order', () => {
     expect(hasUnfinishedJournal(env)).toBe(false);
     rmSync(late);
     rmdirSync(parent);
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
+  }, 300_000);
+
+  it('a shared jail refuses a user whose bind target lies inside another user\'s writable dir, before any change', async () => {
+    const a = uniqueUser('cfa');
+    const b = uniqueUser('cfb');
+    const jail = path.join(env.jailRoot, 'shared-conflict');
+    const data = path.join(env.jailRoot, 'hostdata-conflict');
+    mkdirSync(data, { mode: 0o755 });
+    const before = await snapshot(env);
+    await apply({ user: a, tools: ['sftp'], shared: true, jail, writable: '/data' });
+    const mid = await snapshot(env);
+    const r = await jw(env, ['apply', '--config', answersFile(env, { user: b, tools: ['sftp'], shared: true, jail, binds: [{ source: data, target: '/data/web', readOnly: false }] }), '--yes']);
+    expect(r.exitCode, out(r)).toBe(2);
+    const lines = r.stderr.trimEnd().split('\n');
+    expect(lines, out(r)).toHaveLength(2);
+    expect(lines[0]).toBe(`jailwizard: bind target /data/web of ${b} lies inside ${a}'s writable /data, in the shared jail ${jail}`);
+    expect(lines[1]).toMatch(/^ {2}hint: .*choose another bind target for /);
+    expect(diffSnapshots(mid, await snapshot(env))).toEqual([]);
+    // a's uploads still land in its own dir.
+    const put = await sftpAs(env, a, [`put ${path.join(env.work, 'payload')} /data/up.txt`]);
+    expect(put.exitCode, out(put)).toBe(0);
+    expect(statSync(path.join(jail, 'data/up.txt')).uid).toBe(statSync(path.join(jail, 'data')).uid);
+    await remove(a);
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
   }, 300_000);
 
