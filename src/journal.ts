@@ -1,6 +1,11 @@
 // The append-only journal of the run in progress. Before a step runs, its intent (every
 // action with its undo, and a backup of every file it will modify) is written and synced,
 // so a kill -9 or a power cut can be undone later by `jailwizard rollback`.
+//
+// Once a run has committed or been rolled back, its backups have done their job and go;
+// the small journal stays in history for the record, and history keeps only the newest
+// runs (HISTORY_LIMITS). A run whose rollback was incomplete keeps its backups: the
+// commands printed for the admin may need them.
 import {
   closeSync,
   copyFileSync,
@@ -9,13 +14,17 @@ import {
   mkdirSync,
   openSync,
   readFileSync,
+  readdirSync,
   renameSync,
+  rmSync,
   writeSync,
   lstatSync,
   readlinkSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Action } from './effects.ts';
+import { duBytes } from './disk-usage.ts';
 
 export interface Backup {
   path: string;
@@ -43,6 +52,18 @@ function currentPath(stateDir: string): string {
   return path.join(journalDir(stateDir), 'current.jsonl');
 }
 
+export function historyDir(stateDir: string): string {
+  return path.join(journalDir(stateDir), 'history');
+}
+
+/** Where a run keeps its own temporary files (the test key, the probes' payload); they go when the run ends. */
+function scratchRoot(stateDir: string): string {
+  return path.join(journalDir(stateDir), 'scratch');
+}
+
+/** How much history is kept: the newest runs, at most this many and this many bytes (the newest run always). */
+export const HISTORY_LIMITS = { runs: 100, bytes: 50_000_000 };
+
 export class Journal {
   private fd: number;
   private backupsMade = 0;
@@ -57,6 +78,8 @@ export class Journal {
   /** Opens a new journal; the caller has checked that none is unfinished. */
   static begin(stateDir: string, command: string, user: string): Journal {
     const dir = journalDir(stateDir);
+    // Backups and scratch files of a run that finished long ago (or never wrote its end) are no one's now.
+    for (const stale of ['backups', 'scratch']) rmSync(path.join(dir, stale), { recursive: true, force: true });
     mkdirSync(path.join(dir, 'backups'), { recursive: true, mode: 0o700 });
     const j = new Journal(stateDir, openSync(currentPath(stateDir), 'wx', 0o600));
     j.append({ t: 'begin', command, user, pid: process.pid, at: new Date().toISOString() });
@@ -96,19 +119,115 @@ export class Journal {
     return b.file ? path.join(journalDir(this.stateDir), b.file) : undefined;
   }
 
-  /** Closes the journal and moves it (and its backups) into history. */
+  /**
+   * A new root-only dir for this run's own temporary files (the test key, the probes'
+   * payload and downloads), under the journal: whatever way the run ends, even by
+   * `jailwizard rollback` after a kill -9, finish() removes it.
+   */
+  scratchDir(): string {
+    const root = scratchRoot(this.stateDir);
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    const dir = path.join(root, `${process.pid}-${randomBytes(4).toString('hex')}`);
+    mkdirSync(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  /**
+   * Closes the journal and moves it into history. Its backups go, unless the rollback was
+   * incomplete (then they stay beside it, for the manual commands); history is pruned.
+   */
   finish(outcome: 'committed' | 'rolled-back' | 'rollback-incomplete'): string {
     this.append({ t: 'end', outcome, at: new Date().toISOString() });
     closeSync(this.fd);
     const dir = journalDir(this.stateDir);
-    const histDir = path.join(dir, 'history');
+    const histDir = historyDir(this.stateDir);
     mkdirSync(histDir, { recursive: true, mode: 0o700 });
     const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
     const dest = path.join(histDir, `${name}.jsonl`);
     renameSync(currentPath(this.stateDir), dest);
-    if (existsSync(path.join(dir, 'backups'))) renameSync(path.join(dir, 'backups'), path.join(histDir, `${name}-backups`));
+    const backups = path.join(dir, 'backups');
+    if (outcome === 'rollback-incomplete' && existsSync(backups)) renameSync(backups, path.join(histDir, `${name}-backups`));
+    else rmSync(backups, { recursive: true, force: true });
+    rmSync(scratchRoot(this.stateDir), { recursive: true, force: true });
+    pruneHistory(this.stateDir);
     return dest;
   }
+}
+
+// ---------------------------------------------------------------- history
+
+interface HistoryRun {
+  name: string;
+  journal?: string;
+  backups?: string;
+}
+
+/** The runs in history, oldest first (names start with the ISO time the run ended). */
+function historyRuns(stateDir: string): HistoryRun[] {
+  const dir = historyDir(stateDir);
+  if (!existsSync(dir)) return [];
+  const runs = new Map<string, HistoryRun>();
+  for (const n of readdirSync(dir)) {
+    const m = /^(.+?)(\.jsonl|-backups)$/.exec(n);
+    if (!m) continue; // not jailwizard's naming: not touched
+    const run = runs.get(m[1]!) ?? { name: m[1]! };
+    if (m[2] === '.jsonl') run.journal = path.join(dir, n);
+    else run.backups = path.join(dir, n);
+    runs.set(run.name, run);
+  }
+  return [...runs.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** How a run in history ended, from the last line of its journal. */
+function outcomeOf(journal: string): string | undefined {
+  try {
+    const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]!) as Partial<Extract<JournalEntry, { t: 'end' }>>;
+    return last.t === 'end' ? last.outcome : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function runBytes(r: HistoryRun): number {
+  return (r.journal ? duBytes(r.journal) : 0) + (r.backups ? duBytes(r.backups) : 0);
+}
+
+/**
+ * Keeps history small: backups of runs that committed or were rolled back go (older
+ * jailwizards kept them), and so do backups without a journal; then the newest runs are
+ * kept within HISTORY_LIMITS, and the older ones are removed.
+ */
+export function pruneHistory(stateDir: string, limits = HISTORY_LIMITS): void {
+  const runs = historyRuns(stateDir);
+  for (const r of runs) {
+    if (!r.backups) continue;
+    const outcome = r.journal ? outcomeOf(r.journal) : undefined;
+    if (!r.journal || outcome === 'committed' || outcome === 'rolled-back') {
+      rmSync(r.backups, { recursive: true, force: true });
+      r.backups = undefined;
+    }
+  }
+  // The newest runs, without gaps: once one does not fit, it and every older run go.
+  let count = 0;
+  let bytes = 0;
+  let full = false;
+  for (const r of runs.filter((x) => x.journal).reverse()) {
+    const size = runBytes(r);
+    full ||= count > 0 && (count >= limits.runs || bytes + size > limits.bytes);
+    if (!full) {
+      count++;
+      bytes += size;
+      continue;
+    }
+    for (const p of [r.journal, r.backups]) if (p) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+/** What history holds now, for `list`. */
+export function historyUsage(stateDir: string): { dir: string; runs: number; bytes: number; limits: typeof HISTORY_LIMITS } {
+  const runs = historyRuns(stateDir).filter((r) => r.journal);
+  return { dir: historyDir(stateDir), runs: runs.length, bytes: runs.reduce((n, r) => n + runBytes(r), 0), limits: HISTORY_LIMITS };
 }
 
 /** The unfinished journal, if any: its entries and whether the process that wrote it lives. */

@@ -7,6 +7,7 @@ import { uniqueUser } from './helpers/names.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { run } from '../src/run.ts';
 import type { Tool } from '../src/types.ts';
+import type { ListJson } from '../src/commands/list.ts';
 
 const skip = rootOrSkipReason();
 const FOUR: Tool[] = ['bash', 'rsync', 'scp', 'sftp'];
@@ -75,7 +76,7 @@ describe.skipIf(skip)('check, update and the apt hook', () => {
 
       const listed = await jw(env, ['list', '--json']);
       expect(listed.exitCode, out(listed)).toBe(0);
-      const row = (JSON.parse(listed.stdout) as { user: string; lastCheck: { ok: boolean; findings: number; at: string } | null }[]).find((x) => x.user === user);
+      const row = (JSON.parse(listed.stdout) as ListJson).jails.find((x) => x.user === user);
       expect(row?.lastCheck).toMatchObject({ ok: false, findings: 3 });
       expect(Number.isNaN(Date.parse(row!.lastCheck!.at))).toBe(false);
 
@@ -91,7 +92,7 @@ describe.skipIf(skip)('check, update and the apt hook', () => {
       expect(again.exitCode, out(again)).toBe(0);
       expect(JSON.parse(again.stdout)).toMatchObject({ ok: true, findings: [] });
       const listedAgain = await jw(env, ['list', '--json']);
-      expect((JSON.parse(listedAgain.stdout) as { user: string; lastCheck: unknown }[]).find((x) => x.user === user)?.lastCheck).toMatchObject({ ok: true, findings: 0 });
+      expect((JSON.parse(listedAgain.stdout) as ListJson).jails.find((x) => x.user === user)?.lastCheck).toMatchObject({ ok: true, findings: 0 });
     } finally {
       rmSync(setuid, { force: true });
       rmSync(pub, { recursive: true, force: true });

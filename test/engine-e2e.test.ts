@@ -9,6 +9,7 @@ import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardow
 import { readElf } from '../src/elf.ts';
 import { run } from '../src/run.ts';
 import type { Tool } from '../src/types.ts';
+import type { ListJson } from '../src/commands/list.ts';
 
 const skip = rootOrSkipReason();
 
@@ -69,6 +70,15 @@ describe.skipIf(skip)('apply, test and remove on a private sshd', () => {
     expect(removed.exitCode, out(removed)).toBe(0);
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
     expect(hasUnfinishedJournal(env)).toBe(false);
+
+    // The remove backed up every copied binary (about 12 MB) to be able to undo itself; once it
+    // committed, those backups are gone and only the small journals of the runs stay.
+    const history = path.join(env.stateDir, 'journal', 'history');
+    expect(readdirSync(history).filter((n) => !n.endsWith('.jsonl'))).toEqual([]);
+    const listed = JSON.parse((await jw(env, ['list', '--json'])).stdout) as ListJson;
+    expect(listed.history).toMatchObject({ dir: history, runs: readdirSync(history).length, limits: { runs: 100, bytes: 50_000_000 } });
+    expect(listed.history.bytes).toBeGreaterThan(0);
+    expect(listed.history.bytes).toBeLessThan(2_000_000);
   });
 
   it('two jails removed in the order they were made leave nothing behind (the keys dir passes to the other record)', async () => {
@@ -127,9 +137,11 @@ describe.skipIf(skip)('apply, test and remove on a private sshd', () => {
     const user = uniqueUser('listed');
     expect((await jw(env, ['apply', '--config', answersFile(env, { user, tools: ['sftp'] }), '--yes', '--no-test'])).exitCode).toBe(0);
     const json = await jw(env, ['list', '--json']);
-    const rows = JSON.parse(json.stdout) as { user: string; tools: string[]; jail: string; bytes: number }[];
+    const rows = (JSON.parse(json.stdout) as ListJson).jails;
     expect(rows.find((x) => x.user === user)).toMatchObject({ tools: ['sftp'], jail: path.join(env.jailRoot, user) });
-    expect((await jw(env, ['list'])).stdout).toContain(user);
+    const table = (await jw(env, ['list'])).stdout;
+    expect(table).toContain(user);
+    expect(table).toMatch(/^Journal history: \d+ runs?, \d+\.\d MB in \S+ \(the newest 100 runs are kept, at most 50\.0 MB\)\.$/m);
     expect((await jw(env, ['remove', user, '--yes'])).exitCode).toBe(0);
     expect((await jw(env, ['list'])).stdout).not.toContain(user);
   });

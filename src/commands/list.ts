@@ -1,34 +1,21 @@
-// `jailwizard list`: the jails jailwizard manages.
-import { lstatSync, readdirSync } from 'node:fs';
-import path from 'node:path';
+// `jailwizard list`: the jails jailwizard manages, and how much its journal history holds.
 import { listRecords } from '../state.ts';
+import { duBytes } from '../disk-usage.ts';
+import { historyUsage } from '../journal.ts';
 import { lastCheck } from './check.ts';
 import { say } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
-/** Bytes under a dir, counting each inode once and not following symlinks. */
-function duBytes(dir: string): number {
-  const seen = new Set<number>();
-  let total = 0;
-  const walk = (p: string): void => {
-    let st;
-    try {
-      st = lstatSync(p);
-    } catch {
-      return;
-    }
-    if (!seen.has(st.ino)) {
-      seen.add(st.ino);
-      if (st.isFile()) total += st.size;
-    }
-    if (st.isDirectory()) for (const n of readdirSync(p)) walk(path.join(p, n));
-  };
-  walk(dir);
-  return total;
+/** What `list --json` prints. */
+export interface ListJson {
+  jails: { user: string; tools: string[]; jail: string; bytes: number; appliedAt: string; lastCheck: { at: string; ok: boolean; findings: number } | null }[];
+  history: ReturnType<typeof historyUsage>;
 }
 
+const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`;
+
 export function listCommand(o: CommonOptions & { json: boolean }): number {
-  const rows = listRecords(o.stateDir).map((r) => ({
+  const jails = listRecords(o.stateDir).map((r) => ({
     user: r.user,
     tools: r.tools,
     jail: r.jail,
@@ -36,15 +23,16 @@ export function listCommand(o: CommonOptions & { json: boolean }): number {
     appliedAt: r.appliedAt,
     lastCheck: lastCheck(o.stateDir, r.user) ?? null,
   }));
+  const history = historyUsage(o.stateDir);
   if (o.json) {
-    say(JSON.stringify(rows, null, 2));
+    say(JSON.stringify({ jails, history } satisfies ListJson, null, 2));
     return 0;
   }
-  if (rows.length === 0) {
-    say('No jails managed by jailwizard.');
-    return 0;
+  if (jails.length === 0) say('No jails managed by jailwizard.');
+  else {
+    say(['USER', 'TOOLS', 'JAIL', 'SIZE', 'LAST CHECK'].join('\t'));
+    for (const r of jails) say([r.user, r.tools.join(','), r.jail, mb(r.bytes), r.lastCheck ? `${r.lastCheck.ok ? 'ok' : `${r.lastCheck.findings} findings`} ${r.lastCheck.at.slice(0, 16).replace('T', ' ')}` : '-'].join('\t'));
   }
-  say(['USER', 'TOOLS', 'JAIL', 'SIZE', 'LAST CHECK'].join('\t'));
-  for (const r of rows) say([r.user, r.tools.join(','), r.jail, `${(r.bytes / 1e6).toFixed(1)} MB`, r.lastCheck ? `${r.lastCheck.ok ? 'ok' : `${r.lastCheck.findings} findings`} ${r.lastCheck.at.slice(0, 16).replace('T', ' ')}` : '-'].join('\t'));
+  say(`Journal history: ${history.runs} run${history.runs === 1 ? '' : 's'}, ${mb(history.bytes)} in ${history.dir} (the newest ${history.limits.runs} runs are kept, at most ${mb(history.limits.bytes)}).`);
   return 0;
 }
