@@ -28,6 +28,15 @@ export type Effect =
   | { kind: 'line-remove'; path: string; line: string }
   /** Stop a daemon that has no reload for new inputs (rsyslogd) and start it again the same way. */
   | { kind: 'daemon-restart'; name: string; pidFile: string; argv: string[] }
+  /**
+   * The connection test is about to log in as the user: its clients (every process whose
+   * argv names `clients`, the run's scratch dir) may leave files named PREFIX… (or rsync's
+   * .PREFIX… temp files) in these dirs. Nothing runs; it is journaled first so that a
+   * rollback, even after kill -9, can undo it with remove-probe-files.
+   */
+  | { kind: 'probe-files'; dirs: string[]; prefix: string; clients: string; jail: string; uid?: number }
+  /** Undo only: stop what is left of those clients, let the user's sessions in the jail end, remove the files. */
+  | { kind: 'remove-probe-files'; dirs: string[]; prefix: string; clients: string; jail: string; uid?: number }
   | { kind: 'sshd-validate'; config: string }
   | { kind: 'sshd-expect'; config: string; user: string; addr: string; expect: Record<string, string> }
   | { kind: 'sshd-reload'; argv: string[]; pidFile?: string; listen: { host: string; port: number }[] };
@@ -141,6 +150,13 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [`grep -vxF -e ${shQuote(e.line)} ${shQuote(e.path)} > ${shQuote(`${e.path}.new`)}; cat ${shQuote(`${e.path}.new`)} > ${shQuote(e.path)}; rm ${shQuote(`${e.path}.new`)}`];
     case 'daemon-restart':
       return [`kill -TERM "$(cat ${shQuote(e.pidFile)})" && ${shJoin(e.argv)}`];
+    case 'probe-files':
+      return [`# the connection test may leave ${e.dirs.map((d) => shQuote(`${d}/${e.prefix}`) + '*').join(', ')}; removed afterwards, even after a crash`];
+    case 'remove-probe-files':
+      return [
+        shJoin(['pkill', '-KILL', '-f', e.clients]),
+        `find ${e.dirs.map(shQuote).join(' ')} -maxdepth 1 ! -type d \\( -name ${shQuote(`${e.prefix}*`)} -o -name ${shQuote(`.${e.prefix}*`)} \\) -delete`,
+      ];
     case 'sshd-validate':
       return [shJoin(['sshd', '-t', '-f', e.config])];
     case 'sshd-expect': {

@@ -10,6 +10,7 @@ import { run, runOk } from './run.ts';
 import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
 import { UserError } from './errors.ts';
 import { livePid } from './proc.ts';
+import { removeProbeFiles } from './probe-files.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
 
 export type ExecEvent =
@@ -86,6 +87,11 @@ export class Executor {
     journal: Journal,
   ) {
     this.journal = journal;
+  }
+
+  /** A root-only dir for this run's own temporary files; it goes when the run ends, whichever way. */
+  scratchDir(): string {
+    return this.journal.scratchDir();
   }
 
   /** Runs `body` with another listener (e.g. quiet bookkeeping such as the test key). */
@@ -303,6 +309,9 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
     case 'unlink':
       if (lexists(u.path)) unlinkSync(u.path);
       return;
+    case 'remove-probe-files':
+      await removeProbeFiles(u);
+      return;
     default:
       await perform(u);
   }
@@ -466,7 +475,10 @@ export async function perform(e: Effect): Promise<void> {
       if (lexists(e.path)) unlinkSync(e.path);
       return;
     case 'restore':
-      throw new Error('restore is only an undo');
+    case 'remove-probe-files':
+      throw new Error(`${e.kind} is only an undo`);
+    case 'probe-files':
+      return; // the connection test's clients make them; this only journals where
     case 'move':
       mkdirSync(path.dirname(e.to), { recursive: true, mode: 0o700 });
       try {

@@ -1,5 +1,6 @@
-// Reading processes from /proc: which pid a PidFile names, and whether it still runs.
-import { readFileSync } from 'node:fs';
+// Reading processes from /proc: which pid a PidFile names, whether it still runs, and which
+// processes a rollback must wait for.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 /** True while the process exists and is not a zombie (a PID 1 that does not reap leaves those). */
 export function isRunning(pid: number): boolean {
@@ -24,4 +25,37 @@ export function livePid(pidFile: string, name: string): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The pids in /proc, ours left out. */
+function otherPids(): number[] {
+  try {
+    return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((p) => p !== process.pid);
+  } catch {
+    return [];
+  }
+}
+
+/** Live processes whose command line mentions `text` (a path only our own children were given). */
+export function pidsNaming(text: string): number[] {
+  return otherPids().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text) && isRunning(pid);
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Live processes of `uid` whose root dir is `root`: sessions chrooted there. */
+export function pidsChrootedIn(root: string, uid: number): number[] {
+  return otherPids().filter((pid) => {
+    try {
+      const uidLine = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('Uid:'));
+      if (Number(uidLine?.split(/\s+/)[1]) !== uid) return false;
+      return readlinkSync(`/proc/${pid}/root`) === root && isRunning(pid);
+    } catch {
+      return false;
+    }
+  });
 }

@@ -32,6 +32,12 @@ export interface ProbeTarget extends ProbeOptions {
   /** private key that is authorized for the user */
   identityFile: string;
   knownHostsFile?: string;
+  /** The name every file the probes create starts with (journaled before they start); random by default. */
+  tag?: string;
+  /** A dir for the probes' local files (payload, batches, downloads); the system temp dir by default. */
+  scratch?: string;
+  /** Called once the n-th client has started (it still runs), before it is awaited. */
+  onClient?: (n: number) => Promise<void>;
 }
 
 export interface ProbeResult {
@@ -66,7 +72,8 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
     results.push(r);
     onResult?.(r);
   };
-  const work = await mkdtemp(join(tmpdir(), 'jw-probe-'));
+  // rsync splits -e on whitespace: the local paths must have none.
+  const work = await mkdtemp(join(t.scratch && !/\s/.test(t.scratch) ? t.scratch : tmpdir(), 'jw-probe-'));
   const p = new Prober(t, work);
   try {
     await p.init();
@@ -146,6 +153,15 @@ export function refusalSource(allowFrom: readonly string[]): string | undefined 
 }
 
 
+/**
+ * The host dirs (in the jail) where the probes may create files: uploads and the write
+ * attempts, each named after the tag. They are journaled before the first client starts.
+ */
+export function probeDirs(t: Pick<ProbeTarget, 'jail' | 'startDir' | 'writable' | 'groupDir' | 'binds' | 'extras'>, home: string | undefined): string[] {
+  const inJail = ['/', '/etc', '/bin', home, t.startDir, t.writable, t.groupDir, ...(t.binds ?? []).map((b) => b.target), t.extras?.includes('tmp') ? '/tmp' : undefined];
+  return [...new Set(inJail.filter((d): d is string => !!d).map((d) => join(t.jail, d)))];
+}
+
 /** A plain-text pass/fail table, one probe a line, with a summary. */
 export function formatProbeTable(results: ProbeResult[]): string {
   const width = Math.max(0, ...results.map((r) => r.name.length));
@@ -162,7 +178,7 @@ type Outcome = [ok: boolean, detail: string];
 
 class Prober {
   /** Random name for every file this run creates, so nothing collides or lingers unnoticed. */
-  readonly tag = `jwprobe-${randomBytes(4).toString('hex')}`;
+  readonly tag: string;
   private key = '';
   private payload = Buffer.alloc(0);
   private count = 0;
@@ -174,10 +190,24 @@ class Prober {
   private home: string | undefined;
   private uid: number | undefined;
 
+  /** How many clients have started. */
+  private clients = 0;
+
   constructor(
     private readonly t: ProbeTarget,
     private readonly work: string,
-  ) {}
+  ) {
+    this.tag = t.tag ?? probeTag();
+  }
+
+  /** Every ssh/sftp/scp/rsync goes through here, so a test can stop the run while one is under way. */
+  private async client(argv: string[], opts: Parameters<typeof run>[1]): Promise<RunResult> {
+    const r = run(argv, opts);
+    if (!this.t.onClient) return r;
+    r.catch(() => {}); // awaited below; no unhandled rejection while the hook waits
+    await this.t.onClient(++this.clients);
+    return r;
+  }
 
   async init(): Promise<void> {
     if (/\s/.test(this.work)) throw new Error(`temp dir ${this.work} contains whitespace`);
@@ -235,7 +265,7 @@ class Prober {
 
   private ssh(args: string[], command?: string, env?: Record<string, string | undefined>): Promise<RunResult> {
     const cmd = command === undefined ? [] : [command];
-    return run(['ssh', ...args, ...this.sshOptions(), '-p', String(this.t.port), `${this.t.user}@${this.t.host}`, ...cmd], {
+    return this.client(['ssh', ...args, ...this.sshOptions(), '-p', String(this.t.port), `${this.t.user}@${this.t.host}`, ...cmd], {
       timeoutMs: TIMEOUT_MS,
       env,
     });
@@ -245,7 +275,7 @@ class Prober {
   private async sftp(commands: string[]): Promise<RunResult> {
     const batch = join(this.work, `batch-${++this.count}`);
     await writeFile(batch, commands.map((c) => c + '\n').join(''));
-    return run(['sftp', ...this.sshOptions(), '-P', String(this.t.port), '-b', batch, this.remote()], { timeoutMs: TIMEOUT_MS });
+    return this.client(['sftp', ...this.sshOptions(), '-P', String(this.t.port), '-b', batch, this.remote()], { timeoutMs: TIMEOUT_MS });
   }
 
   private local(name: string): string {
@@ -279,9 +309,9 @@ class Prober {
     const name = this.remoteName(legacy ? 'scpO' : 'scp');
     const back = this.local('scp');
     const scp = ['scp', ...(legacy ? ['-O'] : []), ...this.sshOptions(), '-P', String(this.t.port)];
-    const up = await run([...scp, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
+    const up = await this.client([...scp, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
     if (up.exitCode !== 0) return [false, `upload: ${failure(up)}`];
-    const down = await run([...scp, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
+    const down = await this.client([...scp, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
     if (down.exitCode !== 0) return [false, `download: ${failure(down)}`];
     return this.sameAsPayload(back);
   }
@@ -291,9 +321,9 @@ class Prober {
     const back = this.local('rsync');
     // rsync parses -e itself (no shell): fixed options and paths without spaces only.
     const e = ['ssh', ...this.sshOptions(), '-p', String(this.t.port)].join(' ');
-    const up = await run(['rsync', '-e', e, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
+    const up = await this.client(['rsync', '-e', e, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
     if (up.exitCode !== 0) return [false, `upload: ${failure(up)}`];
-    const down = await run(['rsync', '-e', e, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
+    const down = await this.client(['rsync', '-e', e, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
     if (down.exitCode !== 0) return [false, `download: ${failure(down)}`];
     return this.sameAsPayload(back);
   }
@@ -618,6 +648,11 @@ class Prober {
       }
     }
   }
+}
+
+/** The name every file of one connection test starts with. */
+export function probeTag(): string {
+  return `jwprobe-${randomBytes(4).toString('hex')}`;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,19 +1,20 @@
 // `jailwizard test USER`: authorize a temporary key (journaled, so it is removed even after
 // a crash), run the probes with the real clients, then remove the key.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError, EXIT } from '../errors.ts';
 import { Executor, Interrupted, explain, signalExitCode } from '../executor.ts';
-import type { Plan } from '../effects.ts';
+import type { Plan, Step } from '../effects.ts';
 import { fileState } from '../host-facts.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
-import { readPasswd } from '../validate.ts';
+import { readPasswd, type PasswdEntry } from '../validate.ts';
+import { pidsNaming } from '../proc.ts';
+import { probeFilesAction } from '../probe-files.ts';
 import { readRecord, type JailRecord } from '../state.ts';
-import { formatProbeTable, refusalSource, runProbes, type ProbeOptions, type ProbeResult } from '../verify.ts';
+import { formatProbeTable, probeDirs, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../verify.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -48,7 +49,8 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
   const target = connectAddresses(eff)[0];
   if (!target) throw new UserError(`sshd (${rec.sshdConfig}) listens on no address`, 'check ListenAddress and Port');
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'jailwizard-test-'));
+  // Root-only, under the journal: it goes when the run ends, even after a kill -9 (by `rollback`).
+  const dir = ex.scratchDir();
   try {
     const key = path.join(dir, 'id_ed25519');
     await runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
@@ -61,6 +63,8 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
     // admin's own setting for a jail jailwizard did not make.
     const account = readPasswd().find((p) => p.name === rec.user);
+    const tag = probeTag();
+    const probes = { ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key, tag, scratch: dir };
     const userEff = account ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: target.host }) : undefined;
     const keysPath = (account && userEff && authorizedKeysPaths(userEff, account)[0]) || path.join(AUTHORIZED_KEYS_DIR, rec.user);
     const have = fileState(keysPath);
@@ -83,13 +87,14 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
             },
           ],
         },
+        probeFilesStep(probes, account, dir),
       ],
     };
     await ex.withListener(quietKeyEvents, () => ex.apply(plan));
     try {
-      return await runProbes({ ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
+      return await runProbes({ ...probes, onClient: (n) => pauseWhileClientRuns(ex, n, dir) }, onResult);
     } finally {
-      await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key is removed', 1));
+      await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key and the probes\' files are removed', plan.steps.length));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -116,6 +121,24 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
     warn(`jailwizard: test failed: ${explain(e)}`);
     return EXIT.failed;
   }
+}
+
+/** Journals where the probes may leave files, before the first client starts (#11: kill -9 during the test). */
+function probeFilesStep(t: ProbeTarget, account: PasswdEntry | undefined, scratch: string): Step {
+  return {
+    id: 'test-files',
+    title: `Note where the connection test may leave files (${t.tag}…)`,
+    why: ['Removed again right after the probes; a rollback after a crash stops leftover clients and removes them too.'],
+    actions: [probeFilesAction({ dirs: probeDirs(t, account?.home), prefix: t.tag!, clients: scratch, jail: t.jail, uid: account?.uid })],
+  };
+}
+
+/** Test-only (JAILWIZARD_PAUSE_AT=client:N): once the n-th client runs, wait there, so a test can kill -9 the run mid-probe. */
+async function pauseWhileClientRuns(ex: Executor, n: number, scratch: string): Promise<void> {
+  if (process.env.JAILWIZARD_PAUSE_AT !== `client:${n}`) return;
+  // The client is spawned a tick after run() is called: wait until it shows in /proc.
+  for (let i = 0; i < 100 && pidsNaming(scratch).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await ex.pauseAt(`client:${n}`, `while client ${n} of the connection test runs`);
 }
 
 /** The temporary key's add/remove is bookkeeping, not news; failures still print. */

@@ -1,0 +1,64 @@
+// What the connection test leaves on the host while it runs, and how a rollback takes it
+// away: the clients (ssh, sftp, scp, rsync) log in as the jailed user and create files
+// named after the test's tag in the jail. Journaled before the first client starts, so a
+// kill -9 at any moment is undone by `jailwizard rollback`: leftover clients are stopped,
+// the user's sessions in the jail are let end, and the tagged files go.
+import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import type { Action, Effect } from './effects.ts';
+import { pidsChrootedIn, pidsNaming } from './proc.ts';
+
+type ProbeFiles = Extract<Effect, { kind: 'probe-files' }>;
+
+/** How long a rollback waits for leftover clients and sessions to end before it goes on. */
+const WAIT_MS = 15_000;
+
+/** The journal entry for a connection test: the dirs its probes may write to, with its undo. */
+export function probeFilesAction(e: Omit<ProbeFiles, 'kind'>): Action {
+  const effect: ProbeFiles = { kind: 'probe-files', ...e };
+  return { effect, undo: [{ ...effect, kind: 'remove-probe-files' }], pre: { kind: 'none' } };
+}
+
+async function until(done: () => boolean): Promise<void> {
+  for (const end = Date.now() + WAIT_MS; !done() && Date.now() < end; ) await new Promise((r) => setTimeout(r, 50));
+}
+
+/**
+ * Stops the clients that still run (after a kill -9 they are orphans that would go on
+ * uploading) and then waits for the user's sessions in the jail to end, then removes the
+ * tagged files. Only names that start with the tag, never a dir, never through a link.
+ */
+export async function removeProbeFiles(e: Omit<ProbeFiles, 'kind'>): Promise<void> {
+  const leftover = pidsNaming(e.clients);
+  for (const pid of leftover) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
+  if (leftover.length > 0) {
+    await until(() => pidsNaming(e.clients).length === 0);
+    // Their sessions end once sshd sees the connection close. Only then: an admin's own
+    // session of this user (not ours to wait for) does not hold up a normal test.
+    if (e.uid !== undefined) await until(() => pidsChrootedIn(e.jail, e.uid!).length === 0);
+  }
+  for (const dir of e.dirs) {
+    let names: string[];
+    try {
+      if (!lstatSync(dir).isDirectory()) continue;
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const n of names) {
+      if (!n.startsWith(e.prefix) && !n.startsWith(`.${e.prefix}`)) continue;
+      const p = path.join(dir, n);
+      try {
+        if (!lstatSync(p).isDirectory()) unlinkSync(p);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // gone meanwhile is what we want
+      }
+    }
+  }
+}
