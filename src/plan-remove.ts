@@ -336,7 +336,7 @@ function outsidePaths(r: JailRecord): string[] {
  * it; else it stays, for what else is in it (another jail jailwizard did not make, a file of
  * the admin's), and jailwizard forgets it.
  */
-export function outsideDirFate(p: string, rec: JailRecord, f: RemoveFacts, planned: Action[]): { heir?: Heir; stays: string[] } {
+function outsideDirFate(p: string, rec: JailRecord, f: RemoveFacts, planned: Action[]): { heir?: Heir; stays: string[] } {
   const needs = (h: Heir): boolean => h.record.user !== rec.user && outsidePaths(h.record).some((x) => inside(x, p));
   const heir = f.sharers.find(needs) ?? f.others.find(needs);
   if (heir) return { heir, stays: [] };
@@ -359,7 +359,7 @@ function actionPath(a: Action): string {
  * it is in, whatever order the record lists them in (a shared jail's record lists what it
  * took over from other users first, though their files live in its dirs and its in theirs).
  */
-export function deepestFirst(actions: Action[]): void {
+function deepestFirst(actions: Action[]): void {
   const depth = (a: Action): number => actionPath(a).split('/').length;
   actions.sort((x, y) => depth(y) - depth(x));
 }
