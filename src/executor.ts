@@ -183,17 +183,15 @@ export class Executor {
    */
   async pauseAt(moment: string, what: string): Promise<void> {
     if (process.env.JAILWIZARD_PAUSE_AT !== moment) return;
-    process.stderr.write(`jailwizard: paused ${what} (JAILWIZARD_PAUSE_AT)\n`);
     let go = (): void => {};
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 60_000);
-      go = () => {
-        clearTimeout(t);
-        resolve();
-      };
-      this.wake = go;
-      process.on('SIGUSR2', go);
-    });
+    const resumed = new Promise<void>((resolve) => (go = resolve));
+    // Listening before saying so: a test signals as soon as it reads the line.
+    process.on('SIGUSR2', go);
+    this.wake = go;
+    const t = setTimeout(go, 60_000);
+    process.stderr.write(`jailwizard: paused ${what} (JAILWIZARD_PAUSE_AT)\n`);
+    await resumed;
+    clearTimeout(t);
     process.off('SIGUSR2', go);
     this.wake = undefined;
   }
