@@ -1,8 +1,8 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import SelectInput from 'ink-select-input';
 import type { Arch } from '../src/types.ts';
-import { Indicator } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { useSelectList } from './SelectList.tsx';
 
 export const ARCH_LAYOUT: Record<Arch, { loader: string; libdir: string }> = {
   x86_64: { loader: '/lib64/ld-linux-x86-64.so.2', libdir: '/lib/x86_64-linux-gnu' },
@@ -24,16 +24,16 @@ export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps):
   const others = available.filter((a) => a !== hostArch);
   const items = [{ label: `${hostArch} (this host)`, value: 'auto' as const }, ...others.map((a) => ({ label: a, value: a }))];
   const [shown, setShown] = React.useState<Arch>(value === 'auto' ? hostArch : value);
+  const list = useSelectList<Arch | 'auto'>(items, {
+    initialIndex: Math.max(0, items.findIndex((i) => i.value === value)),
+    onHighlight: (i) => setShown(i.value === 'auto' ? hostArch : i.value),
+    onSelect: (i) => onSubmit(i.value),
+  });
+  useKeys((key) => void list.onKey(key));
   return (
     <Box flexDirection="column">
       <Text>Which architecture are the jail's binaries?</Text>
-      <SelectInput
-        indicatorComponent={Indicator}
-        items={items}
-        initialIndex={Math.max(0, items.findIndex((i) => i.value === value))}
-        onHighlight={(i) => setShown(i.value === 'auto' ? hostArch : i.value)}
-        onSelect={(i) => onSubmit(i.value)}
-      />
+      {list.view}
       <Text dimColor>  loader    {ARCH_LAYOUT[shown].loader}</Text>
       <Text dimColor>  libraries {ARCH_LAYOUT[shown].libdir}</Text>
       {others.length === 0 ? <Text dimColor>No binaries for other arches on this host, so only {hostArch} is offered.</Text> : null}

@@ -1,8 +1,9 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { Preflight as PreflightData } from '../src/wizard/preflight.ts';
-import SelectInput from 'ink-select-input';
-import { Indicator, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+import { Prose, Spinner, Status, useSize, useUi } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { useSelectList } from './SelectList.tsx';
 
 export interface PreflightProps {
   data?: PreflightData;
@@ -16,12 +17,21 @@ export interface PreflightProps {
 
 /** What was found on this host, with the fix for each problem. */
 export function PreflightScreen({ data, rollingBack, onContinue, onRollback, onRepair }: PreflightProps): React.JSX.Element {
-  const { columns } = useSize();
   const { sym } = useUi();
-  useInput((input, key) => {
+  const { columns } = useSize();
+  const choices = useSelectList(
+    [
+      { label: 'Make a new jail', value: 'make' },
+      { label: `Repair a jail (doctor)${data?.repairUsers.length ? `: ${data.repairUsers.join(', ')}` : ''}`, value: 'repair' },
+    ],
+    { onSelect: (i) => (i.value === 'make' ? onContinue() : onRepair?.()) },
+  );
+  useKeys((key) => {
     if (!data) return;
-    if (key.return && !data.blocked && !onRepair) onContinue();
-    if (input === 'r' && data.unfinished && !rollingBack) onRollback();
+    if (key.name === 'text' && key.text === 'r' && data.unfinished && !rollingBack) onRollback();
+    else if (data.blocked || rollingBack) return;
+    else if (onRepair) choices.onKey(key);
+    else if (key.name === 'enter') onContinue();
   });
   if (!data) {
     return (
@@ -34,10 +44,13 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback, onR
     <Box flexDirection="column">
       {data.findings.map((f) => (
         <Box key={f.label} flexDirection="column">
-          <Text>
-            <Status ok={f.status === 'ok'} warn={f.status === 'warn'} /> {fit(`${f.label}: ${f.value}`, columns - 4)}
-          </Text>
-          {f.fix ? <Text dimColor>{fit(`    fix: ${f.fix}`, columns - 2)}</Text> : null}
+          <Box>
+            <Status ok={f.status === 'ok'} warn={f.status === 'warn'} />
+            <Box marginLeft={1} flexDirection="column">
+              <Prose text={`${f.label}: ${f.value}`} hanging={2} width={columns - 3} />
+            </Box>
+          </Box>
+          {f.fix ? <Prose text={`fix: ${f.fix}`} indent={4} hanging={9} dimColor /> : null}
         </Box>
       ))}
       <Box marginTop={1}>
@@ -50,14 +63,7 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback, onR
         ) : onRepair ? (
           <Box flexDirection="column">
             <Text>Press Enter to start.</Text>
-            <SelectInput
-              indicatorComponent={Indicator}
-              items={[
-                { label: 'Make a new jail', value: 'make' },
-                { label: `Repair a jail (doctor)${data.repairUsers.length ? `: ${data.repairUsers.join(', ')}` : ''}`, value: 'repair' },
-              ]}
-              onSelect={(i) => (i.value === 'make' ? onContinue() : onRepair())}
-            />
+            {choices.view}
           </Box>
         ) : (
           <Text>Press Enter to start.</Text>

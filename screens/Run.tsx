@@ -1,8 +1,9 @@
 import React from 'react';
-import { Box, Static, Text, useInput } from 'ink';
-import { formatPlan } from '../src/effects.ts';
+import { Box, Static, Text } from 'ink';
+import { formatPlanLines } from '../src/effects.ts';
 import type { RunState } from '../src/wizard/state.ts';
-import { Pager, ProgressBar, Spinner, fit, mb, useSize, useUi } from './ui.tsx';
+import { ProgressBar, Prose, Spinner, fit, mb, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
 
 export interface RunProps {
   run: RunState;
@@ -27,9 +28,9 @@ export function RunLog({ run }: { run: RunState }): React.JSX.Element {
   return (
     <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
       {(l) => (
-        <Text key={l.key} color={caps.color ? color[l.kind] : undefined}>
-          {fit(`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`, columns - 1)}
-        </Text>
+        <Box key={l.key} flexDirection="column">
+          <Prose text={`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`} hanging={2} width={columns - 1} color={caps.color ? color[l.kind] : undefined} />
+        </Box>
       )}
     </Static>
   );
@@ -39,11 +40,14 @@ export function RunLog({ run }: { run: RunState }): React.JSX.Element {
 export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: RunProps): React.JSX.Element {
   const { sym } = useUi();
   const { columns } = useSize();
-  useInput((input, key) => {
+  const style = useWrapStyle();
+  const pager = usePager(run.pendingPlan ? wrapPlan(formatPlanLines(run.pendingPlan), columns - 1, style) : [], height - 3);
+  useKeys((key) => {
     if (run.pendingPlan) {
-      if (key.return) onPendingPlan(true);
-      else if (key.escape) onPendingPlan(false);
-    } else if (finished && (key.return || input === 'q')) onExit();
+      if (key.name === 'enter') onPendingPlan(true);
+      else if (key.name === 'escape') onPendingPlan(false);
+      else pager.onKey(key);
+    } else if (finished && (key.name === 'enter' || (key.name === 'text' && key.text === 'q'))) onExit();
   });
   const current = run.steps.find((s) => s.status === 'running');
   const done = run.steps.filter((s) => s.status === 'done').length;
@@ -52,7 +56,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       {run.pendingPlan ? (
         <Box flexDirection="column">
           <Text bold>The packages are installed. The next steps copy their files:</Text>
-          <Pager lines={formatPlan(run.pendingPlan).trimEnd().split('\n')} height={height - 3} />
+          {pager.view}
           <Text>Enter: go on. Esc: roll everything back.</Text>
         </Box>
       ) : null}
@@ -77,7 +81,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       {!finished ? <Text dimColor>{done}/{run.steps.length} steps done. Ctrl+C rolls everything back.</Text> : null}
       {finished && !ok ? (
         <Box flexDirection="column" marginTop={1}>
-          <Text color="red">{fit(`${sym.bad} ${run.error ?? 'failed'}`, columns - 2)}</Text>
+          <Prose text={`${sym.bad} ${run.error ?? 'failed'}`} hanging={2} color="red" />
           {run.manual.length > 0 ? (
             <>
               <Text color="red">These changes could not be undone; run them by hand:</Text>

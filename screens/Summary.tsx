@@ -1,7 +1,8 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { Answers } from '../src/types.ts';
 import { fit, useSize, useUi } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
 
 export interface SummaryProps {
   answers: Answers;
@@ -49,8 +50,8 @@ export function SummaryScreen(props: SummaryProps): React.JSX.Element {
   const { sym } = useUi();
   const { columns, rows } = useSize();
   const { answers: a, onExit } = props;
-  useInput((input, key) => {
-    if (key.return || input === 'q' || key.escape) onExit(summaryText(props));
+  useKeys((key) => {
+    if (key.name === 'enter' || key.name === 'escape' || (key.name === 'text' && key.text === 'q')) onExit(summaryText(props));
   });
   const s = summaryLines(props);
   const roomy = rows >= 24;

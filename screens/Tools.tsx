@@ -1,8 +1,9 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import { RECIPES } from '../recipes/index.ts';
 import { TOOLS, type Tool } from '../src/types.ts';
-import { useUi } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { fit, useSize, useUi } from './ui.tsx';
 
 export interface ToolsProps {
   selected: Tool[];
@@ -15,13 +16,15 @@ export interface ToolsProps {
 /** A multi-select; each tool shows its consequence in one line. */
 export function ToolsScreen({ selected, missing, onToggle, onNext }: ToolsProps): React.JSX.Element {
   const { sym, caps } = useUi();
+  const { columns } = useSize();
   const [cursor, setCursor] = useState(0);
   const [tried, setTried] = useState(false);
-  useInput((input, key) => {
-    if (key.upArrow || input === 'k') setCursor((c) => (c + TOOLS.length - 1) % TOOLS.length);
-    else if (key.downArrow || input === 'j') setCursor((c) => (c + 1) % TOOLS.length);
-    else if (input === ' ') onToggle(TOOLS[cursor]!);
-    else if (key.return) {
+  useKeys((key) => {
+    const ch = key.name === 'text' ? key.text : undefined;
+    if (key.name === 'up' || ch === 'k') setCursor((c) => (c + TOOLS.length - 1) % TOOLS.length);
+    else if (key.name === 'down' || ch === 'j') setCursor((c) => (c + 1) % TOOLS.length);
+    else if (ch === ' ') onToggle(TOOLS[cursor]!);
+    else if (key.name === 'enter') {
       setTried(true);
       if (selected.length > 0) onNext();
     }
@@ -32,10 +35,9 @@ export function ToolsScreen({ selected, missing, onToggle, onNext }: ToolsProps)
       {TOOLS.map((t, i) => (
         <Box key={t} flexDirection="column">
           <Text color={i === cursor && caps.color ? 'cyan' : undefined}>
-            {i === cursor ? sym.pointer : ' '} {selected.includes(t) ? sym.on : sym.off} {t}
-            {missing.includes(t) ? ' (not installed here: its package is installed first)' : ''}
+            {fit(`${i === cursor ? sym.pointer : ' '} ${selected.includes(t) ? sym.on : sym.off} ${t}${missing.includes(t) ? ' (not installed here: its package is installed first)' : ''}`, columns - 1)}
           </Text>
-          <Text dimColor>      {RECIPES[t].summary}</Text>
+          <Text dimColor>{fit(`      ${RECIPES[t].summary}`, columns - 1)}</Text>
         </Box>
       ))}
       {tried && selected.length === 0 ? <Text color="red">{sym.bad} choose at least one tool</Text> : null}

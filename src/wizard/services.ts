@@ -14,13 +14,19 @@ import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
 import { connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
 import { formatReport, runDoctorFix } from '../commands/doctor.ts';
 import { listRecords } from '../state.ts';
 import { createHash } from 'node:crypto';
+
+/** One line of the key field's input, checked. */
+export type KeyCheck =
+  | { status: 'added'; line: string; label: string; fingerprint: string }
+  | { status: 'duplicate'; line: string; fingerprint: string }
+  | { status: 'refused'; line: string; error: string };
 
 export interface Services extends RepairServices {
   preflight(): Promise<Preflight>;
@@ -32,7 +38,12 @@ export interface Services extends RepairServices {
   validateJail(jail: string, user: string): string | undefined;
   missingTools(): Tool[];
   arches(tools: Tool[]): { host: Arch; available: Arch[] };
-  checkKeys(text: string): Promise<{ keys: { line: string; label: string }[] } | { error: string }>;
+  /**
+   * Checks what was typed or pasted in the key field (key lines, or a .pub path) line by
+   * line with ssh-keygen -l, against the keys already chosen: each line is a key to add,
+   * a duplicate, or refused with the reason.
+   */
+  checkKeys(text: string, existing: string[]): Promise<{ lines: KeyCheck[] } | { error: string }>;
   /** The answers file's own checks (structure, formats, options that contradict each other). */
   checkAnswers(a: Answers): { answers: Answers } | { error: { message: string; hint?: string } };
   plan(a: Answers): Promise<Plan>;
@@ -130,7 +141,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       return { host: hostArch(), available: [...all] };
     },
     checkAnswers,
-    async checkKeys(text) {
+    async checkKeys(text, existing) {
       let source = text;
       if (text.startsWith('/') || text.startsWith('~')) {
         const p = text.replace(/^~(?=\/)/, process.env.HOME ?? '/root');
@@ -139,12 +150,18 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       }
       const lines = splitKeys(source);
       if (lines.length === 0) return { error: 'no key found' };
-      try {
-        const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l)));
-        return { keys: lines.map((line, i) => ({ line, label: `${infos[i]!.type} ${infos[i]!.bits} ${infos[i]!.fingerprint} ${infos[i]!.comment}`.trim() })) };
-      } catch (e) {
-        return { error: message(e) };
-      }
+      const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l).then((info) => ({ info }), (e: unknown) => ({ error: message(e) }))));
+      const seen = new Set(existing.map(keyBlob));
+      return {
+        lines: lines.map((line, i): KeyCheck => {
+          const r = infos[i]!;
+          if ('error' in r) return { status: 'refused', line, error: r.error };
+          const { type, bits, fingerprint, comment } = r.info;
+          if (seen.has(keyBlob(line))) return { status: 'duplicate', line, fingerprint };
+          seen.add(keyBlob(line));
+          return { status: 'added', line, fingerprint, label: `${type} ${bits} ${fingerprint} ${comment}`.trim() };
+        }),
+      };
     },
     async plan(a) {
       await validateAnswers(a, o);

@@ -269,6 +269,11 @@ export function canAdvance(s: WizardState): boolean {
   }
 }
 
+/** Esc goes back from here (on Options it first cancels an edit); elsewhere the screen gets it. */
+export function escapeGoesBack(s: WizardState): boolean {
+  return BACK_ALLOWED.has(s.screen);
+}
+
 export function reducer(s: WizardState, a: Action): WizardState {
   switch (a.type) {
     case 'next': {
