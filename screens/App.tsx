@@ -1,6 +1,6 @@
 // The wizard's root: one reducer, one root useInput (Ctrl+C, Esc), and the effects that
 // talk to the engine. Each screen is a thin component: props in, callbacks out.
-import React, { useEffect, useReducer, useRef, useState } from 'react';
+import React, { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
 import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Draft } from '../src/wizard/state.ts';
 import type { Key } from '../src/wizard/keys.ts';
 import { KeysRoot } from './keyboard.tsx';
@@ -27,6 +27,8 @@ export interface AppProps {
   /** Called once with the exit code; the caller unmounts, then prints `finalText` plainly. */
   onExit(code: number, message?: string, finalText?: string): void;
   initialDraft?: Partial<Draft>;
+  /** Called as the App unmounts, synchronously: also when Ink unmounts it on a signal. */
+  onUnmount?(): void;
 }
 
 const HINTS: Record<string, string> = {
@@ -44,7 +46,7 @@ const HINTS: Record<string, string> = {
 };
 const REPAIR_HINTS = 'enter choose/next · ctrl+c quit (rolls back a running fix)';
 
-export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX.Element {
+export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps): React.JSX.Element {
   const [s, dispatch] = useReducer(reducer, initialDraft, initialState);
   const [preflight, setPreflight] = useState<Preflight>();
   const [rollingBack, setRollingBack] = useState(false);
@@ -64,6 +66,11 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
   useEffect(() => {
     void services.preflight().then(setPreflight);
   }, [services]);
+
+  // A layout effect's cleanup runs inside the unmount itself, before a signal ends the process.
+  const unmounted = useRef(onUnmount);
+  unmounted.current = onUnmount;
+  useLayoutEffect(() => () => unmounted.current?.(), []);
 
   // Entering the preview makes a fresh plan from the current answers.
   useEffect(() => {

@@ -1,7 +1,7 @@
 // Small pieces every screen shares: the frame (title, body, key hints), a pager for long
 // text, a spinner and a progress bar. All sizes come from the terminal so the live area
 // stays shorter than the window.
-import React, { createContext, useContext, useEffect, useState } from 'react';
+import React, { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useStdout } from 'ink';
 import type { PlanLine } from '../src/effects.ts';
 import type { Key } from '../src/wizard/keys.ts';
@@ -16,20 +16,45 @@ export interface Ui {
 export const UiContext = createContext<Ui>({ caps: detectTerm(), sym: symbols(detectTerm()) });
 export const useUi = (): Ui => useContext(UiContext);
 
+interface SizeStore {
+  get(): { rows: number; columns: number };
+  subscribe(onChange: () => void): () => void;
+}
+
+const sizeStores = new WeakMap<object, SizeStore>();
+
+/** One resize listener per terminal, however many components ask for its size. */
+function sizeStore(stdout: NodeJS.WriteStream): SizeStore {
+  let store = sizeStores.get(stdout);
+  if (store) return store;
+  // Wider than 100 columns, lines get long to read: the frame stays at 100.
+  const read = (): { rows: number; columns: number } => ({ rows: stdout.rows || 24, columns: Math.min(stdout.columns || 80, 100) });
+  let size = read();
+  const subscribers = new Set<() => void>();
+  const onResize = (): void => {
+    size = read();
+    for (const s of subscribers) s();
+  };
+  store = {
+    get: () => size,
+    subscribe(onChange) {
+      if (subscribers.size === 0) stdout.on('resize', onResize);
+      subscribers.add(onChange);
+      return () => {
+        subscribers.delete(onChange);
+        if (subscribers.size === 0) stdout.off('resize', onResize);
+      };
+    },
+  };
+  sizeStores.set(stdout, store);
+  return store;
+}
+
 /** The window size, with the 80x24 default of a terminal that does not say. */
 export function useSize(): { rows: number; columns: number } {
   const { stdout } = useStdout();
-  // Wider than 100 columns, lines get long to read: the frame stays at 100.
-  const read = (): { rows: number; columns: number } => ({ rows: stdout.rows || 24, columns: Math.min(stdout.columns || 80, 100) });
-  const [size, setSize] = useState(read);
-  useEffect(() => {
-    const on = (): void => setSize(read());
-    stdout.on('resize', on);
-    return () => {
-      stdout.off('resize', on);
-    };
-  }, [stdout]);
-  return size;
+  const store = sizeStore(stdout);
+  return useSyncExternalStore(store.subscribe, store.get);
 }
 
 export const STEP_TITLES: Record<string, string> = {

@@ -1,6 +1,7 @@
 // What the terminal can show: colour (NO_COLOR), Unicode (the locale), cursor movement
 // (TERM=dumb gets plain lines). Screens take their symbols from here.
 import { writeSync } from 'node:fs';
+import { BRACKETED_PASTE_OFF, BRACKETED_PASTE_ON } from './keys.ts';
 
 export interface TermCaps {
   unicode: boolean;
@@ -48,7 +49,7 @@ export function symbols(caps: TermCaps): Symbols {
  * exit, Ctrl+C, a signal that unmounts the wizard) and process exit (a crash too). A
  * terminal left in this mode wraps every later paste into the shell in ESC[200~ … ESC[201~.
  */
-export function startBracketedPaste(out: { isTTY?: boolean; fd?: number; write(s: string): unknown }, caps: TermCaps, on: string, off: string): () => void {
+export function startBracketedPaste(out: { isTTY?: boolean; fd?: number; write(s: string): unknown }, caps: TermCaps): () => void {
   if (!out.isTTY || caps.dumb) return () => {};
   let active = true;
   const stop = (): void => {
@@ -57,14 +58,14 @@ export function startBracketedPaste(out: { isTTY?: boolean; fd?: number; write(s
     process.off('exit', stop);
     try {
       // Synchronous: on 'exit' and in a signal's last moments nothing asynchronous runs.
-      if (typeof out.fd === 'number') writeSync(out.fd, off);
-      else out.write(off);
+      if (typeof out.fd === 'number') writeSync(out.fd, BRACKETED_PASTE_OFF);
+      else out.write(BRACKETED_PASTE_OFF);
     } catch {
       // the terminal is gone (SIGHUP): nothing to switch off
     }
   };
   try {
-    out.write(on);
+    out.write(BRACKETED_PASTE_ON);
   } catch {
     return () => {};
   }
