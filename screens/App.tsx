@@ -5,6 +5,7 @@ import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Dr
 import type { Key } from '../src/wizard/keys.ts';
 import { KeysRoot } from './keyboard.tsx';
 import type { Services } from '../src/wizard/services.ts';
+import type { ConnectTarget } from '../src/connect-target.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
 import type { Plan } from '../src/effects.ts';
 import { UiContext, Frame, frameBodyRows, useSize, type Ui } from './ui.tsx';
@@ -53,7 +54,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
   const [keyLabels, setKeyLabels] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState<string>();
   const [answersPath, setAnswersPath] = useState<string>();
-  const [target, setTarget] = useState({ host: 'this-host', port: 22 });
+  const [target, setTarget] = useState<ConnectTarget>({ host: 'this-host', port: 22, from: 'fqdn' });
   // "Repair a jail" from the first screen: doctor, interactively, instead of the make flow.
   const [repairing, setRepairing] = useState(false);
   const pendingAnswer = useRef<((go: boolean) => void) | undefined>(undefined);

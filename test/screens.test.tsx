@@ -932,7 +932,7 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     ),
     saveScript: vi.fn((_p: Plan) => '/root/jailwizard-alice.sh'),
     saveAnswers: vi.fn((_a: Answers, where: 'cwd' | 'state') => (where === 'state' ? '/tmp/jw-state/answers/alice.yaml' : '/root/jailwizard-alice.yaml')),
-    connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222 })),
+    connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222, from: 'fqdn' as const })),
     repairCandidates: vi.fn(() => [{ user: 'bob', reason: 'sshd log: chroot failure' }]),
     diagnose: vi.fn(async (_u: string) => ({ report: ['✗ /srv  root 0775  group-writable'], plan: SMALL_PLAN })),
     fix: vi.fn(async () => ({ ok: true, manual: [], probes: PROBES })),

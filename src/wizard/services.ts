@@ -1,7 +1,6 @@
 // What the wizard's screens need from the host and the engine, behind one interface so the
 // App stays thin and screen tests can pass small fakes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { answersToYaml, parseAnswers } from '../answers.ts';
 import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
@@ -11,7 +10,8 @@ import { planToShellScript, type Plan } from '../effects.ts';
 import { hostArch } from '../host-facts.ts';
 import { chrootChain, type ChainLink } from '../ownership.ts';
 import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
-import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { sshdEffective } from '../sshd-config.ts';
+import { connectTarget, type ConnectTarget } from '../connect-target.ts';
 import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
 import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
@@ -50,7 +50,8 @@ export interface Services extends RepairServices {
   execute(a: Answers, plan: Plan, hooks: ApplyHooks): Promise<ApplyOutcome>;
   saveScript(plan: Plan): string;
   saveAnswers(a: Answers, where: 'cwd' | 'state'): string;
-  connectTarget(): Promise<{ host: string; port: number }>;
+  /** Where users connect: the admin's own session's server address, or the FQDN, and sshd's port. */
+  connectTarget(): Promise<ConnectTarget>;
   /** Flags to repeat in the commands the summary shows (--sshd-config, --state-dir). */
   extraFlags: string;
 }
@@ -181,11 +182,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       return p;
     },
     async connectTarget() {
-      const eff = await sshdEffective(o.sshdConfig);
-      const t = connectAddresses(eff)[0] ?? { host: '127.0.0.1', port: 22 };
-      // A wildcard listener is reached from outside by this host's name.
-      const wildcard = (eff.get('listenaddress') ?? []).some((l) => l.startsWith('0.0.0.0:') || l.startsWith('[::]:'));
-      return { host: wildcard ? hostname() : t.host, port: t.port };
+      return connectTarget(await sshdEffective(o.sshdConfig));
     },
   };
 }
