@@ -13,7 +13,7 @@ import { uniqueUser } from './helpers/names.ts';
 import { setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { sshClientOptions } from './helpers/sshd.ts';
 import { runOk } from '../src/run.ts';
-import { sleep } from './helpers/tmux.ts';
+import { childOf, sleep } from './helpers/tmux.ts';
 
 const eff = (listen: string[], port = ['22']): EffectiveConfig => new Map([['listenaddress', listen], ['port', port]]);
 const noFqdn = async (): Promise<string> => 'jail.example.org';
@@ -74,23 +74,6 @@ describe('connectTarget', () => {
     expect(decodeAddress('0000000000000000FFFF00000A02000A')).toBe('10.0.2.10');
   });
 });
-
-/** The only child of `parent`, once it is there. */
-async function childOf(parent: number): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    for (const n of readdirSync('/proc')) {
-      if (!/^\d+$/.test(n)) continue;
-      try {
-        const stat = readFileSync(`/proc/${n}/stat`, 'utf8');
-        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) return Number(n);
-      } catch {
-        // gone
-      }
-    }
-    await sleep(20);
-  }
-  throw new Error(`no child of ${parent}`);
-}
 
 describe('adminSession on real processes', () => {
   const started: ChildProcess[] = [];

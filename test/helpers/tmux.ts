@@ -197,7 +197,7 @@ export async function killAllTmux(): Promise<void> {
 }
 
 /** The pid of the only child of `parent` (the program its sh started), once it exists. */
-async function childOf(parent: number, timeoutMs = 5000): Promise<number> {
+export async function childOf(parent: number, timeoutMs = 5000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const n of readdirSync('/proc')) {
