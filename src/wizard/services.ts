@@ -14,7 +14,7 @@ import { sshdEffective } from '../sshd-config.ts';
 import { connectTarget, type ConnectTarget } from '../connect-target.ts';
 import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readPasswd, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
@@ -80,8 +80,11 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
   let failures: string[] = [];
   return {
     repairCandidates() {
-      const out = failures.map((user) => ({ user, reason: 'sshd log: chroot failure' }));
-      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
+      // Users whose latest login failed on the chroot (preflight), then the jails jailwizard
+      // manages whose user still exists.
+      const out = failures.map((user) => ({ user, reason: 'latest login failed on the chroot' }));
+      const users = new Set(readPasswd().map((p) => p.name));
+      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user) && users.has(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
       return out;
     },
     async diagnose(user) {
