@@ -105,7 +105,14 @@ export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps
       }
       field.onKey(key);
     },
-    { runs: true },
+    {
+      runs: true,
+      // Typing that arrived at once: one change, up to a paste of several lines (an entry of its own).
+      burst: (keys) => {
+        const n = keys.findIndex((k) => k.name === 'paste' && /[\r\n]/.test(k.text.trim()));
+        return field.onKeys(n < 0 ? keys : keys.slice(0, n));
+      },
+    },
   );
 
   // What is listed below the field gets the rows the window has left.

@@ -174,7 +174,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
           />
         );
       case 'tools':
-        return <ToolsScreen selected={d.tools} missing={services.missingTools()} onToggle={(tool) => dispatch({ type: 'toggle-tool', tool })} onNext={() => {
+        return <ToolsScreen selected={d.tools} cursor={s.toolsCursor} missing={services.missingTools()} onMoves={(moves) => dispatch({ type: 'tool-moves', moves })} onNext={() => {
           dispatch({ type: 'set-install-missing', value: services.missingTools().some((t) => d.tools.includes(t)) });
           dispatch({ type: 'next' });
         }} />;
@@ -280,7 +280,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
   return (
     <UiContext.Provider value={ui}>
       <KeysRoot root={onRootKey}>
-      <RunLog run={s.run} />
+      <RunLog log={s.run.log} />
       {repairing ? (
         <Frame screen="repair" index={1} total={1} hints={hints}>
           <RepairScreen services={services} height={height} onExit={(code) => onExit(code)} />

@@ -23,13 +23,14 @@ export interface ArchProps {
 export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps): React.JSX.Element {
   const others = available.filter((a) => a !== hostArch);
   const items = [{ label: `${hostArch} (this host)`, value: 'auto' as const }, ...others.map((a) => ({ label: a, value: a }))];
-  const [shown, setShown] = React.useState<Arch>(value === 'auto' ? hostArch : value);
   const list = useSelectList<Arch | 'auto'>(items, {
     initialIndex: Math.max(0, items.findIndex((i) => i.value === value)),
-    onHighlight: (i) => setShown(i.value === 'auto' ? hostArch : i.value),
     onSelect: (i) => onSubmit(i.value),
   });
-  useKeys((key) => void list.onKey(key));
+  // The highlighted arch's layout, from the list itself: one state change per key.
+  const highlighted = items[list.index]!.value;
+  const shown: Arch = highlighted === 'auto' ? hostArch : highlighted;
+  useKeys((key) => void list.onKey(key), { burst: list.onKeys });
   return (
     <Box flexDirection="column">
       <Text>Which architecture are the jail's binaries?</Text>

@@ -30,7 +30,18 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
   ];
   const [typing, setTyping] = useState(value !== '' && !suggestions.some((s) => s.value === value));
   const [typed, setTyped] = useState(typing ? value : '');
-  const [highlight, setHighlight] = useState(value && !typing ? value : suggestions[0]!.value);
+  const list = useSelectList(
+    suggestions.map((s) => ({ label: fit(s.label, columns - 3), value: s.value })),
+    {
+      initialIndex: Math.max(0, suggestions.findIndex((s) => s.value === value)),
+      onSelect(i) {
+        if (i.value === TYPE) setTyping(true);
+        else if (!validate(i.value)) onSubmit(i.value);
+      },
+    },
+  );
+  // The chain of the highlighted suggestion, from the list itself: one state change per key.
+  const highlight = suggestions[list.index]!.value;
   const shown = typing ? typed : highlight === TYPE ? '' : highlight;
   const problem = shown && shown.startsWith('/') ? validate(shown) : shown ? 'must be an absolute path' : undefined;
   const links = shown.startsWith('/') ? chain(shown) : [];
@@ -38,24 +49,13 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
   const field = useTextField(typed, (v) => setTyped(v.trim()), (v) => {
     if (v && !problem) onSubmit(v);
   });
-  const list = useSelectList(
-    suggestions.map((s) => ({ label: fit(s.label, columns - 3), value: s.value })),
-    {
-      initialIndex: Math.max(0, suggestions.findIndex((s) => s.value === value)),
-      onHighlight: (i) => setHighlight(i.value),
-      onSelect(i) {
-        if (i.value === TYPE) setTyping(true);
-        else if (!validate(i.value)) onSubmit(i.value);
-      },
-    },
-  );
   useKeys(
     (key) => {
       if (!typing) list.onKey(key);
       else if (key.name === 'tab') setTyping(false);
       else field.onKey(key);
     },
-    { runs: typing },
+    { runs: typing, burst: (keys) => (typing ? field.onKeys(keys) : list.onKeys(keys)) },
   );
   return (
     <Box flexDirection="column">

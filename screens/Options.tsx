@@ -19,11 +19,12 @@ import { useKeys } from './keyboard.tsx';
 import { useTextField } from './TextField.tsx';
 
 export type OptionAction = Extract<Action, { type: 'option-move' | 'option-toggle' | 'option-edit-start' | 'option-edit' | 'option-accept' }>;
+type OptionBatch = { type: 'batch'; actions: OptionAction[] };
 
 export interface OptionsProps {
   draft: Pick<Draft, 'user' | 'tools' | 'options'>;
   ui: OptionsUi;
-  onAction(a: OptionAction): void;
+  onAction(a: OptionAction | OptionBatch): void;
   /** c, Tab, or Enter on "Continue": the App checks the answers and goes on, or shows why not. */
   onContinue(): void;
   /** Rows the screen may use (the window less the frame's title and key hints). */
@@ -115,7 +116,23 @@ export function OptionsScreen({ draft, ui, onAction, onContinue, bodyRows }: Opt
         else onAction({ type: 'option-toggle' });
       }
     },
-    { runs: editing },
+    {
+      runs: editing,
+      burst: (keys) => {
+        if (editing) return field.onKeys(keys);
+        // Moves and toggles that arrived at once: one state change, in order.
+        const actions: OptionAction[] = [];
+        for (const k of keys) {
+          const ch = k.name === 'text' ? k.text : undefined;
+          if (k.name === 'up' || ch === 'k') actions.push({ type: 'option-move', delta: -1 });
+          else if (k.name === 'down' || ch === 'j') actions.push({ type: 'option-move', delta: 1 });
+          else if (ch === ' ') actions.push({ type: 'option-toggle' });
+          else break;
+        }
+        if (actions.length > 0) onAction({ type: 'batch', actions });
+        return actions.length;
+      },
+    },
   );
 
   const extras = effectiveExtras(draft);

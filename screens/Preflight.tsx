@@ -32,7 +32,7 @@ export function PreflightScreen({ data, rollingBack, onContinue, onRollback, onR
     else if (data.blocked || rollingBack) return;
     else if (onRepair) choices.onKey(key);
     else if (key.name === 'enter') onContinue();
-  });
+  }, { burst: (keys) => (data && !data.blocked && !rollingBack && onRepair ? choices.onKeys(keys) : 0) });
   if (!data) {
     return (
       <Text>

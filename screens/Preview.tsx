@@ -29,7 +29,7 @@ export function PreviewScreen({ plan, error, height, saved, onConfirm, onSaveScr
     else if (key.name === 'text' && key.text === 's') onSaveScript();
     else if (key.name === 'text' && key.text === 'a') onSaveAnswers();
     else pager.onKey(key);
-  });
+  }, { burst: (keys) => (plan ? pager.onKeys(keys) : 0) });
   if (error) {
     return (
       <Box flexDirection="column">

@@ -91,7 +91,10 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
         else pager.onKey(key);
       } else if ((stage.s === 'done' || stage.s === 'error') && quit) onExit(stage.s === 'done' && stage.ok ? 0 : 1);
     },
-    { runs: stage.s === 'typing' },
+    {
+      runs: stage.s === 'typing',
+      burst: (keys) => (stage.s === 'choose' ? list.onKeys(keys) : stage.s === 'typing' ? field.onKeys(keys) : stage.s === 'report' || stage.s === 'preview' ? pager.onKeys(keys) : 0),
+    },
   );
 
   switch (stage.s) {

@@ -20,13 +20,18 @@ export interface RunProps {
  * for the wizard's whole life: an unmounted <Static> makes Ink 5 measure a freed node and
  * run out of memory (ink#904).
  */
-export function RunLog({ run }: { run: RunState }): React.JSX.Element {
+export const RunLog = React.memo(RunLogLines);
+
+// Memoized, so that it re-renders only when the log grows: Ink 5 draws a whole frame at
+// once, unthrottled, whenever a mounted <Static> re-renders (its "static dirty" path), so
+// re-rendering it on every key would draw one frame per key of a burst.
+function RunLogLines({ log }: { log: RunState['log'] }): React.JSX.Element {
   const { sym, caps } = useUi();
   const { columns } = useSize();
   const mark = { done: sym.ok, failed: sym.bad, undone: sym.undone, 'undo-failed': sym.bad };
   const color = { done: 'green', failed: 'red', undone: 'yellow', 'undo-failed': 'red' } as const;
   return (
-    <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
+    <Static items={log.map((l, i) => ({ ...l, key: i }))}>
       {(l) => (
         <Box key={l.key} flexDirection="column">
           <Prose text={`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`} hanging={2} width={columns - 1} color={caps.color ? color[l.kind] : undefined} />
@@ -48,7 +53,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       else if (key.name === 'escape') onPendingPlan(false);
       else pager.onKey(key);
     } else if (finished && (key.name === 'enter' || (key.name === 'text' && key.text === 'q'))) onExit();
-  });
+  }, { burst: (keys) => (run.pendingPlan ? pager.onKeys(keys) : 0) });
   const current = run.steps.find((s) => s.status === 'running');
   const done = run.steps.filter((s) => s.status === 'done').length;
   return (

@@ -9,6 +9,8 @@ import { useUi } from './ui.tsx';
 export interface TextField {
   /** Handles an editing key; true when it was one. Enter calls onSubmit. */
   onKey(key: Key): boolean;
+  /** Handles the editing keys at the start of a burst as one change; returns how many. */
+  onKeys(keys: Key[]): number;
   /** The value with its cursor, to put where the field goes. */
   view: React.JSX.Element;
 }
@@ -35,7 +37,24 @@ export function useTextField(value: string, onChange: (value: string) => void, o
     if (r.line.value !== value) onChange(r.line.value);
     return true;
   };
-  return { onKey, view: <FieldText value={value} cursor={at} /> };
+  // A burst of editing keys: folded in order, then one change.
+  const onKeys = (keys: Key[]): number => {
+    let line = { value, cursor: at };
+    let took = 0;
+    for (const k of keys) {
+      const r = editLine(line, k);
+      if (!r || 'submit' in r) break;
+      line = r.line;
+      took++;
+    }
+    if (took > 0) {
+      last.current = line.value;
+      setCursor(line.cursor);
+      if (line.value !== value) onChange(line.value);
+    }
+    return took;
+  };
+  return { onKey, onKeys, view: <FieldText value={value} cursor={at} /> };
 }
 
 const INVERSE = '\u001b[7m';

@@ -2,33 +2,55 @@ import React, { useState } from 'react';
 import { Box, Text } from 'ink';
 import { RECIPES } from '../recipes/index.ts';
 import { TOOLS, type Tool } from '../src/types.ts';
+import type { Key } from '../src/wizard/keys.ts';
+import type { ToolMove } from '../src/wizard/state.ts';
 import { useKeys } from './keyboard.tsx';
 import { fit, useSize, useUi } from './ui.tsx';
 
 export interface ToolsProps {
   selected: Tool[];
+  /** The highlighted row. */
+  cursor: number;
   /** Tools whose binaries are not installed on this host (their package is installed first). */
   missing: Tool[];
-  onToggle(tool: Tool): void;
+  /** Moves and toggles, in the order the keys came: one state change for a whole burst. */
+  onMoves(moves: ToolMove[]): void;
   onNext(): void;
 }
 
+function moveOf(key: Key): ToolMove | undefined {
+  const ch = key.name === 'text' ? key.text : undefined;
+  if (key.name === 'up' || ch === 'k') return 'up';
+  if (key.name === 'down' || ch === 'j') return 'down';
+  return ch === ' ' ? 'toggle' : undefined;
+}
+
 /** A multi-select; each tool shows its consequence in one line. */
-export function ToolsScreen({ selected, missing, onToggle, onNext }: ToolsProps): React.JSX.Element {
+export function ToolsScreen({ selected, cursor, missing, onMoves, onNext }: ToolsProps): React.JSX.Element {
   const { sym, caps } = useUi();
   const { columns } = useSize();
-  const [cursor, setCursor] = useState(0);
   const [tried, setTried] = useState(false);
-  useKeys((key) => {
-    const ch = key.name === 'text' ? key.text : undefined;
-    if (key.name === 'up' || ch === 'k') setCursor((c) => (c + TOOLS.length - 1) % TOOLS.length);
-    else if (key.name === 'down' || ch === 'j') setCursor((c) => (c + 1) % TOOLS.length);
-    else if (ch === ' ') onToggle(TOOLS[cursor]!);
-    else if (key.name === 'enter') {
-      setTried(true);
-      if (selected.length > 0) onNext();
+  /** The moves at the start of `keys`, handed over at once; how many keys they were. */
+  const moves = (keys: Key[]): number => {
+    const m: ToolMove[] = [];
+    for (const k of keys) {
+      const move = moveOf(k);
+      if (!move) break;
+      m.push(move);
     }
-  });
+    if (m.length > 0) onMoves(m);
+    return m.length;
+  };
+  useKeys(
+    (key) => {
+      if (moves([key]) > 0) return;
+      if (key.name === 'enter') {
+        setTried(true);
+        if (selected.length > 0) onNext();
+      }
+    },
+    { burst: moves },
+  );
   return (
     <Box flexDirection="column">
       <Text>What may the user do? (space toggles, Enter continues)</Text>

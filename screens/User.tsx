@@ -48,7 +48,7 @@ export function UserScreen({ users, value, validate, onSubmit, listHeight }: Use
         if (users.length > 0) setTyping(false);
       } else field.onKey(key);
     },
-    { runs: typing },
+    { runs: typing, burst: (keys) => (typing ? field.onKeys(keys) : list.onKeys(keys)) },
   );
   if (typing) {
     return (

@@ -4,6 +4,7 @@
 import React, { createContext, useContext, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useStdin } from 'ink';
 import { KeyRouter, type KeyHandler, type RouterTiming } from '../src/wizard/key-router.ts';
+import type { Key } from '../src/wizard/keys.ts';
 
 const KeysContext = createContext<KeyRouter | undefined>(undefined);
 
@@ -42,6 +43,11 @@ export interface UseKeysOptions {
   active?: boolean;
   /** A text field: a run of typed characters comes as one key. */
   runs?: boolean;
+  /**
+   * Several keys at once, as one state change (see KeyOwner.burst): returns how many of
+   * them it handled, from the first; the rest come one by one.
+   */
+  burst?: (keys: Key[]) => number;
 }
 
 /**
@@ -56,11 +62,13 @@ export function useKeys(handler: KeyHandler, o: UseKeysOptions = {}): void {
   const router = shared ?? own;
   const ref = useRef(handler);
   ref.current = handler;
+  const burstRef = useRef(o.burst);
+  burstRef.current = o.burst;
   const active = o.active !== false;
   const runs = !!o.runs;
   // A layout effect: the new owner is in place before the next key is delivered.
   useLayoutEffect(() => {
     if (!router || !active) return;
-    return router.addOwner({ handle: (key) => ref.current(key), takesRuns: runs });
+    return router.addOwner({ handle: (key) => ref.current(key), takesRuns: runs, burst: (keys) => burstRef.current?.(keys) ?? 0 });
   }, [router, active, runs]);
 }

@@ -186,6 +186,8 @@ export function wrapPlan(lines: PlanLine[], columns: number, style: WrapStyle): 
 export interface Pager {
   /** ↑/↓ (k/j) a line, PgUp/PgDn (b/space) a page, Home/End (g/G); true when it was one of those. */
   onKey(key: Key): boolean;
+  /** The scroll keys at the start of a burst as one scroll; returns how many. */
+  onKeys(keys: Key[]): number;
   view: React.JSX.Element;
 }
 
@@ -205,15 +207,34 @@ export function usePager(lines: string[], height: number, resetKey = ''): Pager 
     setAt({ top: Math.max(0, Math.min(maxTop, t)), resetKey });
     return true;
   };
-  const onKey = (key: Key): boolean => {
+  /** Where a scroll key takes the top line from `t`; undefined for other keys. */
+  const scrolled = (t: number, key: Key): number | undefined => {
     const ch = key.name === 'text' ? key.text : undefined;
-    if (key.name === 'up' || ch === 'k') return go(top - 1);
-    if (key.name === 'down' || ch === 'j') return go(top + 1);
-    if (key.name === 'pagedown' || ch === ' ') return go(top + page);
-    if (key.name === 'pageup' || ch === 'b') return go(top - page);
-    if (key.name === 'home' || ch === 'g') return go(0);
-    if (key.name === 'end' || ch === 'G') return go(maxTop);
-    return false;
+    const to =
+      key.name === 'up' || ch === 'k' ? t - 1
+      : key.name === 'down' || ch === 'j' ? t + 1
+      : key.name === 'pagedown' || ch === ' ' ? t + page
+      : key.name === 'pageup' || ch === 'b' ? t - page
+      : key.name === 'home' || ch === 'g' ? 0
+      : key.name === 'end' || ch === 'G' ? maxTop
+      : undefined;
+    return to === undefined ? undefined : Math.max(0, Math.min(maxTop, to));
+  };
+  const onKey = (key: Key): boolean => {
+    const to = scrolled(top, key);
+    return to === undefined ? false : go(to);
+  };
+  const onKeys = (keys: Key[]): number => {
+    let t = top;
+    let took = 0;
+    for (const k of keys) {
+      const to = scrolled(t, k);
+      if (to === undefined) break;
+      t = to;
+      took++;
+    }
+    if (took > 0) go(t);
+    return took;
   };
   const shown = lines.slice(top, top + page);
   const view = (
@@ -228,7 +249,7 @@ export function usePager(lines: string[], height: number, resetKey = ''): Pager 
       </Text>
     </Box>
   );
-  return { onKey, view };
+  return { onKey, onKeys, view };
 }
 
 /** ink-select-input's pointer, in the terminal's symbols (its default is always Unicode). */

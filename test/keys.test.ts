@@ -217,6 +217,31 @@ describe('KeyRouter', () => {
     expect(tools).toEqual([' ', 'down', ' ']);
   });
 
+  it('an owner that takes bursts gets the keys of a read at once, up to the first it does not take; Esc and Ctrl never', () => {
+    const timing = fakeTiming();
+    const router = new KeyRouter(timing);
+    const bursts: string[][] = [];
+    const single: string[] = [];
+    const name = (k: Key): string => (k.name === 'text' ? k.text : k.name);
+    router.root = (k) => k.name === 'ctrl';
+    router.addOwner({
+      handle: (k) => void single.push(name(k)),
+      takesRuns: false,
+      // Takes moves and toggles, not Enter.
+      burst: (keys) => {
+        const n = keys.findIndex((k) => k.name === 'enter');
+        const took = n < 0 ? keys.length : n;
+        if (took > 0) bursts.push(keys.slice(0, took).map(name));
+        return took;
+      },
+    });
+    router.feed('  \u001b[B \r\u001b[A\u0003\u001b[B\u001b[B');
+    timing.drain();
+    // The run of two spaces comes as two keys; Ctrl+C goes to the root alone.
+    expect(bursts).toEqual([[' ', ' ', 'down', ' '], ['down', 'down']]);
+    expect(single).toEqual(['enter', 'up']);
+  });
+
   it('an ESC at the end of a read waits for the rest of its sequence, then counts as Esc', () => {
     const timing = fakeTiming();
     const router = new KeyRouter(timing);

@@ -24,11 +24,11 @@ import { chrootChain } from '../src/ownership.ts';
 import { shJoin, type Plan, type Step } from '../src/effects.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
 import type { KeyCheck, Services } from '../src/wizard/services.ts';
-import { initialState, reducer, draftToAnswers, type Draft, type RunState } from '../src/wizard/state.ts';
+import { initialState, moveTools, reducer, draftToAnswers, type Draft, type RunState, type ToolMove } from '../src/wizard/state.ts';
 import { checkAnswers } from '../src/wizard/services.ts';
 import type { ApplyHooks, ApplyOutcome } from '../src/apply-run.ts';
 import type { ProbeResult } from '../src/verify.ts';
-import { TOOLS, type Answers, type Tool } from '../src/types.ts';
+import type { Answers, Tool } from '../src/types.ts';
 
 afterEach(() => {
   cleanup();
@@ -160,16 +160,17 @@ describe('UserScreen', () => {
   });
 });
 
-/** ToolsScreen with its selection held as the App holds it. */
-function ToolsHarness({ onToggle, onNext, initial = [] }: { onToggle?: (t: Tool) => void; onNext?: () => void; initial?: Tool[] }): React.JSX.Element {
-  const [selected, setSelected] = useState<Tool[]>(initial);
+/** ToolsScreen with its highlight and selection held as the App holds them (moveTools). */
+function ToolsHarness({ onMoves, onNext, initial = [] }: { onMoves?: (m: ToolMove[]) => void; onNext?: () => void; initial?: Tool[] }): React.JSX.Element {
+  const [at, setAt] = useState({ cursor: 0, tools: initial });
   return (
     <ToolsScreen
-      selected={selected}
+      selected={at.tools}
+      cursor={at.cursor}
       missing={['rsync']}
-      onToggle={(t) => {
-        onToggle?.(t);
-        setSelected((s) => (s.includes(t) ? s.filter((x) => x !== t) : TOOLS.filter((x) => x === t || s.includes(x))));
+      onMoves={(m) => {
+        onMoves?.(m);
+        setAt((x) => moveTools(x, m));
       }}
       onNext={() => onNext?.()}
     />
@@ -178,7 +179,7 @@ function ToolsHarness({ onToggle, onNext, initial = [] }: { onToggle?: (t: Tool)
 
 describe('ToolsScreen', () => {
   it('shows each tool with its consequence line', () => {
-    const r = render(withUi(<ToolsScreen selected={['sftp']} missing={[]} onToggle={() => {}} onNext={() => {}} />));
+    const r = render(withUi(<ToolsScreen selected={['sftp']} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />));
     const f = frameOf(r);
     expect(f).toContain('› ○ bash');
     expect(f).toContain('○ rsync');
@@ -191,23 +192,34 @@ describe('ToolsScreen', () => {
   });
 
   it('arrows move the cursor and space toggles the tool under it', async () => {
-    const onToggle = vi.fn();
-    const r = render(withUi(<ToolsHarness onToggle={onToggle} />));
+    const onMoves = vi.fn();
+    const r = render(withUi(<ToolsHarness onMoves={onMoves} />));
     expect(frameOf(r)).toContain('rsync (not installed here: its package is installed first)');
     await press(r, 'down');
     expect(frameOf(r)).toContain('› ○ rsync');
     await press(r, 'space');
-    expect(onToggle).toHaveBeenLastCalledWith('rsync');
+    expect(onMoves).toHaveBeenLastCalledWith(['toggle']);
     expect(frameOf(r)).toContain('› ◉ rsync');
     await press(r, 'up');
     await press(r, 'up'); // wraps around to the last tool
     expect(frameOf(r)).toContain('› ○ sftp');
     await press(r, 'space');
-    expect(onToggle).toHaveBeenLastCalledWith('sftp');
     expect(frameOf(r)).toMatch(/◉ rsync[\s\S]*› ◉ sftp/);
     await press(r, 'space');
     expect(frameOf(r)).toContain('› ○ sftp');
-    expect(onToggle.mock.calls.map((c) => c[0])).toEqual(['rsync', 'sftp', 'sftp']);
+    expect(onMoves.mock.calls.map((c) => c[0])).toEqual([['down'], ['toggle'], ['up'], ['up'], ['toggle'], ['toggle']]);
+  });
+
+  it('a burst of Space and Down in one write is one change with every key, in order', async () => {
+    const onMoves = vi.fn();
+    const r = render(withUi(<ToolsHarness onMoves={onMoves} />));
+    await type(r, ' \u001b[B\u001b[B \u001b[B ');
+    const f = frameOf(r);
+    expect(f).toMatch(/^ +◉ bash/m);
+    expect(f).toMatch(/^ +○ rsync/m);
+    expect(f).toMatch(/^ +◉ scp/m);
+    expect(f).toMatch(/^› ◉ sftp/m);
+    expect(onMoves.mock.calls).toEqual([[['toggle', 'down', 'down', 'toggle', 'down', 'toggle']]]);
   });
 
   it('Enter with nothing selected says so and does not go on', async () => {
@@ -707,7 +719,7 @@ describe('RunScreen', () => {
       ],
       progress: { done: 3, total: 10, bytes: 1e6, totalBytes: 2e6 },
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✓ Create user alice');
     expect(f).toContain('✓ Make the jail');
@@ -737,7 +749,7 @@ describe('RunScreen', () => {
       ],
       error: 'Make the jail: the disk is full',
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ Make the jail: ENOSPC');
     expect(f).toContain('↩ undone: Make the jail');
@@ -750,7 +762,7 @@ describe('RunScreen', () => {
 
   it('rolling back shows its own line instead of the running step', () => {
     const run = runState({ steps: [{ title: 'Copy binaries', status: 'running' }], rollingBack: true });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     expect(frameOf(r)).toContain('Rolling back, newest change first');
     expect(frameOf(r)).not.toContain('Copy binaries');
   });
@@ -762,7 +774,7 @@ describe('RunScreen', () => {
       manual: ['rmdir /srv/jails/alice', 'userdel alice'],
       error: 'Make the jail: boom',
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ could not undo: Make the jail');
     expect(f).toContain('These changes could not be undone; run them by hand:');
@@ -774,7 +786,7 @@ describe('RunScreen', () => {
   it('a second plan after installing packages waits for Enter or Esc', async () => {
     const answers: boolean[] = [];
     const run = runState({ pendingPlan: plan([step('Copy rsync', ['install', '/usr/bin/rsync', '/srv/jails/alice/usr/bin/rsync'])]) });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} /></>));
     expect(frameOf(r)).toContain('The packages are installed. The next steps copy their files:');
     expect(frameOf(r)).toContain('install /usr/bin/rsync /srv/jails/alice/usr/bin/rsync');
     await press(r, 'escape', { until: () => answers.length === 1 });
@@ -845,7 +857,7 @@ describe('SummaryScreen', () => {
 describe('ASCII fallback (unicode: false)', () => {
 
   it('ToolsScreen uses ASCII symbols', () => {
-    const r = render(withUi(<ToolsScreen selected={['scp']} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={['scp']} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     const f = frameOf(r);
     expect(f).toContain('> [ ] bash');
     expect(f).toContain('  [x] scp');
@@ -854,7 +866,7 @@ describe('ASCII fallback (unicode: false)', () => {
   });
 
   it('ToolsScreen says "choose at least one tool" in ASCII', async () => {
-    const r = render(withUi(<ToolsScreen selected={[]} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={[]} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     await press(r, 'enter');
     expect(frameOf(r)).toContain('x choose at least one tool');
     expect(nonAscii(frameOf(r))).toEqual([]);
@@ -875,7 +887,7 @@ describe('ASCII fallback (unicode: false)', () => {
   });
 
   it('ToolsScreen draws no non-ASCII character at all', () => {
-    const r = render(withUi(<ToolsScreen selected={[]} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={[]} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     expect(nonAscii(frameOf(r))).toEqual([]);
   });
 

@@ -12,6 +12,12 @@ export interface KeyOwner {
   handle: KeyHandler;
   /** Takes a run of printable characters as one key (text fields); others get them one by one. */
   takesRuns: boolean;
+  /**
+   * Takes several keys at once: handles a prefix of them with one state change and says
+   * how many it took (0: none; they go one at a time). A burst of 20 arrows is then one
+   * redraw, not 20. Never offered Esc or Ctrl keys: those go by the root first.
+   */
+  burst?: (keys: Key[]) => number;
 }
 
 export interface RouterTiming {
@@ -32,6 +38,16 @@ export const DEFAULT_TIMING: RouterTiming = {
   setTimer: (fn, ms) => setTimeout(fn, ms),
   clearTimer: (t) => clearTimeout(t as ReturnType<typeof setTimeout>),
 };
+
+/** Keys a burst may carry: not the root's (Esc, Ctrl). */
+function offerable(k: Key): boolean {
+  return k.name !== 'escape' && k.name !== 'ctrl';
+}
+
+/** A run of characters as one key per character. */
+function oneByOne(k: Key): Key[] {
+  return k.name === 'text' && [...k.text].length > 1 ? [...k.text].map((ch) => ({ name: 'text', text: ch })) : [k];
+}
 
 export class KeyRouter {
   root: KeyHandler | undefined;
@@ -101,6 +117,19 @@ export class KeyRouter {
 
   private deliver(key: Key): void {
     const owner = this.owners.at(-1);
+    if (owner?.burst && this.queue.length > 0 && offerable(key)) {
+      const keys = [key, ...this.queue];
+      let n = keys.findIndex((k) => !offerable(k));
+      if (n < 0) n = keys.length;
+      const offered = owner.takesRuns ? keys.slice(0, n) : keys.slice(0, n).flatMap(oneByOne);
+      const took = offered.length > 1 ? owner.burst(offered) : 0;
+      if (took > 0) {
+        // Put back what it did not take (in single characters if it was split).
+        const rest = offered.slice(took);
+        this.queue.splice(0, n - 1, ...rest);
+        return;
+      }
+    }
     // A run goes out one character at a time unless the owner is a text field: each
     // character is a key of its own (j j moves twice; space space toggles twice).
     if (key.name === 'text' && !owner?.takesRuns) {
