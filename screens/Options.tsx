@@ -16,6 +16,7 @@ import {
 import { fit, useSize, useUi, useWrapStyle } from './ui.tsx';
 import { wrapProse } from '../src/wizard/wrap.ts';
 import { useKeys } from './keyboard.tsx';
+import { foldKeys } from '../src/wizard/keys.ts';
 import { useTextField } from './TextField.tsx';
 
 export type OptionAction = Extract<Action, { type: 'option-move' | 'option-toggle' | 'option-edit-start' | 'option-edit' | 'option-accept' }>;
@@ -121,16 +122,14 @@ export function OptionsScreen({ draft, ui, onAction, onContinue, bodyRows }: Opt
       burst: (keys) => {
         if (editing) return field.onKeys(keys);
         // Moves and toggles that arrived at once: one state change, in order.
-        const actions: OptionAction[] = [];
-        for (const k of keys) {
+        const { at: actions, took } = foldKeys<OptionAction[]>([], keys, (acts, k) => {
           const ch = k.name === 'text' ? k.text : undefined;
-          if (k.name === 'up' || ch === 'k') actions.push({ type: 'option-move', delta: -1 });
-          else if (k.name === 'down' || ch === 'j') actions.push({ type: 'option-move', delta: 1 });
-          else if (ch === ' ') actions.push({ type: 'option-toggle' });
-          else break;
-        }
-        if (actions.length > 0) onAction({ type: 'batch', actions });
-        return actions.length;
+          if (k.name === 'up' || ch === 'k') return [...acts, { type: 'option-move', delta: -1 }];
+          if (k.name === 'down' || ch === 'j') return [...acts, { type: 'option-move', delta: 1 }];
+          return ch === ' ' ? [...acts, { type: 'option-toggle' }] : undefined;
+        });
+        if (took > 0) onAction({ type: 'batch', actions });
+        return took;
       },
     },
   );

@@ -3,7 +3,7 @@
 // screen that shows it owns input and hands keys to onKey().
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
-import type { Key } from '../src/wizard/keys.ts';
+import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import { Indicator, useUi } from './ui.tsx';
 
 export interface SelectItem<V> {
@@ -55,14 +55,7 @@ export function useSelectList<V>(
   };
   // A burst of movement keys: one move to where they all lead.
   const onKeys = (keys: Key[]): number => {
-    let at = index;
-    let took = 0;
-    for (const k of keys) {
-      const to = moved(at, k);
-      if (to === undefined) break;
-      at = to;
-      took++;
-    }
+    const { at, took } = foldKeys(index, keys, moved);
     if (took > 0) go(at);
     return took;
   };

@@ -2,7 +2,7 @@
 // shows it owns input and hands keys to onKey(); the field keeps only its cursor.
 import React, { useRef, useState } from 'react';
 import { Text } from 'ink';
-import type { Key } from '../src/wizard/keys.ts';
+import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import { editLine } from '../src/wizard/line-edit.ts';
 import { useUi } from './ui.tsx';
 
@@ -39,14 +39,10 @@ export function useTextField(value: string, onChange: (value: string) => void, o
   };
   // A burst of editing keys: folded in order, then one change.
   const onKeys = (keys: Key[]): number => {
-    let line = { value, cursor: at };
-    let took = 0;
-    for (const k of keys) {
-      const r = editLine(line, k);
-      if (!r || 'submit' in r) break;
-      line = r.line;
-      took++;
-    }
+    const { at: line, took } = foldKeys({ value, cursor: at }, keys, (l, k) => {
+      const r = editLine(l, k);
+      return r && 'line' in r ? r.line : undefined;
+    });
     if (took > 0) {
       last.current = line.value;
       setCursor(line.cursor);

@@ -2,7 +2,7 @@ import React, { useState } from 'react';
 import { Box, Text } from 'ink';
 import { RECIPES } from '../recipes/index.ts';
 import { TOOLS, type Tool } from '../src/types.ts';
-import type { Key } from '../src/wizard/keys.ts';
+import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import type { ToolMove } from '../src/wizard/state.ts';
 import { useKeys } from './keyboard.tsx';
 import { fit, useSize, useUi } from './ui.tsx';
@@ -32,14 +32,12 @@ export function ToolsScreen({ selected, cursor, missing, onMoves, onNext }: Tool
   const [tried, setTried] = useState(false);
   /** The moves at the start of `keys`, handed over at once; how many keys they were. */
   const moves = (keys: Key[]): number => {
-    const m: ToolMove[] = [];
-    for (const k of keys) {
+    const { at, took } = foldKeys<ToolMove[]>([], keys, (m, k) => {
       const move = moveOf(k);
-      if (!move) break;
-      m.push(move);
-    }
-    if (m.length > 0) onMoves(m);
-    return m.length;
+      return move ? [...m, move] : undefined;
+    });
+    if (took > 0) onMoves(at);
+    return took;
   };
   useKeys(
     (key) => {

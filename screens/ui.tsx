@@ -4,7 +4,7 @@
 import React, { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useStdout } from 'ink';
 import type { PlanLine } from '../src/effects.ts';
-import type { Key } from '../src/wizard/keys.ts';
+import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import { detectTerm, symbols, type Symbols, type TermCaps } from '../src/wizard/terminal.ts';
 import { ASCII_WRAP, UNICODE_WRAP, shorten, wrapCommand, wrapExact, wrapProse, type WrapStyle } from '../src/wizard/wrap.ts';
 
@@ -225,15 +225,8 @@ export function usePager(lines: string[], height: number, resetKey = ''): Pager 
     return to === undefined ? false : go(to);
   };
   const onKeys = (keys: Key[]): number => {
-    let t = top;
-    let took = 0;
-    for (const k of keys) {
-      const to = scrolled(t, k);
-      if (to === undefined) break;
-      t = to;
-      took++;
-    }
-    if (took > 0) go(t);
+    const { at, took } = foldKeys(top, keys, scrolled);
+    if (took > 0) go(at);
     return took;
   };
   const shown = lines.slice(top, top + page);

@@ -204,6 +204,22 @@ function partialSuffix(s: string, marker: string): number {
   return 0;
 }
 
+/**
+ * A burst folded into one state: `step` takes keys from the first on, until it returns
+ * undefined; the state they lead to, and how many it took.
+ */
+export function foldKeys<S>(start: S, keys: readonly Key[], step: (at: S, key: Key) => S | undefined): { at: S; took: number } {
+  let at = start;
+  let took = 0;
+  for (const k of keys) {
+    const next = step(at, k);
+    if (next === undefined) break;
+    at = next;
+    took++;
+  }
+  return { at, took };
+}
+
 /** Printable characters only: what a text field may take from typed or pasted text. */
 export function printableOnly(text: string): string {
   let out = '';
