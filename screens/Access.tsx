@@ -1,7 +1,8 @@
 import React, { useRef, useState } from 'react';
 import { Box, Text } from 'ink';
 import type { KeyCheck } from '../src/wizard/services.ts';
-import { Prose, Spinner, useSize, useUi } from './ui.tsx';
+import { Spinner, useSize, useUi, useWrapStyle } from './ui.tsx';
+import { wrapProse } from '../src/wizard/wrap.ts';
 import { useKeys } from './keyboard.tsx';
 import { useTextField } from './TextField.tsx';
 
@@ -15,6 +16,8 @@ export interface AccessProps {
   onAdd(text: string): Promise<KeyCheck[] | { error: string }>;
   onLater(): void;
   onNext(): void;
+  /** Rows the screen may use (the window less the frame). */
+  bodyRows?: number;
 }
 
 interface Report {
@@ -40,9 +43,11 @@ function reportsOf(r: KeyCheck[] | { error: string }): Report[] {
  * Entries are checked one after the other, in the order they were given, while the field
  * takes the next one; a paste of several lines adds one key per line.
  */
-export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps): React.JSX.Element {
+export function AccessScreen({ user, keys, onAdd, onLater, onNext, bodyRows }: AccessProps): React.JSX.Element {
   const { sym, caps } = useUi();
-  const { rows } = useSize();
+  const { rows: windowRows, columns } = useSize();
+  const rows = bodyRows ?? windowRows - 5;
+  const style = useWrapStyle();
   const [text, setText] = useState('');
   const [reports, setReports] = useState<Report[]>([]);
   const [checking, setChecking] = useState(false);
@@ -115,17 +120,36 @@ export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps
     },
   );
 
-  // What is listed below the field gets the rows the window has left.
-  const room = Math.max(2, rows - 14);
-  const shownReports = reports.slice(-room);
-  const shownKeys = keys.slice(-Math.max(1, room - shownReports.length));
-  const color = (s: Report['status']): string | undefined => (!caps.color ? undefined : s === 'added' ? 'green' : s === 'duplicate' ? 'yellow' : 'red');
-  const mark = (s: Report['status']): string => (s === 'added' ? sym.ok : s === 'duplicate' ? sym.warn : sym.bad);
+  // Below the field: the report of the last entries, else the keys chosen, wrapped at
+  // words, as many as the window has rows for (the latest ones; a count for the rest).
+  const width = columns - 1;
+  const color = (st: Report['status']): string | undefined => (!caps.color ? undefined : st === 'added' ? 'green' : st === 'duplicate' ? 'yellow' : 'red');
+  const mark = (st: Report['status']): string => (st === 'added' ? sym.ok : st === 'duplicate' ? sym.warn : sym.bad);
+  const tail = (blocks: { lines: string[]; color?: string }[], room: number): { lines: string[]; color?: string }[] => {
+    const out: { lines: string[]; color?: string }[] = [];
+    let used = 0;
+    for (const b of [...blocks].reverse()) {
+      if (used + b.lines.length > room) break;
+      out.unshift(b);
+      used += b.lines.length;
+    }
+    return out;
+  };
+  const fieldRows = Math.ceil(([...text].length + 3) / Math.max(1, width));
+  const later = wrapProse(`No keys: nobody can log in as ${user} until you add one to /etc/ssh/authorized_keys/${user} (root-owned). The connection test still runs, with a temporary key. Enter again to go on.`, width, style);
+  const hintRows = keys.length > 0 || !askLater ? 1 : later.length;
+  // The question, the field, the spinner or a count line, a blank line and the hint.
+  const room = Math.max(2, rows - 1 - fieldRows - 1 - 1 - hintRows);
+  const listing = reports.length > 0 ? reports.map((r) => ({ lines: wrapProse(`${mark(r.status)} ${r.text}`, width, style, 0, 2), color: color(r.status) })) : keys.map((k) => ({ lines: wrapProse(`${sym.ok} ${k.label}`, width, style, 0, 2) }));
+  const shown = tail(listing, room);
+  const hidden = listing.length - shown.length;
   return (
     <Box flexDirection="column">
       <Text>Paste a public key for {user}, or a .pub file path:</Text>
       <Box>
-        <Text>{sym.pointer} </Text>
+        <Box flexShrink={0}>
+          <Text>{sym.pointer} </Text>
+        </Box>
         {field.view}
       </Box>
       {checking ? (
@@ -133,22 +157,23 @@ export function AccessScreen({ user, keys, onAdd, onLater, onNext }: AccessProps
           <Spinner /> checking with ssh-keygen -l{sym.ellipsis}
         </Text>
       ) : null}
-      {reports.length > shownReports.length ? <Text dimColor>({reports.length - shownReports.length} more above)</Text> : null}
-      {shownReports.map((r, i) => (
-        <Prose key={`r${i}`} text={`${mark(r.status)} ${r.text}`} hanging={2} color={color(r.status)} />
-      ))}
-      {keys.length > shownKeys.length ? <Text dimColor>({keys.length} keys; the last {shownKeys.length} shown)</Text> : null}
-      {shownKeys.map((k) => (
-        <Prose key={k.line} text={`${sym.ok} ${k.label}`} hanging={2} />
-      ))}
+      {hidden > 0 ? <Text dimColor>({hidden} more above)</Text> : null}
+      {shown.flatMap((b, i) =>
+        b.lines.map((l, j) => (
+          <Text key={`${i}.${j}`} color={b.color}>
+            {l}
+          </Text>
+        )),
+      )}
       <Box marginTop={1} flexDirection="column">
         {keys.length > 0 ? (
-          <Text dimColor>Enter on an empty line continues.</Text>
+          <Text dimColor>{keys.length === 1 ? '1 key' : `${keys.length} keys`}. Enter on an empty line continues.</Text>
         ) : askLater ? (
-          <Prose
-            text={`No keys: nobody can log in as ${user} until you add one to /etc/ssh/authorized_keys/${user} (root-owned). The connection test still runs, with a temporary key. Enter again to go on.`}
-            color={caps.color ? 'yellow' : undefined}
-          />
+          later.map((l, i) => (
+            <Text key={i} color={caps.color ? 'yellow' : undefined}>
+              {l}
+            </Text>
+          ))
         ) : (
           <Text dimColor>Enter on an empty line: add keys later.</Text>
         )}

@@ -148,6 +148,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
         return (
           <PreflightScreen
             data={preflight}
+            rows={bodyRows}
             rollingBack={rollingBack}
             onContinue={() => dispatch({ type: 'next' })}
             onRepair={() => setRepairing(true)}
@@ -210,6 +211,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
         return (
           <AccessScreen
             user={d.user}
+            bodyRows={bodyRows}
             keys={d.authorizedKeys.map((line) => ({ line, label: keyLabels[line] ?? line.slice(0, 40) }))}
             onAdd={async (text) => {
               const r = await services.checkKeys(text, keysNow.current);

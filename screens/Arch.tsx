@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import type { Arch } from '../src/types.ts';
 import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';
+import { Prose } from './ui.tsx';
 
 export const ARCH_LAYOUT: Record<Arch, { loader: string; libdir: string }> = {
   x86_64: { loader: '/lib64/ld-linux-x86-64.so.2', libdir: '/lib/x86_64-linux-gnu' },
@@ -37,7 +38,7 @@ export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps):
       {list.view}
       <Text dimColor>  loader    {ARCH_LAYOUT[shown].loader}</Text>
       <Text dimColor>  libraries {ARCH_LAYOUT[shown].libdir}</Text>
-      {others.length === 0 ? <Text dimColor>No binaries for other arches on this host, so only {hostArch} is offered.</Text> : null}
+      {others.length === 0 ? <Prose text={`No binaries for other arches on this host, so only ${hostArch} is offered.`} dimColor /> : null}
     </Box>
   );
 }

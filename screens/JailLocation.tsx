@@ -62,7 +62,10 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
       <Text>Where should {user}'s jail live?</Text>
       {typing ? (
         <Box>
-          <Text>{sym.pointer} </Text>
+          {/* The prompt keeps its width when a long value wraps. */}
+          <Box flexShrink={0}>
+            <Text>{sym.pointer} </Text>
+          </Box>
           {field.view}
         </Box>
       ) : (

@@ -110,7 +110,9 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
         <Box flexDirection="column">
           <Text>User name:</Text>
           <Box>
-            <Text>{sym.pointer} </Text>
+            <Box flexShrink={0}>
+              <Text>{sym.pointer} </Text>
+            </Box>
             {field.view}
           </Box>
           <Text dimColor>(Tab: back to the list)</Text>

@@ -55,7 +55,10 @@ export function UserScreen({ users, value, validate, onSubmit, listHeight }: Use
       <Box flexDirection="column">
         <Text>Name of the new user to jail:</Text>
         <Box>
-          <Text>{sym.pointer} </Text>
+          {/* The prompt keeps its width when a long value wraps. */}
+          <Box flexShrink={0}>
+            <Text>{sym.pointer} </Text>
+          </Box>
           {field.view}
         </Box>
         {problem ? <Prose text={`${sym.bad} ${problem}`} color={caps.color ? 'red' : undefined} /> : name ? <Text color={caps.color ? 'green' : undefined}>{sym.ok} {name} will be created</Text> : <Text dimColor>lowercase letters, digits, - and _</Text>}

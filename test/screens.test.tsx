@@ -358,8 +358,10 @@ describe('AccessScreen', () => {
     resolve([{ status: 'added', line: 'ssh-ed25519 AAAAC3Nz alice@laptop', label: 'ED25519 256 SHA256:abc alice@laptop', fingerprint: 'SHA256:abc' }]);
     await waitForFrame(r.lastFrame, (f) => !f.includes('checking') && f.includes('added ED25519'));
     r.rerender(withUi(<AccessScreen user="alice" keys={[{ line: 'ssh-ed25519 AAAAC3Nz alice@laptop', label: 'ED25519 256 SHA256:abc alice@laptop' }]} onAdd={onAdd} onLater={() => {}} onNext={onNext} />));
-    await waitForFrame(r.lastFrame, '✓ ED25519 256 SHA256:abc alice@laptop');
-    expect(frameOf(r)).toContain('Enter on an empty line continues.');
+    // The report of the entry stays until the next one; the count says what is listed.
+    await waitForFrame(r.lastFrame, '1 key. Enter on an empty line continues.');
+    expect(frameOf(r)).toContain('✓ added ED25519 256 SHA256:abc alice@laptop');
+    expect(frameOf(r)).toMatch(/^› +$/m);
     await press(r, 'enter', { until: () => onNext.mock.calls.length === 1 });
   });
 
@@ -980,7 +982,7 @@ async function driveToPreview(services: Services, onExit = vi.fn()) {
   expect(frameOf(r)).toContain('6/11 Access');
   await type(r, KEY);
   await press(r, 'enter');
-  await waitForFrame(r.lastFrame, '✓ ED25519 256 SHA256:abc alice@laptop');
+  await waitForFrame(r.lastFrame, '✓ added ED25519 256 SHA256:abc alice@laptop');
   expect(services.checkKeys).toHaveBeenCalledWith(KEY, []);
   await press(r, 'enter');
   expect(frameOf(r)).toContain('7/11 Options');
