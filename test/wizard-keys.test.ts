@@ -5,6 +5,7 @@
 // a burst of Space and Down; the User list takes Down then Enter in one write. Each test
 // checks the screen and the answers that would be applied (saved with `a` on the Preview),
 // at 80x24 and at 60x20. Nothing is applied: each run ends with Ctrl+C on the Preview.
+// Bracketed paste is switched off again after Ctrl+C, SIGTERM and SIGHUP (the raw output).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -92,9 +93,32 @@ describe.skipIf(skip)('the wizard takes bursts of keys in a real terminal', () =
   async function quit(s: TmuxSession, label: string): Promise<void> {
     await s.burst('\u0003');
     expect(await s.waitForExit()).toBe(130);
+    pasteOnThenOff(label);
+  }
+
+  /** The raw terminal output: bracketed paste was switched on, and off again after the last time it was on. */
+  function pasteOnThenOff(label: string): void {
     const raw = readFileSync(path.join(env.work, `${label}.raw`), 'latin1');
     expect(raw.indexOf('\u001b[?2004h')).toBeGreaterThanOrEqual(0);
     expect(raw.lastIndexOf('\u001b[?2004l')).toBeGreaterThan(raw.lastIndexOf('\u001b[?2004h'));
+  }
+
+  for (const [signal, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    it(`${signal} on an idle screen: the wizard ends with ${code} and switches bracketed paste off`, { timeout: 60_000 }, async () => {
+      const label = `sig${code}`;
+      const s = await startWizard(label, 80, 24);
+      try {
+        await at(s, 'Preflight', 'Press Enter to start');
+        process.kill(s.pid, signal);
+        expect(await s.waitForExit()).toBe(code);
+        pasteOnThenOff(label);
+      } finally {
+        await s.kill();
+      }
+    });
   }
 
   for (const [cols, rows] of [
