@@ -1,4 +1,4 @@
-// The wizard's root: one reducer, one root useInput (Ctrl+C, Esc), and the effects that
+// The wizard's root: one reducer, one root of input (Ctrl+C, Esc: KeysRoot), and the effects that
 // talk to the engine. Each screen is a thin component: props in, callbacks out.
 import React, { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
 import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Draft } from '../src/wizard/state.ts';

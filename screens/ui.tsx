@@ -245,7 +245,7 @@ export function usePager(lines: string[], height: number, resetKey = ''): Pager 
   return { onKey, onKeys, view };
 }
 
-/** ink-select-input's pointer, in the terminal's symbols (its default is always Unicode). */
+/** The list pointer, in the terminal's symbols. */
 export function Indicator({ isSelected }: { isSelected?: boolean }): React.JSX.Element {
   const { sym, caps } = useUi();
   return <Box marginRight={1}><Text color={caps.color ? 'cyan' : undefined}>{isSelected ? sym.pointer : ' '}</Text></Box>;
