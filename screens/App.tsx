@@ -1,12 +1,14 @@
-// The wizard's root: one reducer, one root useInput (Ctrl+C, Esc), and the effects that
+// The wizard's root: one reducer, one root of input (Ctrl+C, Esc: KeysRoot), and the effects that
 // talk to the engine. Each screen is a thin component: props in, callbacks out.
-import React, { useEffect, useReducer, useRef, useState } from 'react';
-import { useInput } from 'ink';
-import { reducer, initialState, draftToAnswers, SCREENS, type Draft } from '../src/wizard/state.ts';
+import React, { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Draft } from '../src/wizard/state.ts';
+import type { Key } from '../src/wizard/keys.ts';
+import { KeysRoot } from './keyboard.tsx';
 import type { Services } from '../src/wizard/services.ts';
+import type { ConnectTarget } from '../src/connect-target.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
 import type { Plan } from '../src/effects.ts';
-import { UiContext, Frame, useSize, type Ui } from './ui.tsx';
+import { UiContext, Frame, frameBodyRows, useSize, type Ui } from './ui.tsx';
 import { PreflightScreen } from './Preflight.tsx';
 import { UserScreen } from './User.tsx';
 import { ToolsScreen } from './Tools.tsx';
@@ -26,6 +28,8 @@ export interface AppProps {
   /** Called once with the exit code; the caller unmounts, then prints `finalText` plainly. */
   onExit(code: number, message?: string, finalText?: string): void;
   initialDraft?: Partial<Draft>;
+  /** Called as the App unmounts, synchronously: also when Ink unmounts it on a signal. */
+  onUnmount?(): void;
 }
 
 const HINTS: Record<string, string> = {
@@ -41,24 +45,33 @@ const HINTS: Record<string, string> = {
   test: 'ctrl+c rolls back',
   summary: 'enter exit',
 };
+const REPAIR_HINTS = 'enter choose/next · ctrl+c quit (rolls back a running fix)';
 
-export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX.Element {
+export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps): React.JSX.Element {
   const [s, dispatch] = useReducer(reducer, initialDraft, initialState);
   const [preflight, setPreflight] = useState<Preflight>();
   const [rollingBack, setRollingBack] = useState(false);
   const [keyLabels, setKeyLabels] = useState<Record<string, string>>({});
   const [saved, setSaved] = useState<string>();
   const [answersPath, setAnswersPath] = useState<string>();
-  const [target, setTarget] = useState({ host: 'this-host', port: 22 });
+  const [target, setTarget] = useState<ConnectTarget>({ host: 'this-host', port: 22, from: 'fqdn' });
   // "Repair a jail" from the first screen: doctor, interactively, instead of the make flow.
   const [repairing, setRepairing] = useState(false);
   const pendingAnswer = useRef<((go: boolean) => void) | undefined>(undefined);
-  const { rows } = useSize();
+  const { rows, columns } = useSize();
+  // The keys chosen so far, for the duplicate check of the next entry (checks are async).
+  const keysNow = useRef(s.draft.authorizedKeys);
+  keysNow.current = s.draft.authorizedKeys;
   const running = (s.screen === 'run' || s.screen === 'test') && !s.outcome;
 
   useEffect(() => {
     void services.preflight().then(setPreflight);
   }, [services]);
+
+  // A layout effect's cleanup runs inside the unmount itself, before a signal ends the process.
+  const unmounted = useRef(onUnmount);
+  unmounted.current = onUnmount;
+  useLayoutEffect(() => () => unmounted.current?.(), []);
 
   // Entering the preview makes a fresh plan from the current answers.
   useEffect(() => {
@@ -100,24 +113,33 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [s.screen === 'run']);
 
-  useInput((input, key) => {
-    if (key.ctrl && input === 'c') {
+  // The root of input: Ctrl+C and Esc, before the screen sees a key.
+  const onRootKey = (key: Key): boolean => {
+    if (key.name === 'ctrl' && key.letter === 'c') {
       // The executor (make or repair) traps SIGINT and rolls back; with none running, it
       // would end the process at once, which is what quitting means then.
       if (running || repairing) process.kill(process.pid, 'SIGINT');
       else if (s.outcome) onExit(s.outcome.exitCode);
       else onExit(130, 'Quit: nothing was changed.');
-      return;
+      return true;
     }
-    if (key.escape && !running) dispatch({ type: 'back' });
-  });
+    if (key.name === 'escape' && !running && !repairing && escapeGoesBack(s)) {
+      dispatch({ type: 'back' });
+      return true;
+    }
+    return false;
+  };
 
   const answerPending = (go: boolean): void => {
     dispatch({ type: 'next-plan', plan: undefined });
     pendingAnswer.current?.(go);
     pendingAnswer.current = undefined;
   };
-  const height = Math.max(6, rows - 8);
+  const hints = repairing ? REPAIR_HINTS : s.screen === 'options' && s.optionsUi.editing !== undefined ? 'enter accept · esc cancel · ctrl+c quit' : (HINTS[s.screen] ?? '');
+  // The frame: title, a blank line, the body, a blank line, the key hints (one or two lines);
+  // the whole stays shorter than the window.
+  const bodyRows = frameBodyRows(rows, columns, hints, ui.sym);
+  const height = Math.max(6, bodyRows - 3);
   const d = s.draft;
   const index = SCREENS.indexOf(s.screen) + 1;
   const body = ((): React.JSX.Element => {
@@ -126,6 +148,7 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
         return (
           <PreflightScreen
             data={preflight}
+            rows={bodyRows}
             rollingBack={rollingBack}
             onContinue={() => dispatch({ type: 'next' })}
             onRepair={() => setRepairing(true)}
@@ -152,7 +175,7 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
           />
         );
       case 'tools':
-        return <ToolsScreen selected={d.tools} missing={services.missingTools()} onToggle={(tool) => dispatch({ type: 'toggle-tool', tool })} onNext={() => {
+        return <ToolsScreen selected={d.tools} cursor={s.toolsCursor} missing={services.missingTools()} onMoves={(moves) => dispatch({ type: 'tool-moves', moves })} onNext={() => {
           dispatch({ type: 'set-install-missing', value: services.missingTools().some((t) => d.tools.includes(t)) });
           dispatch({ type: 'next' });
         }} />;
@@ -188,13 +211,16 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
         return (
           <AccessScreen
             user={d.user}
+            bodyRows={bodyRows}
             keys={d.authorizedKeys.map((line) => ({ line, label: keyLabels[line] ?? line.slice(0, 40) }))}
             onAdd={async (text) => {
-              const r = await services.checkKeys(text);
-              if ('error' in r) return r.error;
-              setKeyLabels((m) => ({ ...m, ...Object.fromEntries(r.keys.map((k) => [k.line, k.label])) }));
-              for (const k of r.keys) dispatch({ type: 'add-key', key: k.line });
-              return undefined;
+              const r = await services.checkKeys(text, keysNow.current);
+              if ('error' in r) return r;
+              const added = r.lines.flatMap((k) => (k.status === 'added' ? [k] : []));
+              setKeyLabels((m) => ({ ...m, ...Object.fromEntries(added.map((k) => [k.line, k.label])) }));
+              for (const k of added) dispatch({ type: 'add-key', key: k.line });
+              keysNow.current = [...keysNow.current, ...added.map((k) => k.line)];
+              return r.lines;
             }}
             onLater={() => dispatch({ type: 'keys-later' })}
             onNext={() => dispatch({ type: 'next' })}
@@ -206,6 +232,7 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
             draft={d}
             ui={s.optionsUi}
             onAction={dispatch}
+            bodyRows={bodyRows}
             onContinue={() => {
               const r = services.checkAnswers(draftToAnswers(d));
               dispatch('error' in r ? { type: 'options-checked', error: r.error } : { type: 'options-checked', answers: r.answers });
@@ -254,16 +281,18 @@ export function App({ services, ui, onExit, initialDraft }: AppProps): React.JSX
   })();
   return (
     <UiContext.Provider value={ui}>
-      <RunLog run={s.run} />
+      <KeysRoot root={onRootKey}>
+      <RunLog log={s.run.log} />
       {repairing ? (
-        <Frame screen="repair" index={1} total={1} hints="enter choose/next · ctrl+c quit (rolls back a running fix)">
+        <Frame screen="repair" index={1} total={1} hints={hints}>
           <RepairScreen services={services} height={height} onExit={(code) => onExit(code)} />
         </Frame>
       ) : (
-        <Frame screen={s.screen} index={index} total={SCREENS.length} hints={s.screen === 'options' && s.optionsUi.editing !== undefined ? 'enter accept · esc cancel · ctrl+c quit' : (HINTS[s.screen] ?? '')}>
+        <Frame screen={s.screen} index={index} total={SCREENS.length} hints={hints}>
           {body}
         </Frame>
       )}
+      </KeysRoot>
     </UiContext.Provider>
   );
 }

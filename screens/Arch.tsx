@@ -1,8 +1,9 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import SelectInput from 'ink-select-input';
 import type { Arch } from '../src/types.ts';
-import { Indicator } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { useSelectList } from './SelectList.tsx';
+import { Prose } from './ui.tsx';
 
 export const ARCH_LAYOUT: Record<Arch, { loader: string; libdir: string }> = {
   x86_64: { loader: '/lib64/ld-linux-x86-64.so.2', libdir: '/lib/x86_64-linux-gnu' },
@@ -23,20 +24,21 @@ export interface ArchProps {
 export function ArchScreen({ hostArch, available, value, onSubmit }: ArchProps): React.JSX.Element {
   const others = available.filter((a) => a !== hostArch);
   const items = [{ label: `${hostArch} (this host)`, value: 'auto' as const }, ...others.map((a) => ({ label: a, value: a }))];
-  const [shown, setShown] = React.useState<Arch>(value === 'auto' ? hostArch : value);
+  const list = useSelectList<Arch | 'auto'>(items, {
+    initialIndex: Math.max(0, items.findIndex((i) => i.value === value)),
+    onSelect: (i) => onSubmit(i.value),
+  });
+  // The highlighted arch's layout, from the list itself: one state change per key.
+  const highlighted = items[list.index]!.value;
+  const shown: Arch = highlighted === 'auto' ? hostArch : highlighted;
+  useKeys((key) => void list.onKey(key), { burst: list.onKeys });
   return (
     <Box flexDirection="column">
       <Text>Which architecture are the jail's binaries?</Text>
-      <SelectInput
-        indicatorComponent={Indicator}
-        items={items}
-        initialIndex={Math.max(0, items.findIndex((i) => i.value === value))}
-        onHighlight={(i) => setShown(i.value === 'auto' ? hostArch : i.value)}
-        onSelect={(i) => onSubmit(i.value)}
-      />
+      {list.view}
       <Text dimColor>  loader    {ARCH_LAYOUT[shown].loader}</Text>
       <Text dimColor>  libraries {ARCH_LAYOUT[shown].libdir}</Text>
-      {others.length === 0 ? <Text dimColor>No binaries for other arches on this host, so only {hostArch} is offered.</Text> : null}
+      {others.length === 0 ? <Prose text={`No binaries for other arches on this host, so only ${hostArch} is offered.`} dimColor /> : null}
     </Box>
   );
 }

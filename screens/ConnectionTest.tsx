@@ -1,7 +1,8 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { ProbeResult } from '../src/verify.ts';
-import { Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+import { Prose, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
 
 export interface TestProps {
   probes: ProbeResult[];
@@ -17,8 +18,8 @@ export interface TestProps {
 export function ConnectionTestScreen({ probes, finished, ok, error, rolledBack, height, onExit }: TestProps): React.JSX.Element {
   const { columns } = useSize();
   const { sym } = useUi();
-  useInput((input, key) => {
-    if (finished && (key.return || input === 'q')) onExit();
+  useKeys((key) => {
+    if (finished && (key.name === 'enter' || (key.name === 'text' && key.text === 'q'))) onExit();
   });
   // Only the latest probes fit: the live area must stay shorter than the window.
   const shown = probes.slice(-Math.max(3, height - 4));
@@ -26,9 +27,13 @@ export function ConnectionTestScreen({ probes, finished, ok, error, rolledBack, 
     <Box flexDirection="column">
       <Text>Logging in as the user with the real ssh, sftp, scp and rsync clients:</Text>
       {shown.map((p) => (
-        <Text key={p.name}>
-          <Status ok={p.ok} /> {fit(p.ok ? p.name : `${p.name}: ${p.detail}`, columns - 4)}
-        </Text>
+        <Box key={p.name}>
+          <Status ok={p.ok} />
+          <Box marginLeft={1} flexDirection="column">
+            {/* A passed probe is one line; a failed one shows all of why. */}
+            {p.ok ? <Text>{fit(p.name, columns - 3)}</Text> : <Prose text={`${p.name}: ${p.detail}`} width={columns - 3} />}
+          </Box>
+        </Box>
       ))}
       {!finished ? (
         <Text>
@@ -36,7 +41,7 @@ export function ConnectionTestScreen({ probes, finished, ok, error, rolledBack, 
         </Text>
       ) : ok ? null : (
         <Box flexDirection="column">
-          <Text color="red">{fit(error ?? 'the connection test failed', columns - 2)}</Text>
+          <Prose text={error ?? 'the connection test failed'} color="red" />
           <Text color="yellow">Rolled back {rolledBack} step(s): a half-working jail is not left behind. Enter: exit.</Text>
         </Box>
       )}

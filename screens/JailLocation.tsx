@@ -1,9 +1,10 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import SelectInput from 'ink-select-input';
-import TextInput from 'ink-text-input';
+import { Box, Text } from 'ink';
 import type { ChainLink } from '../src/ownership.ts';
-import { Indicator, Status, fit, useSize, useUi } from './ui.tsx';
+import { Prose, Status, fit, useSize, useUi } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { useSelectList } from './SelectList.tsx';
+import { useTextField } from './TextField.tsx';
 
 export interface JailProps {
   user: string;
@@ -20,7 +21,7 @@ const TYPE = '\u0000type';
 
 /** Where the jail lives, with sshd's ownership rule checked live for every component. */
 export function JailScreen({ user, value, home, chain, validate, onSubmit }: JailProps): React.JSX.Element {
-  const { sym } = useUi();
+  const { sym, caps } = useUi();
   const { columns } = useSize();
   const suggestions = [
     { label: `/srv/jails/${user}   (shared-service layout)`, value: `/srv/jails/${user}` },
@@ -29,48 +30,61 @@ export function JailScreen({ user, value, home, chain, validate, onSubmit }: Jai
   ];
   const [typing, setTyping] = useState(value !== '' && !suggestions.some((s) => s.value === value));
   const [typed, setTyped] = useState(typing ? value : '');
-  const [highlight, setHighlight] = useState(value && !typing ? value : suggestions[0]!.value);
+  const list = useSelectList(
+    suggestions.map((s) => ({ label: fit(s.label, columns - 3), value: s.value })),
+    {
+      initialIndex: Math.max(0, suggestions.findIndex((s) => s.value === value)),
+      onSelect(i) {
+        if (i.value === TYPE) setTyping(true);
+        else if (!validate(i.value)) onSubmit(i.value);
+      },
+    },
+  );
+  // The chain of the highlighted suggestion, from the list itself: one state change per key.
+  const highlight = suggestions[list.index]!.value;
   const shown = typing ? typed : highlight === TYPE ? '' : highlight;
   const problem = shown && shown.startsWith('/') ? validate(shown) : shown ? 'must be an absolute path' : undefined;
   const links = shown.startsWith('/') ? chain(shown) : [];
   const pad = Math.min(28, Math.max(...links.map((l) => l.path.length), 1) + 1);
-  useInput(
-    (_input, key) => {
-      if (key.tab) setTyping(false);
+  const field = useTextField(typed, (v) => setTyped(v.trim()), (v) => {
+    if (v && !problem) onSubmit(v);
+  });
+  useKeys(
+    (key) => {
+      if (!typing) list.onKey(key);
+      else if (key.name === 'tab') setTyping(false);
+      else field.onKey(key);
     },
-    { isActive: typing },
+    { runs: typing, burst: (keys) => (typing ? field.onKeys(keys) : list.onKeys(keys)) },
   );
   return (
     <Box flexDirection="column">
       <Text>Where should {user}'s jail live?</Text>
       {typing ? (
         <Box>
-          <Text>{sym.pointer} </Text>
-          <TextInput value={typed} onChange={(v) => setTyped(v.trim())} onSubmit={(v) => v && !problem && onSubmit(v)} />
+          {/* The prompt keeps its width when a long value wraps. */}
+          <Box flexShrink={0}>
+            <Text>{sym.pointer} </Text>
+          </Box>
+          {field.view}
         </Box>
       ) : (
-        <SelectInput
-          indicatorComponent={Indicator}
-          items={suggestions}
-          initialIndex={Math.max(0, suggestions.findIndex((s) => s.value === value))}
-          onHighlight={(i) => setHighlight(i.value)}
-          onSelect={(i) => {
-            if (i.value === TYPE) setTyping(true);
-            else if (!validate(i.value)) onSubmit(i.value);
-          }}
-        />
+        list.view
       )}
       {shown.startsWith('/') ? (
         <Box flexDirection="column" marginTop={1}>
-          <Text dimColor>{fit("sshd's rule: each component root-owned, no group/other write", columns - 2)}</Text>
+          <Prose text="sshd's rule: each component root-owned, no group/other write" dimColor />
           {links.map((l) => (
-            <Text key={l.path}>
-              <Status ok={l.ok} /> {fit(`${l.path.padEnd(pad)} ${l.owner}${l.symlinkTo ? ` ${sym.arrow} ${l.symlinkTo}` : ''}${l.reason ? `  (${l.reason})` : ''}`, columns - 4)}
-            </Text>
+            <Box key={l.path}>
+              <Status ok={l.ok} />
+              <Box marginLeft={1} flexDirection="column">
+                <Prose text={`${l.path.padEnd(pad)} ${l.owner}${l.symlinkTo ? ` ${sym.arrow} ${l.symlinkTo}` : ''}${l.reason ? `  (${l.reason})` : ''}`} hanging={pad + 1} width={columns - 3} />
+              </Box>
+            </Box>
           ))}
         </Box>
       ) : null}
-      {problem ? <Text color="red">{fit(`${sym.bad} ${problem}`, columns - 2)}</Text> : null}
+      {problem ? <Prose text={`${sym.bad} ${problem}`} hanging={2} color={caps.color ? 'red' : undefined} /> : null}
       {typing ? <Text dimColor>(Tab: back to the suggestions)</Text> : null}
     </Box>
   );

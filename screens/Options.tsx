@@ -1,6 +1,5 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
-import TextInput from 'ink-text-input';
+import { Box, Text } from 'ink';
 import type { Extra } from '../src/types.ts';
 import {
   OPTION_ITEMS,
@@ -14,16 +13,23 @@ import {
   type OptionsUi,
   type TextKey,
 } from '../src/wizard/state.ts';
-import { fit, useSize, useUi } from './ui.tsx';
+import { fit, useSize, useUi, useWrapStyle } from './ui.tsx';
+import { wrapProse } from '../src/wizard/wrap.ts';
+import { useKeys } from './keyboard.tsx';
+import { foldKeys } from '../src/wizard/keys.ts';
+import { useTextField } from './TextField.tsx';
 
 export type OptionAction = Extract<Action, { type: 'option-move' | 'option-toggle' | 'option-edit-start' | 'option-edit' | 'option-accept' }>;
+type OptionBatch = { type: 'batch'; actions: OptionAction[] };
 
 export interface OptionsProps {
   draft: Pick<Draft, 'user' | 'tools' | 'options'>;
   ui: OptionsUi;
-  onAction(a: OptionAction): void;
+  onAction(a: OptionAction | OptionBatch): void;
   /** c, Tab, or Enter on "Continue": the App checks the answers and goes on, or shows why not. */
   onContinue(): void;
+  /** Rows the screen may use (the window less the frame's title and key hints). */
+  bodyRows?: number;
 }
 
 // One line each, shortened from ANSWER_KEYS' docs (src/answers.ts). The screens part of the
@@ -81,24 +87,51 @@ function label(item: OptionItem): string {
 }
 
 /** The options of #5: every optional answer key with its value, toggled or typed in place. */
-export function OptionsScreen({ draft, ui, onAction, onContinue }: OptionsProps): React.JSX.Element {
+export function OptionsScreen({ draft, ui, onAction, onContinue, bodyRows }: OptionsProps): React.JSX.Element {
   const { sym, caps } = useUi();
-  const { columns, rows } = useSize();
+  const { columns: width, rows } = useSize();
+  const style = useWrapStyle();
+  const nameWidth = 16;
+  const valueWidth = width >= 80 ? 17 : 12;
   const editing = ui.editing !== undefined;
   const current = OPTION_ITEMS[ui.cursor]!;
-  useInput(
-    (input, key) => {
-      if (key.upArrow || input === 'k') onAction({ type: 'option-move', delta: -1 });
-      else if (key.downArrow || input === 'j') onAction({ type: 'option-move', delta: 1 });
-      else if (input === ' ') onAction({ type: 'option-toggle' });
-      else if (key.tab || input === 'c') onContinue();
-      else if (key.return) {
+  const field = useTextField(
+    ui.editing ?? '',
+    (text) => onAction({ type: 'option-edit', text }),
+    () => onAction({ type: 'option-accept' }),
+  );
+  useKeys(
+    (key) => {
+      if (editing) {
+        field.onKey(key);
+        return;
+      }
+      const ch = key.name === 'text' ? key.text : undefined;
+      if (key.name === 'up' || ch === 'k') onAction({ type: 'option-move', delta: -1 });
+      else if (key.name === 'down' || ch === 'j') onAction({ type: 'option-move', delta: 1 });
+      else if (ch === ' ') onAction({ type: 'option-toggle' });
+      else if (key.name === 'tab' || ch === 'c') onContinue();
+      else if (key.name === 'enter') {
         if (current.kind === 'continue') onContinue();
         else if (current.kind === 'text') onAction({ type: 'option-edit-start' });
         else onAction({ type: 'option-toggle' });
       }
     },
-    { isActive: !editing },
+    {
+      runs: editing,
+      burst: (keys) => {
+        if (editing) return field.onKeys(keys);
+        // Moves and toggles that arrived at once: one state change, in order.
+        const { at: actions, took } = foldKeys<OptionAction[]>([], keys, (acts, k) => {
+          const ch = k.name === 'text' ? k.text : undefined;
+          if (k.name === 'up' || ch === 'k') return [...acts, { type: 'option-move', delta: -1 }];
+          if (k.name === 'down' || ch === 'j') return [...acts, { type: 'option-move', delta: 1 }];
+          return ch === ' ' ? [...acts, { type: 'option-toggle' }] : undefined;
+        });
+        if (took > 0) onAction({ type: 'batch', actions });
+        return took;
+      },
+    },
   );
 
   const extras = effectiveExtras(draft);
@@ -110,27 +143,32 @@ export function OptionsScreen({ draft, ui, onAction, onContinue }: OptionsProps)
     return '';
   };
 
-  // Below the list: one line about the highlighted row (two while editing), and a refusal
-  // (message and hint). The list gets the rest and scrolls with the cursor; the whole
-  // frame stays shorter than the window (title, blank, body, blank, hints).
-  // A long text being typed wraps: count its lines too.
-  const editLines = editing ? Math.ceil((label(current).length + 2 + (ui.editing ?? '').length + 1) / Math.max(1, columns)) + 1 : 0;
-  const below = (editing ? editLines : 1) + (ui.error ? (ui.error.hint ? 2 : 1) : 0);
-  const height = Math.max(3, Math.min(OPTION_ITEMS.length, rows - 5 - below));
-  const top = Math.max(0, Math.min(ui.cursor - Math.floor(height / 2), OPTION_ITEMS.length - height));
-  const shown = OPTION_ITEMS.slice(top, top + height);
-  const nameWidth = 16;
-  const valueWidth = columns >= 80 ? 17 : 12;
-  const up = caps.unicode ? '↑' : '^';
-  const down = caps.unicode ? '↓' : 'v';
-
+  // Below the list: what the highlighted row is (the edit field while editing), and a
+  // refusal (message and hint), wrapped at words. The list gets the rest and scrolls with
+  // the cursor; the whole frame stays shorter than the window. A long text being typed
+  // wraps too: count its lines.
+  const text = width - 1;
   const detail = ((): string => {
     const reason = reasonOf(current);
     if (reason) return `${label(current)}: not used here, ${reason}`;
-    if (current.kind === 'text') return `Enter edits: ${format(current.key, draft.user)}`;
+    if (current.kind === 'text') {
+      const value = optionText(draft.options, current.key);
+      // A value wider than its column is shown whole here.
+      return `${value.length > valueWidth ? `${current.key} = ${value}. ` : ''}Enter edits: ${format(current.key, draft.user)}`;
+    }
     if (current.kind === 'continue') return 'Checks these options, then shows every command (also: c or Tab).';
     return 'Space toggles.';
   })();
+  const detailLines = wrapProse(editing && current.kind === 'text' ? `Enter accepts, Esc cancels; ${format(current.key, draft.user)}` : detail, text, style);
+  const errorLines = ui.error ? wrapProse(`${sym.bad} ${ui.error.message}`, text, style, 0, 2) : [];
+  const hintLines = ui.error?.hint ? wrapProse(`hint: ${ui.error.hint}`, text, style, 2, 8) : [];
+  const editLines = editing ? Math.ceil((label(current).length + 2 + (ui.editing ?? '').length + 1) / Math.max(1, width)) : 0;
+  const below = editLines + detailLines.length + errorLines.length + hintLines.length;
+  const height = Math.max(3, Math.min(OPTION_ITEMS.length, (bodyRows ?? rows - 5) - below));
+  const top = Math.max(0, Math.min(ui.cursor - Math.floor(height / 2), OPTION_ITEMS.length - height));
+  const shown = OPTION_ITEMS.slice(top, top + height);
+  const up = caps.unicode ? '↑' : '^';
+  const down = caps.unicode ? '↓' : 'v';
 
   return (
     <Box flexDirection="column">
@@ -148,7 +186,7 @@ export function OptionsScreen({ draft, ui, onAction, onContinue }: OptionsProps)
         const reason = reasonOf(item);
         const value = fit(valueOf(item), valueWidth);
         const doc = reason ? `n/a: ${reason}` : item.kind === 'extra' ? EXTRA_DOC[item.extra] : DOC[item.key];
-        const line = fit(`${mark} ${label(item).padEnd(nameWidth)}${value.padEnd(valueWidth)} ${doc}`, columns - 1);
+        const line = fit(`${mark} ${label(item).padEnd(nameWidth)}${value.padEnd(valueWidth)} ${doc}`, width - 1);
         return (
           <Text key={label(item)} dimColor={!!reason} color={selected && caps.color ? 'cyan' : undefined}>
             {line}
@@ -156,20 +194,26 @@ export function OptionsScreen({ draft, ui, onAction, onContinue }: OptionsProps)
         );
       })}
       {editing && current.kind === 'text' ? (
-        <>
-          <Box>
-            <Box marginRight={1} flexShrink={0}>
-              <Text>{current.key}:</Text>
-            </Box>
-            <TextInput value={ui.editing ?? ''} onChange={(text) => onAction({ type: 'option-edit', text })} onSubmit={() => onAction({ type: 'option-accept' })} />
+        <Box>
+          <Box marginRight={1} flexShrink={0}>
+            <Text>{current.key}:</Text>
           </Box>
-          <Text dimColor>{fit(`Enter accepts, Esc cancels; ${format(current.key, draft.user)}`, columns - 1)}</Text>
-        </>
-      ) : (
-        <Text dimColor>{fit(detail, columns - 1)}</Text>
-      )}
-      {ui.error ? <Text color={caps.color ? 'red' : undefined}>{fit(`${sym.bad} ${ui.error.message}`, columns - 1)}</Text> : null}
-      {ui.error?.hint ? <Text>{fit(`  hint: ${ui.error.hint}`, columns - 1)}</Text> : null}
+          {field.view}
+        </Box>
+      ) : null}
+      {detailLines.map((l, i) => (
+        <Text key={`d${i}`} dimColor>
+          {l}
+        </Text>
+      ))}
+      {errorLines.map((l, i) => (
+        <Text key={`e${i}`} color={caps.color ? 'red' : undefined}>
+          {l}
+        </Text>
+      ))}
+      {hintLines.map((l, i) => (
+        <Text key={`h${i}`}>{l}</Text>
+      ))}
     </Box>
   );
 }

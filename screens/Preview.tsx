@@ -1,8 +1,9 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { Plan } from '../src/effects.ts';
-import { formatPlan } from '../src/effects.ts';
-import { Pager, Spinner, useUi } from './ui.tsx';
+import { formatPlanLines } from '../src/effects.ts';
+import { Prose, Spinner, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
 
 export interface PreviewProps {
   plan?: Plan;
@@ -16,18 +17,24 @@ export interface PreviewProps {
 
 /** Every step and every exact command or file write, paged; confirm, go back or save. */
 export function PreviewScreen({ plan, error, height, saved, onConfirm, onSaveScript, onSaveAnswers }: PreviewProps): React.JSX.Element {
-  const { sym } = useUi();
-  useInput((input, key) => {
+  const { sym, caps } = useUi();
+  const { columns } = useSize();
+  const style = useWrapStyle();
+  // Wrapped for the window, never cut: prose at words, commands with ` \` (the saved script is exact).
+  const lines = plan ? wrapPlan(formatPlanLines(plan), columns - 1, style) : [];
+  const pager = usePager(lines, height);
+  useKeys((key) => {
     if (!plan) return;
-    if (key.return) onConfirm();
-    else if (input === 's') onSaveScript();
-    else if (input === 'a') onSaveAnswers();
-  });
+    if (key.name === 'enter') onConfirm();
+    else if (key.name === 'text' && key.text === 's') onSaveScript();
+    else if (key.name === 'text' && key.text === 'a') onSaveAnswers();
+    else pager.onKey(key);
+  }, { burst: (keys) => (plan ? pager.onKeys(keys) : 0) });
   if (error) {
     return (
       <Box flexDirection="column">
-        <Text color="red">{sym.bad} {error.message}</Text>
-        {error.hint ? <Text>  hint: {error.hint}</Text> : null}
+        <Prose text={`${sym.bad} ${error.message}`} hanging={2} color={caps.color ? 'red' : undefined} />
+        {error.hint ? <Prose text={`hint: ${error.hint}`} indent={2} hanging={8} /> : null}
         <Text dimColor>Esc: go back and change the answers.</Text>
       </Box>
     );
@@ -39,11 +46,10 @@ export function PreviewScreen({ plan, error, height, saved, onConfirm, onSaveScr
       </Text>
     );
   }
-  const lines = formatPlan(plan).trimEnd().split('\n');
   return (
     <Box flexDirection="column">
-      <Pager lines={lines} height={height} />
-      {saved ? <Text color="green">{sym.ok} saved {saved}</Text> : null}
+      {pager.view}
+      {saved ? <Prose text={`${sym.ok} saved ${saved}`} hanging={2} color={caps.color ? 'green' : undefined} /> : null}
       <Text bold>
         {plan.steps.length === 0 ? 'Nothing to change. Enter: run the connection test.' : `Enter: apply these ${plan.steps.length} steps.`}
       </Text>

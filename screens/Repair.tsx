@@ -1,12 +1,14 @@
 import React, { useState } from 'react';
-import { Box, Text, useInput } from 'ink';
-import SelectInput from 'ink-select-input';
-import TextInput from 'ink-text-input';
+import { Box, Text } from 'ink';
 import type { ExecEvent } from '../src/executor.ts';
 import type { Plan } from '../src/effects.ts';
-import { formatPlan } from '../src/effects.ts';
+import { formatPlanLines } from '../src/effects.ts';
+import { wrapProse } from '../src/wizard/wrap.ts';
 import type { ProbeResult } from '../src/verify.ts';
-import { Indicator, Pager, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
+import { Prose, Spinner, Status, fit, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
+import { useSelectList } from './SelectList.tsx';
+import { useTextField } from './TextField.tsx';
 
 export interface RepairServices {
   repairCandidates(): { user: string; reason: string }[];
@@ -63,32 +65,55 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
       .then((r) => setStage({ s: 'done', user, ok: r.ok, error: r.error, manual: r.manual }));
   };
 
-  useInput((input, key) => {
-    if (stage.s === 'report' && key.return) {
-      if (stage.plan.steps.length > 0) setStage({ s: 'preview', user: stage.user, plan: stage.plan });
-      else onExit(1);
-    } else if (stage.s === 'preview' && key.return) run(stage.user);
-    else if ((stage.s === 'done' || stage.s === 'error') && (key.return || input === 'q')) onExit(stage.s === 'done' && stage.ok ? 0 : 1);
-    else if (stage.s === 'typing' && key.tab) setStage({ s: 'choose' });
+  const style = useWrapStyle();
+  const [candidates] = useState(() => services.repairCandidates());
+  const list = useSelectList([...candidates.map((c) => ({ label: fit(`${c.user}  (${c.reason})`, columns - 3), value: c.user })), { label: `Type a user${sym.ellipsis}`, value: '' }], {
+    limit: Math.max(3, height - 2),
+    onSelect: (i) => (i.value ? diagnose(i.value) : setStage({ s: 'typing' })),
   });
+  const field = useTextField(typed, (v) => setTyped(v.trim()), (v) => v && diagnose(v));
+  // The report and the fixes' preview, wrapped for the window; one pager for whichever is shown.
+  const paged = stage.s === 'report' ? stage.report.flatMap((l) => wrapProse(l, columns - 1, style, 0, Math.min(8, /^\s*/.exec(l)![0].length + 2))) : stage.s === 'preview' ? wrapPlan(formatPlanLines(stage.plan), columns - 1, style) : [];
+  const pager = usePager(paged, height - 1, stage.s);
+  useKeys(
+    (key) => {
+      const quit = key.name === 'enter' || (key.name === 'text' && key.text === 'q');
+      if (stage.s === 'choose') list.onKey(key);
+      else if (stage.s === 'typing') {
+        if (key.name === 'tab') setStage({ s: 'choose' });
+        else field.onKey(key);
+      } else if (stage.s === 'report') {
+        if (key.name !== 'enter') pager.onKey(key);
+        else if (stage.plan.steps.length > 0) setStage({ s: 'preview', user: stage.user, plan: stage.plan });
+        else onExit(1);
+      } else if (stage.s === 'preview') {
+        if (key.name === 'enter') run(stage.user);
+        else pager.onKey(key);
+      } else if ((stage.s === 'done' || stage.s === 'error') && quit) onExit(stage.s === 'done' && stage.ok ? 0 : 1);
+    },
+    {
+      runs: stage.s === 'typing',
+      burst: (keys) => (stage.s === 'choose' ? list.onKeys(keys) : stage.s === 'typing' ? field.onKeys(keys) : stage.s === 'report' || stage.s === 'preview' ? pager.onKeys(keys) : 0),
+    },
+  );
 
   switch (stage.s) {
-    case 'choose': {
-      const items = [...services.repairCandidates().map((c) => ({ label: `${c.user}  (${c.reason})`, value: c.user })), { label: `Type a user${sym.ellipsis}`, value: '' }];
+    case 'choose':
       return (
         <Box flexDirection="column">
           <Text>Whose jail should be repaired?</Text>
-          <SelectInput indicatorComponent={Indicator} items={items} limit={Math.max(3, height - 2)} onSelect={(i) => (i.value ? diagnose(i.value) : setStage({ s: 'typing' }))} />
+          {list.view}
         </Box>
       );
-    }
     case 'typing':
       return (
         <Box flexDirection="column">
           <Text>User name:</Text>
           <Box>
-            <Text>{sym.pointer} </Text>
-            <TextInput value={typed} onChange={(v) => setTyped(v.trim())} onSubmit={(v) => v && diagnose(v)} />
+            <Box flexShrink={0}>
+              <Text>{sym.pointer} </Text>
+            </Box>
+            {field.view}
           </Box>
           <Text dimColor>(Tab: back to the list)</Text>
         </Box>
@@ -102,14 +127,14 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
     case 'report':
       return (
         <Box flexDirection="column">
-          <Pager lines={stage.report} height={height - 1} />
+          {pager.view}
           <Text bold>{stage.plan.steps.length > 0 ? `Enter: preview the ${stage.plan.steps.length} fix${stage.plan.steps.length === 1 ? '' : 'es'}.` : 'Nothing to fix automatically. Enter: exit.'}</Text>
         </Box>
       );
     case 'preview':
       return (
         <Box flexDirection="column">
-          <Pager lines={formatPlan(stage.plan).trimEnd().split('\n')} height={height - 1} />
+          {pager.view}
           <Text bold>Enter: apply these fixes (journaled; rolled back if one fails).</Text>
         </Box>
       );
@@ -133,7 +158,7 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
             <Text color="green">{sym.ok} Fixed: {stage.user} logs in again. Enter: exit.</Text>
           ) : (
             <Box flexDirection="column">
-              <Text color="red">{fit(`${sym.bad} ${stage.error ?? 'not fixed'}`, columns - 1)}</Text>
+              <Prose text={`${sym.bad} ${stage.error ?? 'not fixed'}`} hanging={2} color="red" />
               {stage.manual.map((m) => (
                 <Text key={m}>  {m}</Text>
               ))}
@@ -145,7 +170,7 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
     case 'error':
       return (
         <Box flexDirection="column">
-          <Text color="red">{fit(`${sym.bad} ${stage.message}`, columns - 1)}</Text>
+          <Prose text={`${sym.bad} ${stage.message}`} hanging={2} color="red" />
           <Text dimColor>Enter: exit.</Text>
         </Box>
       );

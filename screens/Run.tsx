@@ -1,8 +1,9 @@
 import React from 'react';
-import { Box, Static, Text, useInput } from 'ink';
-import { formatPlan } from '../src/effects.ts';
+import { Box, Static, Text } from 'ink';
+import { formatPlanLines } from '../src/effects.ts';
 import type { RunState } from '../src/wizard/state.ts';
-import { Pager, ProgressBar, Spinner, fit, mb, useSize, useUi } from './ui.tsx';
+import { ProgressBar, Prose, Spinner, fit, mb, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
+import { useKeys } from './keyboard.tsx';
 
 export interface RunProps {
   run: RunState;
@@ -19,17 +20,22 @@ export interface RunProps {
  * for the wizard's whole life: an unmounted <Static> makes Ink 5 measure a freed node and
  * run out of memory (ink#904).
  */
-export function RunLog({ run }: { run: RunState }): React.JSX.Element {
+export const RunLog = React.memo(RunLogLines);
+
+// Memoized, so that it re-renders only when the log grows: Ink 5 draws a whole frame at
+// once, unthrottled, whenever a mounted <Static> re-renders (its "static dirty" path), so
+// re-rendering it on every key would draw one frame per key of a burst.
+function RunLogLines({ log }: { log: RunState['log'] }): React.JSX.Element {
   const { sym, caps } = useUi();
   const { columns } = useSize();
   const mark = { done: sym.ok, failed: sym.bad, undone: sym.undone, 'undo-failed': sym.bad };
   const color = { done: 'green', failed: 'red', undone: 'yellow', 'undo-failed': 'red' } as const;
   return (
-    <Static items={run.log.map((l, i) => ({ ...l, key: i }))}>
+    <Static items={log.map((l, i) => ({ ...l, key: i }))}>
       {(l) => (
-        <Text key={l.key} color={caps.color ? color[l.kind] : undefined}>
-          {fit(`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`, columns - 1)}
-        </Text>
+        <Box key={l.key} flexDirection="column">
+          <Prose text={`${mark[l.kind]} ${l.kind === 'undone' ? 'undone: ' : l.kind === 'undo-failed' ? 'could not undo: ' : ''}${l.text}`} hanging={2} width={columns - 1} color={caps.color ? color[l.kind] : undefined} />
+        </Box>
       )}
     </Static>
   );
@@ -39,12 +45,15 @@ export function RunLog({ run }: { run: RunState }): React.JSX.Element {
 export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: RunProps): React.JSX.Element {
   const { sym } = useUi();
   const { columns } = useSize();
-  useInput((input, key) => {
+  const style = useWrapStyle();
+  const pager = usePager(run.pendingPlan ? wrapPlan(formatPlanLines(run.pendingPlan), columns - 1, style) : [], height - 3);
+  useKeys((key) => {
     if (run.pendingPlan) {
-      if (key.return) onPendingPlan(true);
-      else if (key.escape) onPendingPlan(false);
-    } else if (finished && (key.return || input === 'q')) onExit();
-  });
+      if (key.name === 'enter') onPendingPlan(true);
+      else if (key.name === 'escape') onPendingPlan(false);
+      else pager.onKey(key);
+    } else if (finished && (key.name === 'enter' || (key.name === 'text' && key.text === 'q'))) onExit();
+  }, { burst: (keys) => (run.pendingPlan ? pager.onKeys(keys) : 0) });
   const current = run.steps.find((s) => s.status === 'running');
   const done = run.steps.filter((s) => s.status === 'done').length;
   return (
@@ -52,7 +61,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       {run.pendingPlan ? (
         <Box flexDirection="column">
           <Text bold>The packages are installed. The next steps copy their files:</Text>
-          <Pager lines={formatPlan(run.pendingPlan).trimEnd().split('\n')} height={height - 3} />
+          {pager.view}
           <Text>Enter: go on. Esc: roll everything back.</Text>
         </Box>
       ) : null}
@@ -77,7 +86,7 @@ export function RunScreen({ run, finished, ok, height, onPendingPlan, onExit }: 
       {!finished ? <Text dimColor>{done}/{run.steps.length} steps done. Ctrl+C rolls everything back.</Text> : null}
       {finished && !ok ? (
         <Box flexDirection="column" marginTop={1}>
-          <Text color="red">{fit(`${sym.bad} ${run.error ?? 'failed'}`, columns - 2)}</Text>
+          <Prose text={`${sym.bad} ${run.error ?? 'failed'}`} hanging={2} color="red" />
           {run.manual.length > 0 ? (
             <>
               <Text color="red">These changes could not be undone; run them by hand:</Text>

@@ -1,7 +1,10 @@
 import React from 'react';
-import { Box, Text, useInput } from 'ink';
+import { Box, Text } from 'ink';
 import type { Answers } from '../src/types.ts';
-import { fit, useSize, useUi } from './ui.tsx';
+import { connectCommands, isLoopback } from '../src/connect-commands.ts';
+import { Prose, fit, useSize, useUi, useWrapStyle } from './ui.tsx';
+import { wrapCommand } from '../src/wizard/wrap.ts';
+import { useKeys } from './keyboard.tsx';
 
 export interface SummaryProps {
   answers: Answers;
@@ -16,13 +19,7 @@ export interface SummaryProps {
 /** The summary as plain lines: shown on screen, and printed again on exit for copying. */
 export function summaryLines(p: Omit<SummaryProps, 'onExit'>): { heading: string; connect: string[]; undo: string; again?: string } {
   const a = p.answers;
-  const P = p.port === 22 ? '' : ` -P ${p.port}`;
-  const pl = p.port === 22 ? '' : ` -p ${p.port}`;
-  const connect: string[] = [];
-  if (a.tools.includes('sftp') || a.tools.includes('scp')) connect.push(`sftp${P} ${a.user}@${p.host}`);
-  if (a.tools.includes('scp')) connect.push(`scp${P} FILE ${a.user}@${p.host}:`);
-  if (a.tools.includes('bash')) connect.push(`ssh${pl} ${a.user}@${p.host}`);
-  if (a.tools.includes('rsync')) connect.push(`rsync -av${p.port === 22 ? '' : ` -e 'ssh -p ${p.port}'`} FILES ${a.user}@${p.host}:`);
+  const connect = connectCommands(a.user, a.tools, { host: p.host, port: p.port });
   return {
     heading: `${a.user} is jailed in ${a.jail} with ${a.tools.join(', ')}; ${p.passed} probes passed.`,
     connect,
@@ -46,30 +43,38 @@ export function summaryText(p: Omit<SummaryProps, 'onExit'>): string {
 
 /** What was made, how the user connects, how to undo it, and how to make it again. */
 export function SummaryScreen(props: SummaryProps): React.JSX.Element {
-  const { sym } = useUi();
+  const { sym, caps } = useUi();
   const { columns, rows } = useSize();
   const { answers: a, onExit } = props;
-  useInput((input, key) => {
-    if (key.return || input === 'q' || key.escape) onExit(summaryText(props));
+  useKeys((key) => {
+    if (key.name === 'enter' || key.name === 'escape' || (key.name === 'text' && key.text === 'q')) onExit(summaryText(props));
   });
   const s = summaryLines(props);
   const roomy = rows >= 24;
-  // Long commands are cut here; on exit they are printed whole, as plain lines to copy.
-  const line = (t: string): string => fit(t, columns - 1);
+  const style = useWrapStyle();
+  // Commands wrap with a shell continuation (a copied line still runs); on exit they are
+  // printed again whole, one per line.
+  const command = (t: string, indent: number): string[] => wrapCommand(t, columns - 1, style, indent);
   return (
     <Box flexDirection="column">
-      <Text color="green">
-        {sym.ok} {s.heading}
-      </Text>
+      <Prose text={`${sym.ok} ${s.heading}`} hanging={2} color={caps.color ? 'green' : undefined} />
       {roomy ? <Text> </Text> : null}
       <Text bold>How {a.user} connects:</Text>
-      {s.connect.map((c) => (
-        <Text key={c}>  {c}</Text>
+      {s.connect.flatMap((c) => command(c, 2)).map((l, i) => (
+        <Text key={`c${i}`}>{l}</Text>
       ))}
-      {a.authorizedKeys.length === 0 ? <Text color="yellow">{line(`  (no keys yet: add them to /etc/ssh/authorized_keys/${a.user})`)}</Text> : null}
+      {isLoopback(props.host) ? <Prose text={`(sshd listens only on ${props.host}: only this host can connect)`} indent={2} hanging={3} color={caps.color ? 'yellow' : undefined} /> : null}
+      {a.authorizedKeys.length === 0 ? <Prose text={`(no keys yet: add them to /etc/ssh/authorized_keys/${a.user})`} indent={2} hanging={3} color={caps.color ? 'yellow' : undefined} /> : null}
       {roomy ? <Text> </Text> : null}
-      <Text>{line(`Undo: ${s.undo}`)}</Text>
-      {s.again ? <Text>{line(`Again: ${s.again}`)}</Text> : null}
+      {/* In a small window these two stay one line each, shortened at a word: printed whole on exit. */}
+      {(roomy ? command(`Undo: ${s.undo}`, 0) : [fit(`Undo: ${s.undo}`, columns - 1)]).map((l, i) => (
+        <Text key={`u${i}`}>{l}</Text>
+      ))}
+      {s.again
+        ? (roomy ? command(`Again: ${s.again}`, 0) : [fit(`Again: ${s.again}`, columns - 1)]).map((l, i) => (
+            <Text key={`a${i}`}>{l}</Text>
+          ))
+        : null}
       <Text dimColor>Enter: exit (the commands are printed in full).</Text>
     </Box>
   );

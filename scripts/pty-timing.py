@@ -18,6 +18,13 @@ Spec (JSON):
             write that screen's keys in turn (cycling) `presses` times, each after the
             output has been quiet for quiet_ms; each press is timed from the write to
             the first byte that comes back
+  burst     optional, with keys: {"steps": {"<screen regex of keys>": [{"write": "...",
+            "wait": "regex"}, ...]}, "bytes": "...", "frame": "regex", "done": ["regex", ...],
+            "timeout_s": 5}: after keys, each step (for the screen the keys were pressed on)
+            is written once the output is quiet, then its regex awaited (the way to the
+            screen); then `bytes` go out in ONE write and the time runs
+            until the output holds a frame (the text from one match of `frame` to the
+            next) in which every `done` regex matches: all the keys shown at once
   quit      bytes written to end the program once done (Ctrl+C); if it has not exited
             two seconds later it is killed (SIGKILL)
   timeout_s how long to wait for title and ready (default 30)
@@ -202,12 +209,44 @@ def run(spec):
                 settled = c.quiet(quiet_s, timeout) or got[0]
                 presses.append({'key': key, 'first_ms': (got[0] - t) * 1000, 'settled_ms': (settled - t) * 1000, 'bytes': len(c.out) - before})
             res['presses'] = presses
+        b = spec.get('burst')
+        if b:
+            quiet_s = 0.15
+            for st in b.get('steps', {}).get(res.get('screen'), []):
+                c.quiet(quiet_s, timeout)
+                os.write(c.fd, st['write'].encode())
+                c.wait_for(st['wait'], timeout)
+            c.quiet(quiet_s, timeout)
+            res['burst_ms'] = burst(c, b)
         res['ok'] = True
     except Failure as e:
         res.update(ok=False, error=str(e), tail=e.tail)
     finally:
         res['end'] = c.end(spec.get('quit'))
     return res
+
+
+def burst(c, b):
+    """Writes b['bytes'] in one write; ms until one frame shows every b['done'] pattern."""
+    frame = re.compile(b['frame'])
+    done = [re.compile(d) for d in b['done']]
+    start = len(c.out)
+    t = time.monotonic()
+    os.write(c.fd, b['bytes'].encode())
+    deadline = t + b.get('timeout_s', 5)
+    while True:
+        got = c.read(deadline - time.monotonic())
+        if got is None:
+            if c.eof or time.monotonic() >= deadline:
+                raise Failure(f'no frame showing the whole burst within {b.get("timeout_s", 5)} s', c)
+            continue
+        shown = text(c.out[start:])
+        # Frames begin with their title: every pattern must match within one of them (the
+        # last one counts as soon as the patterns' lines have arrived).
+        starts = [m.start() for m in frame.finditer(shown)] + [len(shown)]
+        for a, z in zip(starts, starts[1:]):
+            if all(d.search(shown[a:z]) for d in done):
+                return (got[0] - t) * 1000
 
 
 def on_signal(signum, _frame):

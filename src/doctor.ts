@@ -55,6 +55,10 @@ export interface DoctorFacts {
   /** sshd's PAM stack uses pam_shells, which refuses shells missing from /etc/shells. */
   pamShells: boolean;
   logLine?: { source: string; line: string };
+  /** The sshd log that was read, if one was found. */
+  logSource?: string;
+  /** Every place looked in for it, in order. */
+  logsSearched: string[];
   record?: JailRecord;
   /** Jail contents, for the shell, the libraries and the sftp-server. */
   jailFiles: { shellPresent: boolean; elfs: string[]; missingLibs: { name: string; neededBy: string }[]; hostFixes: HostFix[] };
@@ -102,34 +106,59 @@ export function findFailure(lines: string[], user: string): string | undefined {
   return consequence;
 }
 
-/** Users whose latest sshd session ended in a chroot failure (for the wizard's preflight). */
-export function chrootFailureUsers(lines: string[]): string[] {
-  const users = new Set<string>();
+const CHROOT_FAILURE = /bad ownership or modes for chroot|safely_chroot|chroot path component/;
+
+/**
+ * Users whose latest sshd session ended in a chroot failure, and who still exist: what
+ * is broken now (a user who logged in fine since, or was removed, is not named). A
+ * session's lines follow its "Accepted" line, up to the next one.
+ */
+export function chrootFailureUsers(lines: string[], exists: (user: string) => boolean = () => true): string[] {
+  const latest = new Map<string, boolean>();
   lines.forEach((l, i) => {
     const m = /Accepted \S+ for (\S+) /.exec(l);
     if (!m) return;
-    if (lines.slice(i + 1, i + 12).some((x) => /bad ownership or modes for chroot|safely_chroot|chroot path component/.test(x))) users.add(m[1]!);
+    let failed = false;
+    for (const x of lines.slice(i + 1, i + 12)) {
+      if (/Accepted \S+ for /.test(x)) break;
+      if (CHROOT_FAILURE.test(x)) failed = true;
+    }
+    latest.delete(m[1]!); // keeps the map in the order of each user's latest session
+    latest.set(m[1]!, failed);
   });
-  return [...users];
+  return [...latest].flatMap(([user, failed]) => (failed && exists(user) ? [user] : []));
+}
+
+/** Where sshd's log is looked for, in order, when --sshd-log does not say. */
+export const SSHD_LOG_PLACES = ['journalctl -u ssh -u sshd', '/var/log/auth.log', '/var/log/secure'];
+
+/** The tail of sshd's log: --sshd-log, the journal, auth.log or secure; and what was searched. */
+export async function findSshdLog(sshdLog?: string): Promise<{ log?: { source: string; lines: string[] }; searched: string[] }> {
+  const tail = (text: string): string[] => text.split('\n').slice(-20000);
+  if (sshdLog) return { log: existsSync(sshdLog) ? { source: sshdLog, lines: tail(readFileSync(sshdLog, 'utf8')) } : undefined, searched: [sshdLog] };
+  const searched: string[] = [];
+  if (existsSync('/run/systemd/system')) {
+    searched.push(SSHD_LOG_PLACES[0]!);
+    const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
+    if (r.exitCode === 0 && r.stdout.trim()) return { log: { source: SSHD_LOG_PLACES[0]!, lines: tail(r.stdout) }, searched };
+  }
+  for (const f of SSHD_LOG_PLACES.slice(1)) {
+    searched.push(f);
+    if (existsSync(f)) return { log: { source: f, lines: tail(readFileSync(f, 'utf8')) }, searched };
+  }
+  return { searched };
 }
 
 /** The tail of sshd's log: --sshd-log, the journal, auth.log or secure. */
 export async function sshdLogLines(sshdLog?: string): Promise<{ source: string; lines: string[] } | undefined> {
-  const tail = (text: string): string[] => text.split('\n').slice(-20000);
-  if (sshdLog) return existsSync(sshdLog) ? { source: sshdLog, lines: tail(readFileSync(sshdLog, 'utf8')) } : undefined;
-  if (existsSync('/run/systemd/system')) {
-    const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
-    if (r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh -u sshd', lines: tail(r.stdout) };
-  }
-  for (const f of ['/var/log/auth.log', '/var/log/secure']) if (existsSync(f)) return { source: f, lines: tail(readFileSync(f, 'utf8')) };
-  return undefined;
+  return (await findSshdLog(sshdLog)).log;
 }
 
-async function readLog(user: string, sshdLog?: string): Promise<{ source: string; line: string } | undefined> {
+async function readLog(user: string, sshdLog?: string): Promise<Pick<DoctorFacts, 'logLine' | 'logSource' | 'logsSearched'>> {
   if (sshdLog && !existsSync(sshdLog)) throw new UserError(`sshd log ${sshdLog} does not exist`, 'give the file sshd logs to (e.g. /var/log/auth.log)');
-  const log = await sshdLogLines(sshdLog);
+  const { log, searched } = await findSshdLog(sshdLog);
   const line = log && findFailure(log.lines, user);
-  return log && line ? { source: log.source, line } : undefined;
+  return { logLine: log && line ? { source: log.source, line } : undefined, logSource: log?.source, logsSearched: searched };
 }
 
 // ---------------------------------------------------------------- facts
@@ -303,7 +332,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     shadowLastChange: shadowLine?.split(':')[2],
     shells,
     pamShells: pamUsesShells(),
-    logLine: await readLog(userName, o.sshdLog),
+    ...(await readLog(userName, o.sshdLog)),
     record,
     jailFiles: { shellPresent, elfs, missingLibs, hostFixes },
     sftpSubsystem,

@@ -190,17 +190,41 @@ export function planToShellScript(plan: Plan): string {
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * One line of the human-readable plan, with what it is, so a screen can wrap it right:
+ * prose at words, a command with a shell continuation, a file's content exactly.
+ */
+export interface PlanLine {
+  kind: 'prose' | 'command' | 'content';
+  /** Spaces before the text. */
+  indent: number;
+  /** Where a wrapped prose line goes on (its label's width). */
+  hanging: number;
+  text: string;
+}
+
+/** Human-readable plan as lines: step headings, why, and each command, without big file bodies. */
+export function formatPlanLines(plan: Plan): PlanLine[] {
+  if (plan.steps.length === 0) return [{ kind: 'prose', indent: 0, hanging: 0, text: 'Nothing to do: the host already matches.' }];
+  const out: PlanLine[] = [];
+  for (const n of plan.notes) out.push({ kind: 'prose', indent: 0, hanging: 6, text: `note: ${n}` });
+  plan.steps.forEach((s, i) => {
+    const heading = `Step ${i + 1}/${plan.steps.length}: `;
+    out.push({ kind: 'prose', indent: 0, hanging: heading.length, text: `${heading}${s.title}` });
+    for (const w of s.why) out.push({ kind: 'prose', indent: 2, hanging: 7, text: `why: ${w}` });
+    for (const a of s.actions) {
+      const lines = previewAction(a, false);
+      // A heredoc: its first line is the command, the rest is the file's text and the delimiter.
+      const heredoc = a.effect.kind === 'write';
+      lines.forEach((l, k) => out.push({ kind: heredoc && k > 0 ? 'content' : 'command', indent: 4, hanging: 6, text: l }));
+    }
+  });
+  return out;
+}
+
 /** Human-readable plan: the same lines, with step headings and without big file bodies. */
 export function formatPlan(plan: Plan): string {
-  if (plan.steps.length === 0) return 'Nothing to do: the host already matches.\n';
-  const out: string[] = [];
-  for (const n of plan.notes) out.push(`note: ${n}`);
-  plan.steps.forEach((s, i) => {
-    out.push(`Step ${i + 1}/${plan.steps.length}: ${s.title}`);
-    for (const w of s.why) out.push(`  why: ${w}`);
-    for (const a of s.actions) for (const l of previewAction(a, false)) out.push(`    ${l}`);
-  });
-  return `${out.join('\n')}\n`;
+  return `${formatPlanLines(plan).map((l) => ' '.repeat(l.indent) + l.text).join('\n')}\n`;
 }
 
 export function countActions(plan: Plan): number {

@@ -362,6 +362,12 @@ export async function checkAuthorizedKey(line: string): Promise<KeyInfo> {
   }
 }
 
+/** The key itself (type and base64 blob), without options and comment: two lines with the same one are the same key. */
+export function keyBlob(line: string): string {
+  const [type = '', blob = ''] = splitOptions(line.trim()).rest.split(/\s+/);
+  return `${type} ${blob}`;
+}
+
 /** [options] type base64 [comment]: like sshd, options end at the first unquoted blank. */
 function splitOptions(key: string): { options: string; rest: string } {
   if (/^(ssh|ecdsa|sk)-/.test(key)) return { options: '', rest: key };

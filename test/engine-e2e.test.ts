@@ -39,8 +39,14 @@ describe.skipIf(skip)('apply, test and remove on a private sshd', () => {
     const cfg = answersFile(env, { user, tools: ['bash', 'rsync', 'scp', 'sftp'] });
     const before = await snapshot(env);
 
-    const applied = await jw(env, ['apply', '--config', cfg, '--yes']);
+    // As run by an admin logged in over SSH to this sshd at 192.0.2.10.
+    const applied = await jw(env, ['apply', '--config', cfg, '--yes'], { env: { SSH_CONNECTION: `198.51.100.9 50022 192.0.2.10 ${env.sshd.port}` } });
     expect(applied.exitCode, out(applied)).toBe(0);
+    // The closing lines name what the user will type: that address, and sshd's port.
+    for (const line of [`Connect: sftp -P ${env.sshd.port} ${user}@192.0.2.10`, `ssh -p ${env.sshd.port} ${user}@192.0.2.10`, `rsync -av -e 'ssh -p ${env.sshd.port}' FILES ${user}@192.0.2.10:`]) {
+      expect(applied.stdout).toContain(line);
+    }
+    expect(applied.stdout).not.toContain('<this host>');
     for (const probe of ['ssh: shell sees the jail as /', 'sftp: put/get round trip', 'scp: round trip (SFTP protocol)', 'scp -O: round trip (legacy protocol)', 'rsync: upload/download round trip', 'escape: port forwarding refused']) {
       expect(applied.stdout).toContain(`✓ ${probe}`);
     }

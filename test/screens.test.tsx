@@ -3,7 +3,8 @@
 import React, { useReducer, useState } from 'react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
-import { Text, useInput } from 'ink';
+import { Text } from 'ink';
+import { KeysRoot } from '../screens/keyboard.tsx';
 import chalk from 'chalk';
 import { ASCII, cleanupSized, frameOf, nonAscii, press, renderSized, type, uiFor, waitForFrame, withUi } from './helpers/ink.ts';
 import { PreflightScreen } from '../screens/Preflight.tsx';
@@ -13,7 +14,7 @@ import { JailScreen } from '../screens/JailLocation.tsx';
 import { ArchScreen } from '../screens/Arch.tsx';
 import { AccessScreen } from '../screens/Access.tsx';
 import { OptionsScreen } from '../screens/Options.tsx';
-import { Frame, UiContext } from '../screens/ui.tsx';
+import { Frame, UiContext, frameBodyRows, useSize, useUi } from '../screens/ui.tsx';
 import { PreviewScreen } from '../screens/Preview.tsx';
 import { RunLog, RunScreen } from '../screens/Run.tsx';
 import { ConnectionTestScreen } from '../screens/ConnectionTest.tsx';
@@ -22,12 +23,12 @@ import { App } from '../screens/App.tsx';
 import { chrootChain } from '../src/ownership.ts';
 import { shJoin, type Plan, type Step } from '../src/effects.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
-import type { Services } from '../src/wizard/services.ts';
-import { initialState, reducer, draftToAnswers, type Draft, type RunState } from '../src/wizard/state.ts';
+import type { KeyCheck, Services } from '../src/wizard/services.ts';
+import { initialState, moveTools, reducer, draftToAnswers, type Draft, type RunState, type ToolMove } from '../src/wizard/state.ts';
 import { checkAnswers } from '../src/wizard/services.ts';
 import type { ApplyHooks, ApplyOutcome } from '../src/apply-run.ts';
 import type { ProbeResult } from '../src/verify.ts';
-import { TOOLS, type Answers, type Tool } from '../src/types.ts';
+import type { Answers, Tool } from '../src/types.ts';
 
 afterEach(() => {
   cleanup();
@@ -159,16 +160,17 @@ describe('UserScreen', () => {
   });
 });
 
-/** ToolsScreen with its selection held as the App holds it. */
-function ToolsHarness({ onToggle, onNext, initial = [] }: { onToggle?: (t: Tool) => void; onNext?: () => void; initial?: Tool[] }): React.JSX.Element {
-  const [selected, setSelected] = useState<Tool[]>(initial);
+/** ToolsScreen with its highlight and selection held as the App holds them (moveTools). */
+function ToolsHarness({ onMoves, onNext, initial = [] }: { onMoves?: (m: ToolMove[]) => void; onNext?: () => void; initial?: Tool[] }): React.JSX.Element {
+  const [at, setAt] = useState({ cursor: 0, tools: initial });
   return (
     <ToolsScreen
-      selected={selected}
+      selected={at.tools}
+      cursor={at.cursor}
       missing={['rsync']}
-      onToggle={(t) => {
-        onToggle?.(t);
-        setSelected((s) => (s.includes(t) ? s.filter((x) => x !== t) : TOOLS.filter((x) => x === t || s.includes(x))));
+      onMoves={(m) => {
+        onMoves?.(m);
+        setAt((x) => moveTools(x, m));
       }}
       onNext={() => onNext?.()}
     />
@@ -177,7 +179,7 @@ function ToolsHarness({ onToggle, onNext, initial = [] }: { onToggle?: (t: Tool)
 
 describe('ToolsScreen', () => {
   it('shows each tool with its consequence line', () => {
-    const r = render(withUi(<ToolsScreen selected={['sftp']} missing={[]} onToggle={() => {}} onNext={() => {}} />));
+    const r = render(withUi(<ToolsScreen selected={['sftp']} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />));
     const f = frameOf(r);
     expect(f).toContain('› ○ bash');
     expect(f).toContain('○ rsync');
@@ -190,23 +192,34 @@ describe('ToolsScreen', () => {
   });
 
   it('arrows move the cursor and space toggles the tool under it', async () => {
-    const onToggle = vi.fn();
-    const r = render(withUi(<ToolsHarness onToggle={onToggle} />));
+    const onMoves = vi.fn();
+    const r = render(withUi(<ToolsHarness onMoves={onMoves} />));
     expect(frameOf(r)).toContain('rsync (not installed here: its package is installed first)');
     await press(r, 'down');
     expect(frameOf(r)).toContain('› ○ rsync');
     await press(r, 'space');
-    expect(onToggle).toHaveBeenLastCalledWith('rsync');
+    expect(onMoves).toHaveBeenLastCalledWith(['toggle']);
     expect(frameOf(r)).toContain('› ◉ rsync');
     await press(r, 'up');
     await press(r, 'up'); // wraps around to the last tool
     expect(frameOf(r)).toContain('› ○ sftp');
     await press(r, 'space');
-    expect(onToggle).toHaveBeenLastCalledWith('sftp');
     expect(frameOf(r)).toMatch(/◉ rsync[\s\S]*› ◉ sftp/);
     await press(r, 'space');
     expect(frameOf(r)).toContain('› ○ sftp');
-    expect(onToggle.mock.calls.map((c) => c[0])).toEqual(['rsync', 'sftp', 'sftp']);
+    expect(onMoves.mock.calls.map((c) => c[0])).toEqual([['down'], ['toggle'], ['up'], ['up'], ['toggle'], ['toggle']]);
+  });
+
+  it('a burst of Space and Down in one write is one change with every key, in order', async () => {
+    const onMoves = vi.fn();
+    const r = render(withUi(<ToolsHarness onMoves={onMoves} />));
+    await type(r, ' \u001b[B\u001b[B \u001b[B ');
+    const f = frameOf(r);
+    expect(f).toMatch(/^ +◉ bash/m);
+    expect(f).toMatch(/^ +○ rsync/m);
+    expect(f).toMatch(/^ +◉ scp/m);
+    expect(f).toMatch(/^› ◉ sftp/m);
+    expect(onMoves.mock.calls).toEqual([[['toggle', 'down', 'down', 'toggle', 'down', 'toggle']]]);
   });
 
   it('Enter with nothing selected says so and does not go on', async () => {
@@ -314,7 +327,7 @@ describe('ArchScreen', () => {
 describe('AccessScreen', () => {
   it('Enter on an empty line explains the consequence; a second Enter leaves keys for later', async () => {
     const calls: string[] = [];
-    const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={async () => undefined} onLater={() => calls.push('later')} onNext={() => calls.push('next')} />));
+    const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={async () => []} onLater={() => calls.push('later')} onNext={() => calls.push('next')} />));
     expect(frameOf(r)).toContain("Paste a public key for alice");
     expect(frameOf(r)).toContain('Enter on an empty line: add keys later.');
     await press(r, 'enter');
@@ -324,54 +337,81 @@ describe('AccessScreen', () => {
     expect(calls).toEqual(['later', 'next']);
   });
 
-  it('shows the error from onAdd and keeps the text', async () => {
-    const onAdd = vi.fn(async (_t: string) => 'not a public key: ssh-keygen -l failed');
+  it('shows the refusal from onAdd and puts the typed text back to be corrected', async () => {
+    const onAdd = vi.fn(async (t: string): Promise<KeyCheck[]> => [{ status: 'refused', line: t, error: 'not a public key: ssh-keygen -l failed' }]);
     const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={onAdd} onLater={() => {}} onNext={() => {}} />));
     await type(r, 'garbage');
     await press(r, 'enter', { until: false });
-    await waitForFrame(r.lastFrame, '✗ not a public key: ssh-keygen -l failed');
+    await waitForFrame(r.lastFrame, '✗ refused: not a public key: ssh-keygen -l failed');
     expect(onAdd).toHaveBeenCalledWith('garbage');
     expect(frameOf(r)).toContain('› garbage');
   });
 
   it('a valid key clears the field; listed keys show their label and Enter goes on', async () => {
-    let resolve: (v: string | undefined) => void = () => {};
-    const onAdd = vi.fn((_t: string) => new Promise<string | undefined>((r) => (resolve = r)));
+    let resolve: (v: KeyCheck[]) => void = () => {};
+    const onAdd = vi.fn((_t: string) => new Promise<KeyCheck[]>((r) => (resolve = r)));
     const onNext = vi.fn();
     const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={onAdd} onLater={() => {}} onNext={onNext} />));
     await type(r, 'ssh-ed25519 AAAAC3Nz alice@laptop');
     await press(r, 'enter');
     await waitForFrame(r.lastFrame, 'checking with ssh-keygen -l');
-    resolve(undefined);
-    await waitForFrame(r.lastFrame, (f) => !f.includes('checking') && !f.includes('alice@laptop'));
+    resolve([{ status: 'added', line: 'ssh-ed25519 AAAAC3Nz alice@laptop', label: 'ED25519 256 SHA256:abc alice@laptop', fingerprint: 'SHA256:abc' }]);
+    await waitForFrame(r.lastFrame, (f) => !f.includes('checking') && f.includes('added ED25519'));
     r.rerender(withUi(<AccessScreen user="alice" keys={[{ line: 'ssh-ed25519 AAAAC3Nz alice@laptop', label: 'ED25519 256 SHA256:abc alice@laptop' }]} onAdd={onAdd} onLater={() => {}} onNext={onNext} />));
-    await waitForFrame(r.lastFrame, '✓ ED25519 256 SHA256:abc alice@laptop');
-    expect(frameOf(r)).toContain('Enter on an empty line continues.');
+    // The report of the entry stays until the next one; the count says what is listed.
+    await waitForFrame(r.lastFrame, '1 key. Enter on an empty line continues.');
+    expect(frameOf(r)).toContain('✓ added ED25519 256 SHA256:abc alice@laptop');
+    expect(frameOf(r)).toMatch(/^› +$/m);
     await press(r, 'enter', { until: () => onNext.mock.calls.length === 1 });
   });
 
-  it('a pasted block of several lines is submitted whole', async () => {
-    const onAdd = vi.fn(async (_t: string) => undefined);
+  it('lines typed with Enter in one read are checked one after the other, in order', async () => {
+    const onAdd = vi.fn(async (t: string): Promise<KeyCheck[]> => [{ status: 'added', line: t, label: t, fingerprint: 'SHA256:x' }]);
     const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={onAdd} onLater={() => {}} onNext={() => {}} />));
-    await type(r, 'ssh-ed25519 AAAA one\rssh-ed25519 BBBB two\r', { until: () => onAdd.mock.calls.length > 0 });
-    expect(onAdd).toHaveBeenCalledWith('ssh-ed25519 AAAA one\rssh-ed25519 BBBB two');
+    await type(r, 'ssh-ed25519 AAAA one\rssh-ed25519 BBBB two\r', { until: () => onAdd.mock.calls.length === 2 });
+    expect(onAdd.mock.calls.map((c) => c[0])).toEqual(['ssh-ed25519 AAAA one', 'ssh-ed25519 BBBB two']);
+  });
+
+  it('a bracketed paste of several lines is one entry; each line is reported: added, duplicate with its fingerprint, refused with why', async () => {
+    const onAdd = vi.fn(
+      async (_t: string): Promise<KeyCheck[]> => [
+        { status: 'added', line: 'ssh-ed25519 AAAA one', label: 'ED25519 256 SHA256:one one', fingerprint: 'SHA256:one' },
+        { status: 'duplicate', line: 'ssh-ed25519 AAAA one', fingerprint: 'SHA256:one' },
+        { status: 'refused', line: 'garbage', error: '"garbage" is not a valid public key' },
+      ],
+    );
+    const r = render(withUi(<AccessScreen user="alice" keys={[]} onAdd={onAdd} onLater={() => {}} onNext={() => {}} />));
+    await type(r, '\u001b[200~ssh-ed25519 AAAA one\nssh-ed25519 AAAA one\ngarbage\n\u001b[201~', { until: () => onAdd.mock.calls.length === 1 });
+    expect(onAdd.mock.calls[0]![0]).toBe('ssh-ed25519 AAAA one\nssh-ed25519 AAAA one\ngarbage\n');
+    const f = await waitForFrame(r.lastFrame, 'line 3:');
+    expect(f).toContain('✓ line 1: added ED25519 256 SHA256:one one');
+    expect(f).toContain('! line 2: duplicate, already in the list: SHA256:one');
+    expect(f).toContain('✗ line 3: refused: "garbage" is not a valid public key');
+    expect(f).toMatch(/^› +$/m); // the field is empty again (only the cursor cell)
   });
 });
 
 /** The Options screen in the App's frame, with the App's reducer, Esc and Continue. */
 function OptionsHarness({ draft, onContinue }: { draft: Partial<Draft>; onContinue?: () => void }): React.JSX.Element {
   const [s, dispatch] = useReducer(reducer, undefined, () => ({ ...initialState({ user: 'alice', jail: '/srv/jails/alice', authorizedKeys: [KEY_LINE], ...draft }), screen: 'options' as const }));
-  // The App's root useInput: Esc is `back` (which cancels an edit on this screen).
-  useInput((_i, key) => {
-    if (key.escape) dispatch({ type: 'back' });
-  });
+  const { rows, columns } = useSize();
+  const hints = 'arrows move · space toggle · enter edit · c continue · esc back · ctrl+c quit';
+  // The App's root: Esc is `back` (which cancels an edit on this screen).
   return (
-    <Frame screen={s.screen} index={7} total={11} hints="arrows move · space toggle · enter edit · c continue · esc back · ctrl+c quit">
+    <KeysRoot
+      root={(key) => {
+        if (key.name !== 'escape') return false;
+        dispatch({ type: 'back' });
+        return true;
+      }}
+    >
+    <Frame screen={s.screen} index={7} total={11} hints={hints}>
       {s.screen === 'options' ? (
         <OptionsScreen
           draft={s.draft}
           ui={s.optionsUi}
           onAction={dispatch}
+          bodyRows={frameBodyRows(rows, columns, hints, useUi().sym)}
           onContinue={() => {
             onContinue?.();
             const r = checkAnswers(draftToAnswers(s.draft));
@@ -382,6 +422,7 @@ function OptionsHarness({ draft, onContinue }: { draft: Partial<Draft>; onContin
         <Text>left for {s.screen}: {JSON.stringify(draftToAnswers(s.draft))}</Text>
       )}
     </Frame>
+    </KeysRoot>
   );
 }
 
@@ -444,10 +485,12 @@ describe('OptionsScreen', () => {
     await type(r, '/srv/a-rather-long/source/directory/name:/web:xx, /srv/b:/b');
     await press(r, 'enter');
     f = frameOf(r);
-    expect(f).toContain('✗ binds: write SOURCE:TARGET[:ro|rw], not "/srv/a-rather');
+    expect(f.replace(/\n +/g, ' ')).toContain('✗ binds: write SOURCE:TARGET[:ro|rw], not "/srv/a-rather');
     expect(f).toMatch(/^binds: \/srv\/a-rather-long/m);
     expect(f).toContain('hint: e.g. /srv/web/example.com:/web:ro');
     expect(fits(f, 60, 20)).toEqual([]);
+    // Wrapped at words: no line of the refusal ends inside a word of the message.
+    expect(f).toMatch(/^✗ binds: write SOURCE:TARGET\[:ro\|rw\], not$/m);
     expect(f).toMatch(/^› binds/m);
   });
 
@@ -638,20 +681,22 @@ describe('PreviewScreen', () => {
     expect(onConfirm).not.toHaveBeenCalled();
   });
 
-  it('wraps long commands instead of cutting them', () => {
+  it('wraps long commands with a shell continuation at word boundaries, at 80 and 60 columns', () => {
     const argv = ['rsync', '-a', '--chmod=D0755,F0644', ...Array.from({ length: 12 }, (_, i) => `/usr/lib/x86_64-linux-gnu/some-long-library-name-${i}.so.6`), '/srv/jails/alice/usr/lib/END-OF-COMMAND'];
     const p = plan([step('Copy the libraries', argv)]);
-    const r = render(withUi(<PreviewScreen plan={p} height={40} onConfirm={noop} onSaveScript={noop} onSaveAnswers={noop} />));
-    const f = frameOf(r);
-    const lines = f.split('\n');
-    expect(lines.every((l) => l.length <= 100)).toBe(true);
-    expect(f).not.toContain('…');
-    const joined = lines.map((l) => l.trim()).join('');
-    const cmd = shJoin(argv);
-    expect(cmd.length).toBeGreaterThan(300);
-    // The slice boundary may fall on a space that the line's trim removed: compare without spaces.
-    expect(joined.replace(/\s/g, '')).toContain(cmd.replace(/\s/g, ''));
-    expect(lines.filter((l) => l.includes('some-long-library-name')).length).toBeGreaterThan(3);
+    for (const columns of [80, 60]) {
+      const r = renderSized(withUi(<PreviewScreen plan={p} height={40} onConfirm={noop} onSaveScript={noop} onSaveAnswers={noop} />), { columns, rows: 50 });
+      const lines = frameOf(r).split('\n');
+      expect(lines.filter((l) => l.length > columns - 1)).toEqual([]);
+      const first = lines.findIndex((l) => l.trimStart().startsWith('rsync '));
+      let last = first;
+      while (lines[last]!.endsWith(' \\')) last++;
+      expect(last - first).toBeGreaterThan(3);
+      // Each line holds whole words: the lines, continuations removed, are the command.
+      const rebuilt = lines.slice(first, last + 1).map((l) => l.replace(/ \\$/, '').trim()).join(' ');
+      expect(rebuilt).toBe(shJoin(argv));
+      r.unmount();
+    }
   });
 });
 
@@ -676,7 +721,7 @@ describe('RunScreen', () => {
       ],
       progress: { done: 3, total: 10, bytes: 1e6, totalBytes: 2e6 },
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✓ Create user alice');
     expect(f).toContain('✓ Make the jail');
@@ -706,7 +751,7 @@ describe('RunScreen', () => {
       ],
       error: 'Make the jail: the disk is full',
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={onExit} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ Make the jail: ENOSPC');
     expect(f).toContain('↩ undone: Make the jail');
@@ -719,7 +764,7 @@ describe('RunScreen', () => {
 
   it('rolling back shows its own line instead of the running step', () => {
     const run = runState({ steps: [{ title: 'Copy binaries', status: 'running' }], rollingBack: true });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     expect(frameOf(r)).toContain('Rolling back, newest change first');
     expect(frameOf(r)).not.toContain('Copy binaries');
   });
@@ -731,7 +776,7 @@ describe('RunScreen', () => {
       manual: ['rmdir /srv/jails/alice', 'userdel alice'],
       error: 'Make the jail: boom',
     });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished ok={false} height={16} onPendingPlan={noop} onExit={noop} /></>));
     const f = frameOf(r);
     expect(f).toContain('✗ could not undo: Make the jail');
     expect(f).toContain('These changes could not be undone; run them by hand:');
@@ -743,7 +788,7 @@ describe('RunScreen', () => {
   it('a second plan after installing packages waits for Enter or Esc', async () => {
     const answers: boolean[] = [];
     const run = runState({ pendingPlan: plan([step('Copy rsync', ['install', '/usr/bin/rsync', '/srv/jails/alice/usr/bin/rsync'])]) });
-    const r = render(withUi(<><RunLog run={run} /><RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} /></>));
+    const r = render(withUi(<><RunLog log={run.log} /><RunScreen run={run} finished={false} height={16} onPendingPlan={(go) => answers.push(go)} onExit={noop} /></>));
     expect(frameOf(r)).toContain('The packages are installed. The next steps copy their files:');
     expect(frameOf(r)).toContain('install /usr/bin/rsync /srv/jails/alice/usr/bin/rsync');
     await press(r, 'escape', { until: () => answers.length === 1 });
@@ -814,7 +859,7 @@ describe('SummaryScreen', () => {
 describe('ASCII fallback (unicode: false)', () => {
 
   it('ToolsScreen uses ASCII symbols', () => {
-    const r = render(withUi(<ToolsScreen selected={['scp']} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={['scp']} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     const f = frameOf(r);
     expect(f).toContain('> [ ] bash');
     expect(f).toContain('  [x] scp');
@@ -823,7 +868,7 @@ describe('ASCII fallback (unicode: false)', () => {
   });
 
   it('ToolsScreen says "choose at least one tool" in ASCII', async () => {
-    const r = render(withUi(<ToolsScreen selected={[]} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={[]} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     await press(r, 'enter');
     expect(frameOf(r)).toContain('x choose at least one tool');
     expect(nonAscii(frameOf(r))).toEqual([]);
@@ -844,7 +889,7 @@ describe('ASCII fallback (unicode: false)', () => {
   });
 
   it('ToolsScreen draws no non-ASCII character at all', () => {
-    const r = render(withUi(<ToolsScreen selected={[]} missing={[]} onToggle={() => {}} onNext={() => {}} />, ASCII));
+    const r = render(withUi(<ToolsScreen selected={[]} cursor={0} missing={[]} onMoves={() => {}} onNext={() => {}} />, ASCII));
     expect(nonAscii(frameOf(r))).toEqual([]);
   });
 
@@ -884,7 +929,7 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     validateJail: vi.fn((_j: string, _u: string): string | undefined => undefined),
     missingTools: vi.fn((): Tool[] => []),
     arches: vi.fn((_t: Tool[]) => ({ host: 'x86_64' as const, available: ['x86_64' as const] })),
-    checkKeys: vi.fn(async (text: string) => ({ keys: [{ line: text, label: 'ED25519 256 SHA256:abc alice@laptop' }] })),
+    checkKeys: vi.fn(async (text: string, _existing: string[]) => ({ lines: [{ status: 'added' as const, line: text, label: 'ED25519 256 SHA256:abc alice@laptop', fingerprint: 'SHA256:abc' }] })),
     checkAnswers: vi.fn(checkAnswers),
     plan: vi.fn(async (_a: Answers) => SMALL_PLAN),
     execute: vi.fn<Execute>(
@@ -901,7 +946,7 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     ),
     saveScript: vi.fn((_p: Plan) => '/root/jailwizard-alice.sh'),
     saveAnswers: vi.fn((_a: Answers, where: 'cwd' | 'state') => (where === 'state' ? '/tmp/jw-state/answers/alice.yaml' : '/root/jailwizard-alice.yaml')),
-    connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222 })),
+    connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222, from: 'fqdn' as const })),
     repairCandidates: vi.fn(() => [{ user: 'bob', reason: 'sshd log: chroot failure' }]),
     diagnose: vi.fn(async (_u: string) => ({ report: ['✗ /srv  root 0775  group-writable'], plan: SMALL_PLAN })),
     fix: vi.fn(async () => ({ ok: true, manual: [], probes: PROBES })),
@@ -937,8 +982,8 @@ async function driveToPreview(services: Services, onExit = vi.fn()) {
   expect(frameOf(r)).toContain('6/11 Access');
   await type(r, KEY);
   await press(r, 'enter');
-  await waitForFrame(r.lastFrame, '✓ ED25519 256 SHA256:abc alice@laptop');
-  expect(services.checkKeys).toHaveBeenCalledWith(KEY);
+  await waitForFrame(r.lastFrame, '✓ added ED25519 256 SHA256:abc alice@laptop');
+  expect(services.checkKeys).toHaveBeenCalledWith(KEY, []);
   await press(r, 'enter');
   expect(frameOf(r)).toContain('7/11 Options');
   // bash is chosen: its extras are preselected, the sftp-only options do not apply.
@@ -1064,8 +1109,9 @@ describe('App', () => {
     await press(r, 'enter');
     await type(r, '10.0.0.0/8, example.org');
     await press(r, 'enter');
-    // The value column cuts a long value; the edit shows it whole.
-    expect(frameOf(r)).toMatch(/› allowFrom +10\.0\.0\.0\/8, ex\.\.\. /);
+    // The value column shortens a long value at a word; the line below shows it whole.
+    expect(frameOf(r)).toMatch(/› allowFrom +10\.0\.0\.0\/8,\.\.\. /);
+    expect(frameOf(r)).toContain('allowFrom = 10.0.0.0/8, example.org.');
     await press(r, 'c');
     f = frameOf(r);
     expect(f).toContain('7/11 Options');
@@ -1077,7 +1123,7 @@ describe('App', () => {
     expect(frameOf(r)).toContain('allowFrom: 10.0.0.0/8, example.org');
     // Deleting the space before the cursor draws the same frame: do not wait for a change.
     for (let i = 0; i < ', example.org'.length; i++) await press(r, 'backspace', { until: false });
-    await waitForFrame(r.lastFrame, /^allowFrom: 10\.0\.0\.0\/8$/m);
+    await waitForFrame(r.lastFrame, /^allowFrom: 10\.0\.0\.0\/8 ?$/m);
     await press(r, 'enter');
     await press(r, 'c');
     await waitForFrame(r.lastFrame, '8/11 Preview');

@@ -160,7 +160,8 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
       const shown = await s.waitFor(/lines \d+-\d+ of \d+/);
       const m = /lines (\d+)-(\d+) of (\d+)/.exec(shown)!;
       text += shown;
-      if (Number(m[2]) >= Number(m[3])) return text.replace(/\n {6}/g, '');
+      // Wrapped lines glued back: a command's ` \` continuations, and prose's hanging indents.
+      if (Number(m[2]) >= Number(m[3])) return text.replace(/ \\\n\s+/g, ' ').replace(/\n {6,}/g, ' ');
       await s.send('PageDown');
       await s.waitFor((x) => !x.includes(m[0]));
       await sleep(SETTLE_MS);
@@ -169,13 +170,13 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
   }
 
   /** The Summary, then Enter exits 0; returns the Summary with wrapped lines flattened. */
-  async function finish(s: TmuxSession, user: string): Promise<string> {
+  async function finish(s: TmuxSession, user: string, host = '127.0.0.1'): Promise<string> {
     const summary = await s.waitFor((x) => /probes passed/.test(x) && /Enter: exit/.test(x), RUN_MS);
     await sleep(SETTLE_MS);
     const flat = summary.replace(/\s+/g, ' ');
     expect(flat).toMatch(/\b(\d+) probes passed/);
     expect(Number(/\b(\d+) probes passed/.exec(flat)![1])).toBeGreaterThan(0);
-    expect(flat).toContain(`${user}@127.0.0.1`);
+    expect(flat).toContain(`${user}@${host}`);
     expect(summary).toMatch(new RegExp(`Undo: jailwizard remove ${user}\\b`));
     await s.send('Enter');
     expect(await s.waitForExit()).toBe(0);
@@ -188,21 +189,23 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
   it('goes from the first screen to a passed connection test at 80x24, by keystrokes only', { timeout: 300_000 }, async () => {
     const user = uniqueUser('wiz80');
     const before = await snapshot(env);
-    const s = await startWizard({ label: 'full80', cols: 80, rows: 24 });
+    // The admin came in over SSH (IPv6) to this sshd: the summary names that address.
+    const s = await startWizard({ label: 'full80', cols: 80, rows: 24, env: { SSH_CONNECTION: `2001:db8::9 50022 2001:db8::10 ${env.sshd.port}` } });
     try {
       const preview = await toPreview(s, user, ['bash', 'rsync', 'scp', 'sftp']);
       expect(preview).toContain(`Create user ${user}`);
       await s.send('Enter');
       await s.waitFor(titleRe('(Run|Connection test)'), 30_000);
-      const summary = await finish(s, user);
+      const summary = await finish(s, user, '[2001:db8::10]');
       expect(summary).toMatch(titleRe('Summary'));
       // The Run screen's log of finished steps stays in the scrollback.
       expect(await s.screen({ history: true })).toMatch(new RegExp(`^✓ Create user ${user}\\b`, 'm'));
       const flat = summary.replace(/\s+/g, ' ');
       expect(flat).toContain(`${user} is jailed in ${path.join(env.jailRoot, user)} with bash, rsync, scp, sftp`);
-      for (const connect of [`sftp -P ${env.sshd.port} ${user}@127.0.0.1`, `ssh -p ${env.sshd.port} ${user}@127.0.0.1`, `scp -P ${env.sshd.port} FILE ${user}@127.0.0.1:`]) {
+      for (const connect of [`sftp -P ${env.sshd.port} ${user}@[2001:db8::10]`, `ssh -p ${env.sshd.port} ${user}@2001:db8::10`, `scp -P ${env.sshd.port} FILE ${user}@[2001:db8::10]:`]) {
         expect(flat).toContain(connect);
       }
+      expect(flat).not.toContain('127.0.0.1');
       await s.kill();
       expect(hasUnfinishedJournal(env)).toBe(false);
       const tested = await jw(env, ['test', user]);

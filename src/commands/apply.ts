@@ -14,6 +14,9 @@ import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
 import type { CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
+import { connectTarget } from '../connect-target.ts';
+import { connectCommands, isLoopback } from '../connect-commands.ts';
+import { sshdEffective } from '../sshd-config.ts';
 
 declare const JAILWIZARD_VERSION: string;
 export const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';
@@ -63,7 +66,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
     warn(`jailwizard: ${outcome.error}`);
     return outcome.exitCode;
   }
-  summary(a, o);
+  await summary(a, o);
   return EXIT.ok;
 }
 
@@ -71,14 +74,14 @@ export function testNote(user: string): string {
   return `After the last step, the connection test authorizes a temporary key for ${user} (from 127.0.0.1 and ::1 only) and removes it again; if a probe fails, every step is rolled back.`;
 }
 
-function summary(a: Answers, o: CommonOptions): void {
+async function summary(a: Answers, o: CommonOptions): Promise<void> {
   const rec = readRecord(o.stateDir, a.user);
   say('');
   say(`Done: ${a.user} is jailed in ${a.jail} with ${a.tools.join(', ')}.`);
-  const who = `${a.user}@<this host>`;
-  if (a.tools.includes('sftp') || a.tools.includes('scp')) say(`  Connect: sftp ${who}`);
-  if (a.tools.includes('bash')) say(`  Shell:   ssh ${who}`);
-  if (a.tools.includes('rsync')) say(`  rsync:   rsync -av FILES ${who}:`);
+  // The address and port users type: the one this host was reached by, not <this host>.
+  const target = await connectTarget(await sshdEffective(o.sshdConfig));
+  for (const [i, c] of connectCommands(a.user, a.tools, target).entries()) say(`  ${i === 0 ? 'Connect:' : '        '} ${c}`);
+  if (isLoopback(target.host)) say(`  (sshd listens only on ${target.host}: only this host can connect)`);
   say(`  Undo:    jailwizard remove ${a.user}${o.stateDir !== '/var/lib/jailwizard' ? ` --state-dir ${o.stateDir}` : ''}`);
   if (rec && a.authorizedKeys.length === 0) say(`  No keys yet: add them to /etc/ssh/authorized_keys/${a.user} (root-owned).`);
 }

@@ -22,8 +22,9 @@ export interface DoctorOptions extends CommonOptions {
 /** The chain, one line per component, so the broken link shows at a glance. */
 export function formatReport(f: DoctorFacts, findings: Finding[]): string {
   const out: string[] = [`jailwizard doctor: ${f.user.name} (shell ${f.user.shell}, home ${f.user.home})`, ''];
-  out.push(f.logLine ? `Latest sshd failure (${f.logLine.source}):` : 'No sshd failure for this user found in the logs.');
-  if (f.logLine) out.push(`  ${f.logLine.line.trim()}`);
+  if (f.logLine) out.push(`Latest sshd failure (${f.logLine.source}):`, `  ${f.logLine.line.trim()}`);
+  else if (f.logSource) out.push(`No sshd failure for ${f.user.name} in ${f.logSource}.`);
+  else out.push(`No sshd log found; searched: ${f.logsSearched.join(', ')}. Pass --sshd-log FILE if sshd logs elsewhere.`);
   out.push('');
   if (f.chroot) {
     out.push(

@@ -1,7 +1,7 @@
 // `jailwizard` with no command: the interactive wizard. It needs a terminal; scripts use
 // `jailwizard apply --config FILE`.
 import { EXIT, UserError } from '../errors.ts';
-import { detectTerm, symbols } from '../wizard/terminal.ts';
+import { detectTerm, startBracketedPaste, symbols } from '../wizard/terminal.ts';
 import { realServices } from '../wizard/services.ts';
 import type { CommonOptions } from './common.ts';
 import '../output.ts'; // ignore EIO/EPIPE once the terminal is gone
@@ -22,15 +22,20 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   const extra = argv.filter((a, i) => ['--sshd-config', '--state-dir'].includes(a) || ['--sshd-config', '--state-dir'].includes(argv[i - 1] ?? ''));
   const extraFlags = extra.length ? ` ${extra.join(' ')}` : '';
+  // Off again on every way out: onExit, the App's unmount (Ink unmounts on a signal), and
+  // process exit (a crash).
+  const stopPaste = startBracketedPaste(process.stdout, caps);
   return new Promise<number>((resolve) => {
     let done = false;
     const app = render(
       createElement(App, {
         services: realServices(o, extraFlags),
         ui: { caps, sym: symbols(caps) },
+        onUnmount: stopPaste,
         onExit(code: number, message?: string, finalText?: string) {
           if (done) return;
           done = true;
+          stopPaste();
           // The summary is printed again as plain lines, so long commands copy as one line.
           if (finalText && !caps.dumb) app.clear();
           app.unmount();

@@ -3,7 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readUnfinished } from '../journal.ts';
 import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
 import { UserError } from '../errors.ts';
-import { chrootFailureUsers, sshdLogLines } from '../doctor.ts';
+import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
+import { readPasswd } from '../validate.ts';
 
 export interface Finding {
   label: string;
@@ -33,13 +34,6 @@ function distro(): string {
 function supportsChroot(version: string): boolean {
   const m = /OpenSSH_(\d+)\.(\d+)/.exec(version);
   return !!m && (Number(m[1]) > 4 || (Number(m[1]) === 4 && Number(m[2]) >= 9));
-}
-
-export function sshdLogHint(): string {
-  if (existsSync('/run/systemd/system')) return 'journalctl -u ssh (or -u sshd)';
-  if (existsSync('/var/log/auth.log')) return '/var/log/auth.log';
-  if (existsSync('/var/log/secure')) return '/var/log/secure';
-  return 'syslog (no auth.log found)';
 }
 
 export async function runPreflight(o: { sshdConfig: string; stateDir: string; sshdLog?: string }, env = process.env): Promise<Preflight> {
@@ -84,7 +78,13 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
       blocked = true;
     }
   }
-  f.push({ label: 'sshd logs', value: sshdLogHint(), status: 'ok' });
+  // Where sshd logs: ✓ only when a log was found (doctor reads it to say why a login fails).
+  const { log, searched } = await findSshdLog(o.sshdLog).catch(() => ({ log: undefined, searched: [] as string[] }));
+  f.push(
+    log
+      ? { label: 'sshd logs', value: log.source, status: 'ok' }
+      : { label: 'sshd logs', value: `none found (searched ${searched.join(', ')})`, status: 'warn', fix: 'doctor needs sshd\'s log to say why a login fails: install rsyslog, or pass --sshd-log FILE' },
+  );
 
   const u = readUnfinished(o.stateDir);
   let unfinished: Preflight['unfinished'];
@@ -103,8 +103,9 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
   if (env.SSH_CONNECTION && !env.TMUX && !env.STY) {
     f.push({ label: 'session', value: 'over SSH, outside tmux/screen', status: 'warn', fix: 'if the connection drops, jailwizard rolls back; run it inside tmux or screen to keep going' });
   }
-  const log = await sshdLogLines(o.sshdLog).catch(() => undefined);
-  const repairUsers = log ? chrootFailureUsers(log.lines) : [];
+  // Only what is broken now: users whose latest session failed on the chroot, and who still exist.
+  const users = new Set(readPasswd().map((p) => p.name));
+  const repairUsers = log ? chrootFailureUsers(log.lines, (u) => users.has(u)) : [];
   if (repairUsers.length > 0) {
     f.push({ label: 'sshd log', value: `chroot failures for ${repairUsers.join(', ')} (${log!.source})`, status: 'warn', fix: 'choose "Repair a jail" below' });
   }

@@ -1,7 +1,6 @@
 // What the wizard's screens need from the host and the engine, behind one interface so the
 // App stays thin and screen tests can pass small fakes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import { answersToYaml, parseAnswers } from '../answers.ts';
 import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
@@ -11,16 +10,23 @@ import { planToShellScript, type Plan } from '../effects.ts';
 import { hostArch } from '../host-facts.ts';
 import { chrootChain, type ChainLink } from '../ownership.ts';
 import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
-import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { sshdEffective } from '../sshd-config.ts';
+import { connectTarget, type ConnectTarget } from '../connect-target.ts';
 import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readPasswd, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
 import { formatReport, runDoctorFix } from '../commands/doctor.ts';
 import { listRecords } from '../state.ts';
 import { createHash } from 'node:crypto';
+
+/** One line of the key field's input, checked. */
+export type KeyCheck =
+  | { status: 'added'; line: string; label: string; fingerprint: string }
+  | { status: 'duplicate'; line: string; fingerprint: string }
+  | { status: 'refused'; line: string; error: string };
 
 export interface Services extends RepairServices {
   preflight(): Promise<Preflight>;
@@ -32,14 +38,20 @@ export interface Services extends RepairServices {
   validateJail(jail: string, user: string): string | undefined;
   missingTools(): Tool[];
   arches(tools: Tool[]): { host: Arch; available: Arch[] };
-  checkKeys(text: string): Promise<{ keys: { line: string; label: string }[] } | { error: string }>;
+  /**
+   * Checks what was typed or pasted in the key field (key lines, or a .pub path) line by
+   * line with ssh-keygen -l, against the keys already chosen: each line is a key to add,
+   * a duplicate, or refused with the reason.
+   */
+  checkKeys(text: string, existing: string[]): Promise<{ lines: KeyCheck[] } | { error: string }>;
   /** The answers file's own checks (structure, formats, options that contradict each other). */
   checkAnswers(a: Answers): { answers: Answers } | { error: { message: string; hint?: string } };
   plan(a: Answers): Promise<Plan>;
   execute(a: Answers, plan: Plan, hooks: ApplyHooks): Promise<ApplyOutcome>;
   saveScript(plan: Plan): string;
   saveAnswers(a: Answers, where: 'cwd' | 'state'): string;
-  connectTarget(): Promise<{ host: string; port: number }>;
+  /** Where users connect: the admin's own session's server address, or the FQDN, and sshd's port. */
+  connectTarget(): Promise<ConnectTarget>;
   /** Flags to repeat in the commands the summary shows (--sshd-config, --state-dir). */
   extraFlags: string;
 }
@@ -68,8 +80,11 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
   let failures: string[] = [];
   return {
     repairCandidates() {
-      const out = failures.map((user) => ({ user, reason: 'sshd log: chroot failure' }));
-      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
+      // Users whose latest login failed on the chroot (preflight), then the jails jailwizard
+      // manages whose user still exists.
+      const out = failures.map((user) => ({ user, reason: 'latest login failed on the chroot' }));
+      const users = new Set(readPasswd().map((p) => p.name));
+      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user) && users.has(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
       return out;
     },
     async diagnose(user) {
@@ -130,7 +145,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       return { host: hostArch(), available: [...all] };
     },
     checkAnswers,
-    async checkKeys(text) {
+    async checkKeys(text, existing) {
       let source = text;
       if (text.startsWith('/') || text.startsWith('~')) {
         const p = text.replace(/^~(?=\/)/, process.env.HOME ?? '/root');
@@ -139,12 +154,18 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       }
       const lines = splitKeys(source);
       if (lines.length === 0) return { error: 'no key found' };
-      try {
-        const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l)));
-        return { keys: lines.map((line, i) => ({ line, label: `${infos[i]!.type} ${infos[i]!.bits} ${infos[i]!.fingerprint} ${infos[i]!.comment}`.trim() })) };
-      } catch (e) {
-        return { error: message(e) };
-      }
+      const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l).then((info) => ({ info }), (e: unknown) => ({ error: message(e) }))));
+      const seen = new Set(existing.map(keyBlob));
+      return {
+        lines: lines.map((line, i): KeyCheck => {
+          const r = infos[i]!;
+          if ('error' in r) return { status: 'refused', line, error: r.error };
+          const { type, bits, fingerprint, comment } = r.info;
+          if (seen.has(keyBlob(line))) return { status: 'duplicate', line, fingerprint };
+          seen.add(keyBlob(line));
+          return { status: 'added', line, fingerprint, label: `${type} ${bits} ${fingerprint} ${comment}`.trim() };
+        }),
+      };
     },
     async plan(a) {
       await validateAnswers(a, o);
@@ -164,11 +185,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       return p;
     },
     async connectTarget() {
-      const eff = await sshdEffective(o.sshdConfig);
-      const t = connectAddresses(eff)[0] ?? { host: '127.0.0.1', port: 22 };
-      // A wildcard listener is reached from outside by this host's name.
-      const wildcard = (eff.get('listenaddress') ?? []).some((l) => l.startsWith('0.0.0.0:') || l.startsWith('[::]:'));
-      return { host: wildcard ? hostname() : t.host, port: t.port };
+      return connectTarget(await sshdEffective(o.sshdConfig));
     },
   };
 }

@@ -161,6 +161,8 @@ export interface RunState {
 export interface WizardState {
   screen: Screen;
   draft: Draft;
+  /** The Tools screen's highlighted row. */
+  toolsCursor: number;
   optionsUi: OptionsUi;
   plan?: Plan;
   planError?: { message: string; hint?: string };
@@ -170,11 +172,15 @@ export interface WizardState {
 }
 
 export type Action =
+  /** Several actions as one state change, in order (a burst of keys is one redraw). */
+  | { type: 'batch'; actions: Action[] }
   | { type: 'next' }
   | { type: 'back' }
   | { type: 'goto'; screen: Screen }
   | { type: 'set-user'; user: string }
   | { type: 'toggle-tool'; tool: Tool }
+  /** Tools screen: moves of the highlight and toggles of the highlighted tool, in order. */
+  | { type: 'tool-moves'; moves: ToolMove[] }
   | { type: 'set-jail'; jail: string }
   | { type: 'set-arch'; arch: Arch | 'auto' }
   | { type: 'add-key'; key: string }
@@ -209,9 +215,26 @@ export function initialState(draft: Partial<Draft> = {}): WizardState {
     screen: 'preflight',
     draft: { user: '', tools: [], jail: '', arch: 'auto', authorizedKeys: [], keysLater: false, installMissing: false, options: {}, ...draft },
     optionsUi: { cursor: 0 },
+    toolsCursor: 0,
     run: { steps: [], rolledBack: [], rollingBack: false, manual: [], log: [] },
     probes: [],
   };
+}
+
+export type ToolMove = 'up' | 'down' | 'toggle';
+
+/** The Tools screen after moves, in order: the highlight wraps around; a toggle flips the highlighted tool. */
+export function moveTools(at: { cursor: number; tools: Tool[] }, moves: readonly ToolMove[]): { cursor: number; tools: Tool[] } {
+  let { cursor, tools } = at;
+  for (const m of moves) {
+    if (m === 'up') cursor = (cursor + TOOLS.length - 1) % TOOLS.length;
+    else if (m === 'down') cursor = (cursor + 1) % TOOLS.length;
+    else {
+      const t = TOOLS[cursor]!;
+      tools = tools.includes(t) ? tools.filter((x) => x !== t) : TOOLS.filter((x) => x === t || tools.includes(x));
+    }
+  }
+  return { cursor, tools };
 }
 
 /** The default jail for a user: a shared-service layout under /srv. */
@@ -269,8 +292,15 @@ export function canAdvance(s: WizardState): boolean {
   }
 }
 
+/** Esc goes back from here (on Options it first cancels an edit); elsewhere the screen gets it. */
+export function escapeGoesBack(s: WizardState): boolean {
+  return BACK_ALLOWED.has(s.screen);
+}
+
 export function reducer(s: WizardState, a: Action): WizardState {
   switch (a.type) {
+    case 'batch':
+      return a.actions.reduce(reducer, s);
     case 'next': {
       if (!canAdvance(s)) return s;
       const screen = move(s, 1);
@@ -297,6 +327,10 @@ export function reducer(s: WizardState, a: Action): WizardState {
       const has = s.draft.tools.includes(a.tool);
       const tools = has ? s.draft.tools.filter((t) => t !== a.tool) : TOOLS.filter((t) => t === a.tool || s.draft.tools.includes(t));
       return { ...s, draft: { ...s.draft, tools } };
+    }
+    case 'tool-moves': {
+      const at = moveTools({ cursor: s.toolsCursor, tools: s.draft.tools }, a.moves);
+      return { ...s, toolsCursor: at.cursor, draft: { ...s.draft, tools: at.tools } };
     }
     case 'set-jail':
       return { ...s, draft: { ...s.draft, jail: a.jail } };

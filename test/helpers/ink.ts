@@ -6,6 +6,7 @@ import React from 'react';
 import { render as inkRender, type Instance } from 'ink';
 import { UiContext, type Ui } from '../../screens/ui.tsx';
 import { symbols, type TermCaps } from '../../src/wizard/terminal.ts';
+import { DEFAULT_TIMING } from '../../src/wizard/key-router.ts';
 
 export const KEYS = {
   enter: '\r',
@@ -95,6 +96,8 @@ async function send(r: Rendered, data: string, o: PressOptions): Promise<void> {
   await tick();
   const before = r.lastFrame();
   r.stdin.write(data);
+  // A lone Esc is a key only once the input layer has waited for the rest of a sequence.
+  if (data.endsWith('\u001b')) await new Promise((res) => setTimeout(res, DEFAULT_TIMING.escWaitMs + 20));
   if (o.until === false) {
     await tick();
     await tick();

@@ -30,6 +30,13 @@ export interface TmuxSession {
   send(...keys: string[]): Promise<void>;
   /** Literal text, as if typed (or pasted) in one go. */
   type(text: string): Promise<void>;
+  /**
+   * Bytes written to the program's terminal in ONE write, escapes and all: several keys
+   * arriving in one read, as over a slow SSH link ('\u001b[B\r' is Down then Enter).
+   */
+  burst(bytes: string): Promise<void>;
+  /** A paste, as a terminal pastes: inside ESC[200~ … ESC[201~ when the program asked for that. */
+  paste(text: string): Promise<void>;
   /** The visible screen; join: glue lines the terminal wrapped; history: include scrollback. */
   screen(opts?: { join?: boolean; history?: boolean }): Promise<string>;
   /** Polls the screen every 50 ms until it shows `what`; fails with the last screen. */
@@ -49,6 +56,8 @@ const DEFAULT_WAIT_MS = 15_000;
 const sockets = new Set<string>();
 let counter = 0;
 
+const NO_SSH = ['SSH_CONNECTION', 'SSH_CLIENT', 'SSH_TTY'];
+
 /** Quotes one word for sh. */
 export function shQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -60,7 +69,9 @@ export function shQuote(s: string): string {
  * a UTF-8 locale and an xterm unless the test says otherwise.
  */
 function envArgs(overrides: Record<string, string | undefined> = {}): string[] {
-  const unset = ['CI', 'JW_TEST_CI', 'LC_ALL', 'LC_CTYPE', 'NO_COLOR', 'FORCE_COLOR', 'COLORTERM', 'TMUX', 'TMUX_PANE'];
+  // SSH_*: the wizard names the admin's own SSH session in its summary; a test run from an
+  // SSH login must not hand its session to the program.
+  const unset = ['CI', 'JW_TEST_CI', 'LC_ALL', 'LC_CTYPE', 'NO_COLOR', 'FORCE_COLOR', 'COLORTERM', 'TMUX', 'TMUX_PANE', ...NO_SSH];
   const values: Record<string, string | undefined> = { LANG: 'C.UTF-8', TERM: 'xterm-256color', ...overrides };
   const args = ['env'];
   for (const k of new Set([...unset, ...Object.keys(values)])) args.push('-u', k);
@@ -87,13 +98,15 @@ export async function startTmux(o: TmuxOptions): Promise<TmuxSession> {
   // One command list, so the options and the pipe are in place before the program can
   // print: remain-on-exit keeps the last screen after the program exits, escape-time 0
   // stops tmux from merging Esc with the next key.
+  // The server starts without the test's SSH session too: the program's ancestors (this
+  // server) are where the wizard looks for the admin's session when its own env has none.
   await runOk([
     ...tmux('-f', '/dev/null', 'new-session', '-d', '-s', name, '-x', String(cols), '-y', String(rows), shell),
     ';', 'set-option', '-g', 'remain-on-exit', 'on',
     ';', 'set-option', '-sg', 'escape-time', '0',
     ';', 'set-option', '-g', 'history-limit', '10000',
     ...(o.rawLog ? [';', 'pipe-pane', '-o', '-t', name, `cat >> ${shQuote(o.rawLog)}`] : []),
-  ]);
+  ], { env: Object.fromEntries(NO_SSH.map((k) => [k, undefined])) });
   const shPid = Number((await runOk(tmux('display-message', '-p', '-t', name, '#{pane_pid}'))).stdout.trim());
   const pid = await childOf(shPid);
 
@@ -117,6 +130,16 @@ export async function startTmux(o: TmuxOptions): Promise<TmuxSession> {
     },
     async type(text) {
       await runOk(tmux('send-keys', '-t', name, '-l', text));
+    },
+    async burst(bytes) {
+      // One send-keys command: tmux writes all of its keys to the pane at once.
+      const hex = [...Buffer.from(bytes, 'utf8')].map((b) => b.toString(16).padStart(2, '0'));
+      await runOk(tmux('send-keys', '-t', name, '-H', ...hex));
+    },
+    async paste(text) {
+      // -p: bracketed, if the program switched bracketed paste on (tmux knows it from the output).
+      await runOk(tmux('set-buffer', '-b', 'jwpaste', '--', text));
+      await runOk(tmux('paste-buffer', '-p', '-d', '-b', 'jwpaste', '-t', name));
     },
     screen,
     async waitFor(what, timeoutMs = DEFAULT_WAIT_MS, opts = {}) {
@@ -174,7 +197,7 @@ export async function killAllTmux(): Promise<void> {
 }
 
 /** The pid of the only child of `parent` (the program its sh started), once it exists. */
-async function childOf(parent: number, timeoutMs = 5000): Promise<number> {
+export async function childOf(parent: number, timeoutMs = 5000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     for (const n of readdirSync('/proc')) {
