@@ -167,15 +167,20 @@ export class Executor {
     }
   }
 
+  /** Until a signal, SIGCONT (a test goes on), or 60 s. */
   private async pause(n: number): Promise<void> {
-    process.stderr.write(`jailwizard: paused before step ${n} (JAILWIZARD_PAUSE_AT)\n`);
+    let resume = (): void => {};
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 60_000);
-      this.wake = () => {
+      resume = () => {
         clearTimeout(t);
         resolve();
       };
+      this.wake = resume;
+      process.on('SIGCONT', resume);
+      process.stderr.write(`jailwizard: paused before step ${n} (JAILWIZARD_PAUSE_AT)\n`);
     });
+    process.off('SIGCONT', resume);
     this.wake = undefined;
   }
 
