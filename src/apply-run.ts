@@ -91,10 +91,12 @@ export async function executeApply(a: Answers, o: CommonOptions & { noTest: bool
     ex.finish('committed');
     return { ok: true, probes };
   } catch (e) {
-    const error = e instanceof StepFailed || e instanceof Interrupted ? e.message : explain(e);
-    const manual = await ex.rollback(explain(e));
+    // A signal that reached a child (sshd -T, ssh…) is the interruption, not the child's failure.
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : e instanceof StepFailed ? e.message : explain(e);
+    const manual = await ex.rollback(interrupted ? interrupted.message : explain(e));
     ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    const exitCode = manual.length ? 4 : e instanceof Interrupted ? signalExitCode(e.signal) : e instanceof UserError ? 2 : 1;
+    const exitCode = manual.length ? 4 : interrupted ? signalExitCode(interrupted.signal) : e instanceof UserError ? 2 : 1;
     return { ok: false, exitCode, error, probes, manual };
   }
 }

@@ -1,7 +1,7 @@
 // jailwizard's entry point: parse the command line, run one command, map errors to exit
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
-import { EXIT, ExternalError, UserError, formatUserError } from './errors.ts';
+import { EXIT, ExternalError, Interrupted, UserError, formatUserError, signalExitCode } from './errors.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
 
@@ -195,6 +195,10 @@ export async function runCli(): Promise<void> {
     } else if (e instanceof ExternalError) {
       process.stderr.write(`jailwizard: ${e.message}\n`);
       code = EXIT.failed;
+    } else if (e instanceof Interrupted) {
+      // Before or after any change (a run that changed something rolls back and returns).
+      process.stderr.write(`jailwizard: ${e.message}\n`);
+      code = signalExitCode(e.signal);
     } else {
       process.stderr.write(`jailwizard: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
       code = EXIT.failed;

@@ -1,6 +1,7 @@
 // Typed errors that speak to a sysadmin. A UserError is bad input: one line, a hint,
 // exit 2, nothing changed. An ExternalError names the command that failed. Anything
 // else is a bug and may show a stack.
+import { constants as osConstants } from 'node:os';
 
 export const EXIT = {
   ok: 0,
@@ -29,6 +30,23 @@ export class ExternalError extends Error {
     super(`\`${argv.join(' ')}\` failed${exitCode === undefined ? '' : ` (exit ${exitCode})`}: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`);
     this.name = 'ExternalError';
   }
+}
+
+/**
+ * The run was interrupted by a signal (Ctrl+C, SIGTERM, a dropped SSH session). Not a
+ * failure of the command or child that was running: once rolled back, exit 128+N.
+ */
+export class Interrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+    this.name = 'Interrupted';
+  }
+}
+
+/** The shell's convention for "ended by signal N": 128+N (130 for Ctrl+C). */
+export function signalExitCode(sig: NodeJS.Signals): number {
+  const n = osConstants.signals[sig];
+  return typeof n === 'number' ? 128 + n : EXIT.failed;
 }
 
 /** One line for the admin, plus the hint on a second line when there is one. */

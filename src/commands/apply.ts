@@ -3,7 +3,7 @@
 // With --json (for Ansible and other callers) stdout carries exactly one JSON object: what
 // changed, the steps run, the probes, and the exit code with its meaning.
 import { constants } from 'node:os';
-import { EXIT, ExternalError, UserError } from '../errors.ts';
+import { EXIT, ExternalError, Interrupted, UserError, signalExitCode } from '../errors.ts';
 import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../effects.ts';
 import { loadAnswers } from '../answers.ts';
@@ -143,12 +143,15 @@ export function jsonError(command: 'apply' | 'plan', e: unknown): { code: number
     hint = e.hint ?? null;
   } else if (e instanceof ExternalError) {
     message = e.message;
+  } else if (e instanceof Interrupted) {
+    code = signalExitCode(e.signal);
+    message = e.message;
   } else {
     message = `internal error (a bug; please report it): ${(e as Error)?.message ?? String(e)}`;
     warn(`jailwizard: ${(e as Error)?.stack ?? String(e)}`);
   }
   warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
-  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : exitMeaning(code) };
+  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : e instanceof Interrupted ? `${e.message}, nothing changed` : exitMeaning(code) };
   const error = { message, hint };
   const body =
     command === 'apply'

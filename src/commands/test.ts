@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError, EXIT } from '../errors.ts';
-import { Executor, Interrupted, explain, signalExitCode } from '../executor.ts';
+import { Executor, explain, signalExitCode } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import { fileState } from '../host-facts.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
@@ -112,7 +112,11 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
   } catch (e) {
     // The temporary key was already rolled back by verifyJail's finally.
     ex.finish('rolled-back');
-    if (e instanceof Interrupted) return signalExitCode(e.signal);
+    const interrupted = ex.interruption(e);
+    if (interrupted) {
+      warn(`jailwizard: ${interrupted.message}`);
+      return signalExitCode(interrupted.signal);
+    }
     warn(`jailwizard: test failed: ${explain(e)}`);
     return EXIT.failed;
   }

@@ -4,7 +4,7 @@
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { EXIT, UserError } from '../errors.ts';
-import { Executor, assertNoUnfinished, explain } from '../executor.ts';
+import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
 import { formatPlan, type Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
@@ -64,7 +64,7 @@ export async function updateCommand(user: string | undefined, o: CommonOptions &
   const records = user ? [readRecord(o.stateDir, user)] : listRecords(o.stateDir);
   if (user && !records[0]) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
   let code: number = EXIT.ok;
-  for (const rec of records) {
+  for (const [i, rec] of records.entries()) {
     if (!rec) continue;
     if (unchangedSinceApply(rec)) {
       say(`${rec.user}: nothing to do; the jail's ${rec.manifest.length} files match the host.`);
@@ -91,10 +91,18 @@ export async function updateCommand(user: string | undefined, o: CommonOptions &
       ex.finish('committed');
       say(`${rec.user}: updated.`);
     } catch (e) {
-      warn(`jailwizard: ${explain(e)}`);
-      const manual = await ex.rollback(explain(e));
+      const interrupted = ex.interruption(e);
+      const error = interrupted ? interrupted.message : explain(e);
+      warn(`jailwizard: ${rec.user}: ${error}`);
+      const manual = await ex.rollback(error);
       ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
       code = manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+      // Ctrl+C or SIGTERM means stop: this jail is rolled back, the others stay as they are.
+      if (interrupted) {
+        const left = records.slice(i + 1).filter(Boolean).length;
+        if (left > 0) warn(`Stopped: ${left} more jail${left === 1 ? ' was' : 's were'} not updated.`);
+        return manual.length ? EXIT.rollbackIncomplete : signalExitCode(interrupted.signal);
+      }
     }
   }
   return code;
@@ -142,10 +150,12 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     ex.finish('committed');
     return EXIT.ok;
   } catch (e) {
-    warn(`jailwizard: ${explain(e)}`);
-    const manual = await ex.rollback(explain(e));
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : explain(e);
+    warn(`jailwizard: ${error}`);
+    const manual = await ex.rollback(error);
     ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+    return manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
   }
 }
 
