@@ -235,7 +235,8 @@ function wrongType(src: string, key: string, expected: string, got: unknown, exa
   return new UserError(`${src}: "${key}" must be ${expected}, got ${describe(got)}`, `e.g. ${example}`);
 }
 
-function checkShape(data: unknown, src: string): Answers {
+/** Answers as JSON.parse or YAML gave them (or as a record stored them), checked and normalised. */
+export function checkShape(data: unknown, src: string): Answers {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UserError(
       `${src}: expected a mapping of keys (${KNOWN_KEYS.join(', ')}), got ${describe(data)}`,

@@ -2,6 +2,7 @@
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
 import { EXIT, ExternalError, Interrupted, UserError, formatUserError, signalExitCode } from './errors.ts';
+import { internalErrorReport } from './crash.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
 
@@ -185,6 +186,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export async function runCli(): Promise<void> {
+  // A bug outside the command's own flow (a callback, a stray promise) is reported the same short way.
+  const crash = (e: unknown): void => {
+    process.stderr.write(`${internalErrorReport(e)}\n`);
+    process.exit(EXIT.failed);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let code: number;
   try {
     code = await main(process.argv.slice(2));
@@ -200,7 +208,7 @@ export async function runCli(): Promise<void> {
       process.stderr.write(`jailwizard: ${e.message}\n`);
       code = signalExitCode(e.signal);
     } else {
-      process.stderr.write(`jailwizard: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+      process.stderr.write(`${internalErrorReport(e)}\n`);
       code = EXIT.failed;
     }
   }

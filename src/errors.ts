@@ -49,6 +49,18 @@ export function signalExitCode(sig: NodeJS.Signals): number {
   return typeof n === 'number' ? 128 + n : EXIT.failed;
 }
 
+/**
+ * A value as it can go into a one-line message: as it is when plain, JSON-quoted when it
+ * holds a newline or another control character (a group or path typed with a newline must
+ * not break the message into lines that look like jailwizard's own).
+ */
+export function quoteIfOdd(s: string): string {
+  // C0 and C1 controls: newlines, and escapes a terminal would act on.
+  const odd = /[\u0000-\u001f\u007f-\u009f]/;
+  if (!odd.test(s)) return s;
+  return JSON.stringify(s).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** One line for the admin, plus the hint on a second line when there is one. */
 export function formatUserError(e: UserError): string {
   return e.hint ? `jailwizard: ${e.message}\n  hint: ${e.hint}` : `jailwizard: ${e.message}`;

@@ -16,6 +16,7 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
+import { checkJournal } from './state-check.ts';
 
 export interface Backup {
   path: string;
@@ -115,16 +116,8 @@ export class Journal {
 export function readUnfinished(stateDir: string): { entries: JournalEntry[]; alive: boolean; pid: number } | undefined {
   const p = currentPath(stateDir);
   if (!existsSync(p)) return undefined;
-  const entries: JournalEntry[] = [];
-  for (const line of readFileSync(p, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      entries.push(JSON.parse(line) as JournalEntry);
-    } catch {
-      // A line torn by a power cut: everything before it is intact and enough to undo.
-      break;
-    }
-  }
+  // Checked line by line; a last line torn by a power cut is left out (state-check.ts).
+  const entries = checkJournal<JournalEntry>(readFileSync(p, 'utf8'), p);
   const begin = entries.find((e) => e.t === 'begin') as Extract<JournalEntry, { t: 'begin' }> | undefined;
   const pid = begin?.pid ?? 0;
   let alive = false;

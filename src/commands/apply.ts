@@ -6,6 +6,7 @@ import { constants } from 'node:os';
 import { EXIT, ExternalError, Interrupted, UserError, signalExitCode } from '../errors.ts';
 import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../effects.ts';
+import { internalErrorReport, shortMessage } from '../crash.ts';
 import { loadAnswers } from '../answers.ts';
 import { readRecord } from '../state.ts';
 import { formatProbeTable, type ProbeResult } from '../verify.ts';
@@ -147,10 +148,11 @@ export function jsonError(command: 'apply' | 'plan', e: unknown): { code: number
     code = signalExitCode(e.signal);
     message = e.message;
   } else {
-    message = `internal error (a bug; please report it): ${(e as Error)?.message ?? String(e)}`;
-    warn(`jailwizard: ${(e as Error)?.stack ?? String(e)}`);
+    message = `internal error (a bug; please report it): ${shortMessage(e)}`;
+    // The few lines and the trace's file go to stderr; the JSON carries the message.
+    warn(internalErrorReport(e));
   }
-  warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
+  if (e instanceof UserError || e instanceof ExternalError || e instanceof Interrupted) warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
   const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : e instanceof Interrupted ? `${e.message}, nothing changed` : exitMeaning(code) };
   const error = { message, hint };
   const body =
