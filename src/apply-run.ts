@@ -7,7 +7,7 @@ import type { Plan } from './effects.ts';
 import { binaryArches, gatherFacts, hostArch } from './host-facts.ts';
 import { planApply, toolBinaries } from './plan.ts';
 import { readRecord, recordForJail } from './state.ts';
-import { checkArch, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
+import { checkArch, checkAuthorizedKeys, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
 import { verifyJail } from './commands/test.ts';
 import { checkSshdConfigPath, type CommonOptions } from './commands/common.ts';
 import type { ProbeResult } from './verify.ts';
@@ -27,7 +27,7 @@ export async function validateAnswers(a: Answers, o: CommonOptions): Promise<voi
     );
   }
   checkJailPath(a.jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
-  await Promise.all(a.authorizedKeys.map((k) => checkAuthorizedKey(k)));
+  await checkAuthorizedKeys(a.authorizedKeys);
   checkSshdConfigPath(o.sshdConfig);
   if (a.arch !== 'auto') checkArch(a.arch, hostArch(), toolArches(a.tools));
 }

@@ -1,7 +1,7 @@
 // jailwizard's entry point: parse the command line, run one command, map errors to exit
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
-import { EXIT, ExternalError, Interrupted, UserError, formatUserError, signalExitCode } from './errors.ts';
+import { EXIT, ExternalError, Interrupted, UserError, formatUserError, oneLine, signalExitCode } from './errors.ts';
 import { internalErrorReport } from './crash.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
@@ -201,7 +201,7 @@ export async function runCli(): Promise<void> {
       process.stderr.write(`${formatUserError(e)}\n`);
       code = EXIT.usage;
     } else if (e instanceof ExternalError) {
-      process.stderr.write(`jailwizard: ${e.message}\n`);
+      process.stderr.write(`jailwizard: ${oneLine(e.message)}\n`);
       code = EXIT.failed;
     } else if (e instanceof Interrupted) {
       // Before or after any change (a run that changed something rolls back and returns).

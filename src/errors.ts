@@ -61,7 +61,13 @@ export function quoteIfOdd(s: string): string {
   return JSON.stringify(s).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** Text with every control character written as an escape: whatever a value held, it stays on its line. */
+export function oneLine(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 /** One line for the admin, plus the hint on a second line when there is one. */
 export function formatUserError(e: UserError): string {
-  return e.hint ? `jailwizard: ${e.message}\n  hint: ${e.hint}` : `jailwizard: ${e.message}`;
+  return e.hint ? `jailwizard: ${oneLine(e.message)}\n  hint: ${oneLine(e.hint)}` : `jailwizard: ${oneLine(e.message)}`;
 }

@@ -535,3 +535,59 @@ describe('options: startDir', () => {
     expect(mk(plan(['sftp'], { bindSources: src }, { startDir: '/web/site', binds: [{ source: '/srv/web', target: '/web', readOnly: true }] }))).not.toContain('/srv/jails/alice/web/site');
   });
 });
+
+describe('adopting an existing user: its home and its groups (#11 item 8)', () => {
+  const withAlice = (home: string, groups: { name: string; gid: number; members: string[] }[] = []): HostFacts => {
+    const f = facts(['sftp']);
+    return { ...f, passwd: [...f.passwd, { name: 'alice', uid: 1005, gid: 1005, gecos: '', home, shell: '/bin/bash' }], groups: [...f.groups, ...groups] };
+  };
+  const refusal = (f: HostFacts, a: Partial<Answers> = {}): UserError => {
+    try {
+      planApply(answers(['sftp'], a), f, { now: NOW, sha256 });
+    } catch (e) {
+      if (e instanceof UserError) return e;
+      throw e;
+    }
+    throw new Error('not refused');
+  };
+
+  it('refuses a passwd home inside the jail\'s own system dirs, or one that is not a plain path', () => {
+    for (const home of ['/lib/x86_64-linux-gnu', '/usr/local/alice', '/etc', '/dev/shm/alice', '/bin']) {
+      const e = refusal(withAlice(home));
+      expect(e.message).toContain(`alice's home ${home}`);
+      expect(e.hint).toContain('usermod --home /home/alice alice');
+    }
+    expect(refusal(withAlice('/')).message).toContain('is /, which inside the jail is the jail root');
+    expect(refusal(withAlice('/home/../etc')).message).toContain('"/home/../etc" in /etc/passwd is not a plain absolute path');
+    expect(refusal(withAlice('relative')).message).toContain('not a plain absolute path');
+    // A home of its own anywhere else is fine.
+    expect(() => planApply(answers(['sftp']), withAlice('/srv/www/alice'), { now: NOW, sha256 })).not.toThrow();
+  });
+
+  it('refuses a member of privileged groups (primary or supplementary) unless each is allowed, then warns in the preview', () => {
+    const groups = [
+      { name: 'adm', gid: 4, members: ['alice'] },
+      { name: 'disk', gid: 6, members: ['bob', 'alice'] },
+      { name: 'sudo', gid: 27, members: ['alice'] },
+      { name: 'shadow', gid: 42, members: [] },
+      { name: 'cdrom', gid: 24, members: ['alice'] },
+    ];
+    const e = refusal(withAlice('/home/alice', groups));
+    expect(e.message).toBe('alice is in adm (reads every system log), disk (reads and writes every disk directly, so every file), sudo (may run any command as root with sudo)');
+    expect(e.hint).toContain('gpasswd --delete alice adm');
+    expect(e.hint).toContain('allowPrivilegedGroups: [adm, disk, sudo]');
+    expect(refusal(withAlice('/home/alice', groups), { allowPrivilegedGroups: ['adm', 'sudo'] }).message).toBe('alice is in disk (reads and writes every disk directly, so every file)');
+    // A primary group with gid 0 counts too.
+    const f = withAlice('/home/alice');
+    expect(refusal({ ...f, passwd: f.passwd.map((p) => (p.name === 'alice' ? { ...p, gid: 0 } : p)) }).message).toContain('alice is in root');
+    const p = planApply(answers(['sftp'], { allowPrivilegedGroups: ['adm', 'disk', 'sudo'] }), withAlice('/home/alice', groups), { now: NOW, sha256 });
+    expect(formatPlan(p)).toContain('WARNING: alice stays in adm (reads every system log), disk (reads and writes every disk directly, so every file), sudo (may run any command as root with sudo), as allowPrivilegedGroups says.');
+  });
+
+  it('refuses a writable dir that holds the home (its parents stay root\'s)', () => {
+    const e = refusal(withAlice('/srv/www/alice'), { writable: '/srv/www' });
+    expect(e.message).toBe('writable /srv/www contains alice\'s home /srv/www/alice, whose parents stay root\'s');
+    expect(refusal(facts(['sftp']), { writable: '/home' }).message).toContain('contains alice\'s home /home/alice');
+  });
+});
+

@@ -14,7 +14,7 @@ import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
 import { connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { recordForJail } from '../state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKeys, checkJailPath, checkUserAllowed, checkUserName, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
@@ -148,7 +148,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       const lines = splitKeys(source);
       if (lines.length === 0) return { error: 'no key found' };
       try {
-        const infos = await Promise.all(lines.map((l) => checkAuthorizedKey(l)));
+        const infos = await checkAuthorizedKeys(lines);
         return { keys: lines.map((line, i) => ({ line, label: `${infos[i]!.type} ${infos[i]!.bits} ${infos[i]!.fingerprint} ${infos[i]!.comment}`.trim() })) };
       } catch (e) {
         return { error: message(e) };
