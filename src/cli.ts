@@ -178,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'wizard': {
       if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
       const { wizardCommand } = await import('./commands/wizard.ts');
-      return wizardCommand({ ...common, sshdLog: v['sshd-log'] }, argv);
+      return wizardCommand({ ...common, sshdLog: v['sshd-log'] });
     }
     default:
       throw new UserError(`unknown command ${command}`, 'see `jailwizard --help`');

@@ -340,7 +340,9 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   if (!user.exists) {
     userActions.push(
       runAction(
-        ['useradd', '--uid', String(user.uid), '--user-group', '--no-create-home', '--home-dir', user.home, '--shell', user.shell, '--password', '*', '--comment', user.gecos, user.name],
+        // No subordinate ids: a jailed user runs no containers, and /etc/subuid and /etc/subgid
+        // stay untouched (userdel would rewrite them in its own order on a host with history).
+        ['useradd', '--uid', String(user.uid), '--user-group', '--no-create-home', '--home-dir', user.home, '--shell', user.shell, '--password', '*', '--comment', user.gecos, '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user.name],
         [['userdel', user.name]],
         { kind: 'user-absent', user: user.name },
         { kind: 'user-present', user: user.name },
@@ -483,6 +485,8 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       c.name === 'extra' ? ['Extra commands asked for by name, each with exactly the libraries its ELF headers name.']
       : c.name === 'runtime' ? wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').map((e) => EXTRA_WHY[e])
       : c.name === 'shell' ? RECIPES.rsync.why.slice(1)
+      // Its second reason is about dash, the login shell without bash; with bash it is not true.
+      : c.name === 'rsync' && a.tools.includes('bash') ? [RECIPES.rsync.why[0]!, 'bash is the login shell, so bash runs `rsync --server` too.']
       : RECIPES[c.name].why;
     const what = c.name === 'runtime' ? `the ${c.title} extras` : c.binaries.map((b) => path.basename(b)).join(', ');
     steps.push({

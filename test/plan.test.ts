@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell } from '../src/plan.ts';
+import { aptHookPlan } from '../src/commands/update.ts';
 import { deniedSample, internalSftpCommand, addressAllowed as isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
@@ -591,3 +592,25 @@ describe('adopting an existing user: its home and its groups (#11 item 8)', () =
   });
 });
 
+describe('what the preview says (#11 items 9, 10)', () => {
+  it('a four-tool plan does not say rsync gets dash: bash is the login shell', () => {
+    const p = plan(['bash', 'rsync', 'scp', 'sftp']);
+    const rsync = p.steps.find((s) => s.id === 'copy-rsync')!;
+    expect(rsync.why.join(' ')).not.toMatch(/dash|Without bash/);
+    expect(rsync.why.join(' ')).toContain('bash is the login shell');
+    // Without bash, dash is the login shell, and the plan says so.
+    const alone = plan(['rsync']);
+    expect(alone.steps.find((s) => s.id === 'copy-shell')!.why.join(' ')).toContain('dash');
+  });
+
+  it('no step says "seed": the admin never saw the seeds', () => {
+    for (const p of [plan(['bash', 'rsync', 'scp', 'sftp']), plan(['sftp']), aptHookPlan('DPkg::Post-Invoke { "true"; };\n', undefined)]) {
+      expect(formatPlan(p)).not.toMatch(/seed/i);
+    }
+  });
+
+  it('creates the user without subordinate ids, so /etc/subuid and /etc/subgid are never touched', () => {
+    const useradd = plan(['sftp']).steps[0]!.actions[0]!.effect;
+    expect(useradd.kind === 'run' && useradd.argv.join(' ')).toContain('-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0');
+  });
+});

@@ -1,6 +1,8 @@
 // Every wizard screen through ink-testing-library: props in, callbacks out, one key at a time.
 // The App test drives the whole wizard against fake Services, from Preflight to Summary.
 import React, { useReducer, useState } from 'react';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
 import { Text, useInput } from 'ink';
@@ -221,6 +223,14 @@ describe('ToolsScreen', () => {
   });
 });
 
+/** A path under /tmp that exists nowhere, unique to this run (the host may have its own /tmp/x). */
+const MISSING_TMP = ((): string => {
+  const p = `/tmp/jw${randomBytes(3).toString('hex')}`;
+  if (existsSync(p)) throw new Error(`${p} exists; run the test again`);
+  return p;
+})();
+const MISSING_RE = MISSING_TMP.replace(/\//g, '\\/');
+
 describe('JailScreen', () => {
   const chain = (jail: string) => chrootChain(jail);
 
@@ -249,17 +259,17 @@ describe('JailScreen', () => {
     expect(frameOf(r)).not.toContain("sshd's rule");
     await press(r, 'enter');
     expect(frameOf(r)).toContain('(Tab: back to the suggestions)');
-    await type(r, '/tmp/x');
+    await type(r, MISSING_TMP);
     const f = frameOf(r);
     expect(f).toMatch(/✓ \/ +root 0755/);
     expect(f).toMatch(/✗ \/tmp +root 1777 +\(group- and world-writable\)/);
-    // /tmp/x does not exist: jailwizard would create it root-owned.
-    expect(f).toMatch(/✓ \/tmp\/x +\S/);
+    // It does not exist: jailwizard would create it root-owned.
+    expect(f).toMatch(new RegExp(`✓ ${MISSING_RE} +\\S`));
     expect(f).toContain('✗ /tmp is group- and world-writable: sshd refuses it');
     await press(r, 'enter', { until: false });
     expect(onSubmit).not.toHaveBeenCalled();
 
-    for (let i = 0; i < '/tmp/x'.length; i++) await press(r, 'backspace');
+    for (let i = 0; i < MISSING_TMP.length; i++) await press(r, 'backspace');
     await type(r, 'srv/x');
     expect(frameOf(r)).toContain('✗ must be an absolute path');
     for (let i = 0; i < 'srv/x'.length; i++) await press(r, 'backspace');
@@ -837,9 +847,9 @@ describe('ASCII fallback (unicode: false)', () => {
     await press(r, 'down');
     await press(r, 'down');
     await press(r, 'enter');
-    await type(r, '/tmp/x');
+    await type(r, MISSING_TMP);
     expect(frameOf(r)).toMatch(/x \/tmp +root 1777/);
-    expect(frameOf(r)).toContain('> /tmp/x');
+    expect(frameOf(r)).toContain(`> ${MISSING_TMP}`);
     expect(nonAscii(frameOf(r))).toEqual([]);
   });
 

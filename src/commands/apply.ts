@@ -9,11 +9,11 @@ import { countActions, formatPlan, planToShellScript } from '../effects.ts';
 import { internalErrorReport, shortMessage } from '../crash.ts';
 import { loadAnswers } from '../answers.ts';
 import { readRecord } from '../state.ts';
-import { formatProbeTable, type ProbeResult } from '../verify.ts';
+import { formatProbeTable, probeLine, type ProbeResult } from '../verify.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
-import type { CommonOptions } from './common.ts';
+import { repeatFlags, type CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
 
 declare const JAILWIZARD_VERSION: string;
@@ -57,7 +57,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
       return confirm(`Apply these ${next.steps.length} steps?`, o.yes);
     },
     onTestStart: () => say('Connection test with the real clients:'),
-    onProbe: (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail}`}`),
+    onProbe: (r) => say(probeLine(r)),
   });
   if (!outcome.ok) {
     if (outcome.probes.some((p) => !p.ok)) warn(formatProbeTable(outcome.probes));
@@ -80,7 +80,7 @@ function summary(a: Answers, o: CommonOptions): void {
   if (a.tools.includes('sftp') || a.tools.includes('scp')) say(`  Connect: sftp ${who}`);
   if (a.tools.includes('bash')) say(`  Shell:   ssh ${who}`);
   if (a.tools.includes('rsync')) say(`  rsync:   rsync -av FILES ${who}:`);
-  say(`  Undo:    jailwizard remove ${a.user}${o.stateDir !== '/var/lib/jailwizard' ? ` --state-dir ${o.stateDir}` : ''}`);
+  say(`  Undo:    jailwizard remove ${a.user}${repeatFlags(o)}`);
   if (rec && a.authorizedKeys.length === 0) say(`  No keys yet: add them to /etc/ssh/authorized_keys/${a.user} (root-owned).`);
 }
 
@@ -226,7 +226,7 @@ async function applyJson(o: ApplyOptions): Promise<number> {
     onTestStart: () => warn('Connection test with the real clients:'),
     onProbe(r) {
       probes.push(r);
-      warn(`  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail}`}`);
+      warn(probeLine(r));
     },
   });
   const all = outcome.probes.length > 0 ? outcome.probes : probes;

@@ -13,7 +13,7 @@ import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { readPasswd } from '../validate.ts';
 import { readRecord, type JailRecord } from '../state.ts';
-import { formatProbeTable, refusalSource, runProbes, type ProbeOptions, type ProbeResult } from '../verify.ts';
+import { probeLine, refusalSource, runProbes, type ProbeOptions, type ProbeResult } from '../verify.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -102,10 +102,10 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
   const ex = Executor.begin(o.stateDir, 'test', user, printEvent);
   try {
     say(`Testing ${user}'s jail ${rec.jail} with the real clients…`);
-    const results = await verifyJail(ex, rec, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
+    // One line per probe as it ends (with the reason when it failed), then the count: no table repeating them.
+    const results = await verifyJail(ex, rec, (r) => say(probeLine(r)));
     ex.finish('committed');
     if (ex.interruptedBy) return signalExitCode(ex.interruptedBy);
-    say(formatProbeTable(results));
     const failed = results.filter((r) => !r.ok).length;
     say(failed === 0 ? `All ${results.length} probes passed.` : `${failed} of ${results.length} probes failed.`);
     return failed === 0 ? EXIT.ok : EXIT.failed;

@@ -1,6 +1,6 @@
 // `jailwizard update [USER|--all] [--yes] [--install-hook]`: after package upgrades, bring
-// the jail's binaries and libraries in line with the host (the failure of seed 001: old
-// jails kept working, new ones broke, and nobody knew which files had drifted).
+// the jail's binaries and libraries in line with the host (old jails kept working, new ones
+// broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { EXIT, UserError } from '../errors.ts';
@@ -108,6 +108,29 @@ export async function updateCommand(user: string | undefined, o: CommonOptions &
   return code;
 }
 
+/** The one step that writes the apt hook (over the file with `haveSha256`, if there is one). */
+export function aptHookPlan(content: string, haveSha256: string | undefined): Plan {
+  return {
+    command: 'apply',
+    user: 'apt-hook',
+    notes: [],
+    steps: [
+      {
+        id: 'apt-hook',
+        title: `Install the apt hook ${APT_HOOK}`,
+        why: ['After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades: a library upgraded on the host is upgraded in every jail.'],
+        actions: [
+          {
+            effect: { kind: 'write', path: APT_HOOK, content, mode: 0o644, uid: 0, gid: 0 },
+            undo: [{ kind: 'restore', path: APT_HOOK }],
+            pre: haveSha256 ? { kind: 'sha256', path: APT_HOOK, sha256: haveSha256 } : { kind: 'absent', path: APT_HOOK },
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** An apt hook so jails follow upgrades by themselves; `remove` of the last jail takes it away. */
 async function installHook(o: CommonOptions & { yes: boolean }): Promise<number> {
   const script = realpathSync(process.argv[1] ?? '');
@@ -122,25 +145,7 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     say(`The apt hook ${APT_HOOK} is already installed.`);
     return EXIT.ok;
   }
-  const plan: Plan = {
-    command: 'apply',
-    user: 'apt-hook',
-    notes: [],
-    steps: [
-      {
-        id: 'apt-hook',
-        title: `Install the apt hook ${APT_HOOK}`,
-        why: ['After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades (seed 001).'],
-        actions: [
-          {
-            effect: { kind: 'write', path: APT_HOOK, content, mode: 0o644, uid: 0, gid: 0 },
-            undo: [{ kind: 'restore', path: APT_HOOK }],
-            pre: have?.sha256 ? { kind: 'sha256', path: APT_HOOK, sha256: have.sha256 } : { kind: 'absent', path: APT_HOOK },
-          },
-        ],
-      },
-    ],
-  };
+  const plan = aptHookPlan(content, have?.sha256);
   say(formatPlan(plan));
   if (!(await confirm('Install it?', o.yes))) return EXIT.ok;
   assertNoUnfinished(o.stateDir);
