@@ -4,6 +4,7 @@
 // deep inside list, check, update, remove or rollback.
 import path from 'node:path';
 import type { Action, Effect, Precondition } from './effects.ts';
+import type { JournalEntry } from './journal.ts';
 import { UserError, quoteIfOdd } from './errors.ts';
 import { TOOLS } from './types.ts';
 
@@ -193,7 +194,8 @@ export function checkRecord<R>(data: unknown, file: string, checkAnswers: (answe
 const JOURNAL_HINT =
   "a run was cut short and its journal cannot be read back; undo what it lists by hand, then move the file out of the state dir (it is plain JSON lines)";
 
-const ENTRY_FIELDS: Record<string, Record<string, Field>> = {
+/** The fields of every journal entry type (lists of actions and backups are checked apart): a new type fails to compile until it is listed here. */
+const ENTRY_FIELDS: { [T in JournalEntry['t']]: Record<Exclude<keyof Extract<JournalEntry, { t: T }>, 't' | 'actions' | 'backups'>, Field> } = {
   begin: { command: 'string', user: 'string', pid: 'number', at: 'string' },
   intent: { n: 'number', title: 'string' },
   done: { n: 'number' },
@@ -204,7 +206,7 @@ const ENTRY_FIELDS: Record<string, Record<string, Field>> = {
 /** One journal line, checked; `where` is e.g. `line 3`. */
 function journalEntry(v: unknown, where: string): unknown {
   const o = fields(v, { t: 'string' }, where);
-  const spec = ENTRY_FIELDS[o.t as string];
+  const spec = (ENTRY_FIELDS as Record<string, Record<string, Field>>)[o.t as string];
   if (!spec) throw new Bad(`${where}: entry type ${JSON.stringify(o.t)} is not one this version writes`);
   fields(o, spec, where);
   if (o.t === 'intent') {
