@@ -235,16 +235,18 @@ describe('JailScreen', () => {
   const chain = (jail: string) => chrootChain(jail);
 
   it('checks the ownership chain of the highlighted suggestion on the real filesystem', async () => {
-    const r = render(withUi(<JailScreen user="alice" value="" home="/home/alice" chain={chain} validate={() => undefined} onSubmit={() => {}} />));
+    // A user name of this run's own, so the suggested jail is a path no host already has.
+    const user = `jw${randomBytes(3).toString('hex')}`;
+    const r = render(withUi(<JailScreen user={user} value="" home={`/home/${user}`} chain={chain} validate={() => undefined} onSubmit={() => {}} />));
     const f = frameOf(r);
-    expect(f).toContain("Where should alice's jail live?");
-    expect(f).toContain('/srv/jails/alice   (shared-service layout)');
-    expect(f).toContain("/home/alice   (the user's home as chroot, ArchWiki layout)");
+    expect(f).toContain(`Where should ${user}'s jail live?`);
+    expect(f).toContain(`/srv/jails/${user}   (shared-service layout)`);
+    expect(f).toContain(`/home/${user}   (the user's home as chroot, ArchWiki layout)`);
     expect(f).toContain('Type a path…');
     expect(f).toContain("sshd's rule:");
     expect(f).toMatch(/✓ \/ +root 0755/);
     expect(f).toMatch(/✓ \/srv +root 0755/);
-    expect(f).toMatch(/✓ \/srv\/jails\/alice /);
+    expect(f).toMatch(new RegExp(`✓ /srv/jails/${user} `));
     expect(f).not.toContain('✗');
   });
 
