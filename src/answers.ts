@@ -1,11 +1,11 @@
 // The answers file: what `jailwizard apply --config FILE` reads and the wizard saves.
 // Parsing checks structure and types only (synchronously, no host reads); the checks that
 // need the host (user allowed, jail path, keys through ssh-keygen) live in validate.ts.
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { Document, parse as parseYaml } from 'yaml';
-import { UserError } from './errors.ts';
+import { UserError, quoteIfOdd } from './errors.ts';
 import { ARCHES, EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
 import { checkTools } from './validate.ts';
 
@@ -101,19 +101,45 @@ export const ANSWER_KEYS: { readonly [K in keyof Answers]-?: KeyDoc } = {
     default: 'false',
     doc: 'Copy setuid/setgid extra binaries with their bit (a risk inside a jail); refused otherwise.',
   },
+  allowPrivilegedGroups: {
+    type: 'list of group names',
+    required: false,
+    default: '[]',
+    doc: 'Adopt an existing user who stays in these privileged groups (sudo, adm, shadow, disk, docker…); refused otherwise, and warned about in the preview.',
+  },
 };
 
 const KNOWN_KEYS = Object.keys(ANSWER_KEYS) as (keyof Answers)[];
 
-/** Reads and parses an answers file; a missing or unreadable file is a UserError too. */
+/** An answers file is a few hundred bytes; a megabyte is a mistake, refused before parsing it. */
+export const MAX_ANSWERS_BYTES = 1024 * 1024;
+/** Entries of one list (keys, addresses, binds, commands): each may cost a check such as ssh-keygen. */
+export const MAX_LIST_ENTRIES = 1000;
+/** Answers nest three levels deep (binds: [{…}]); a deeper file is not an answers file. */
+const MAX_DEPTH = 16;
+
+const SIZE_HINT = 'an answers file describes one jailed user and is a few hundred bytes; keep keys in /etc/ssh/authorized_keys/USER if there are many';
+
+/** Reads and parses an answers file; a missing, unreadable or oversized file is a UserError too. */
 export async function loadAnswers(path: string): Promise<Answers> {
+  const where = quoteIfOdd(path);
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    const fh = await open(path, 'r');
+    try {
+      // Bounded read: a huge file (or /dev/zero) is refused without reading it all.
+      const buf = Buffer.alloc(MAX_ANSWERS_BYTES + 1);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      if (bytesRead > MAX_ANSWERS_BYTES) throw new UserError(`answers file ${where} is larger than ${MAX_ANSWERS_BYTES / 1024 / 1024} MiB`, SIZE_HINT);
+      text = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
+    if (e instanceof UserError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(
-      `cannot read answers file ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`,
+      `cannot read answers file ${where}: ${code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(e))}`,
       'pass the path of a .yaml or .json answers file, e.g. --config /root/alice.yaml',
     );
   }
@@ -122,33 +148,36 @@ export async function loadAnswers(path: string): Promise<Answers> {
 
 /** Parses JSON or YAML (chosen by sourceName's extension) into checked, normalised Answers. */
 export function parseAnswers(text: string, sourceName: string): Answers {
-  return checkShape(parseText(text, sourceName), sourceName);
+  const src = quoteIfOdd(sourceName);
+  if (Buffer.byteLength(text) > MAX_ANSWERS_BYTES) throw new UserError(`${src} is larger than ${MAX_ANSWERS_BYTES / 1024 / 1024} MiB`, SIZE_HINT);
+  return checkShape(parseText(text, sourceName), src);
 }
 
-function parseText(text: string, src: string): unknown {
-  const ext = extname(src).toLowerCase();
+function parseText(text: string, sourceName: string): unknown {
+  const ext = extname(sourceName).toLowerCase();
+  const src = quoteIfOdd(sourceName);
   if (ext === '.json') return parseJson(text, src);
   if (ext === '.yaml' || ext === '.yml') return parseYamlText(text, src);
-  // Unknown extension: JSON is the stricter format, so a text that parses as JSON is JSON.
-  try {
-    return JSON.parse(text);
-  } catch {
-    return parseYamlText(text, src);
-  }
+  // Unknown extension: JSON is the stricter format, so a text that scans as JSON is JSON.
+  return scanJson(text) === undefined ? parseJson(text, src) : parseYamlText(text, src);
 }
 
 function parseJson(text: string, src: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // Node 20's JSON.parse messages often lack a position, so find it ourselves.
-    const { offset, expected } = jsonSyntaxError(text) ?? { offset: 0, expected: 'valid JSON' };
-    const { line, col } = lineCol(text, offset);
+  // Scanned first: JSON.parse keeps the last of two equal keys without a word (YAML refuses
+  // them), and Node 20's messages often lack a position.
+  const problem = scanJson(text);
+  if (problem) {
+    const { line, col } = lineCol(text, problem.offset);
+    if ('duplicate' in problem) {
+      throw new UserError(`${src} line ${line}, column ${col}: the key ${quoteIfOdd(JSON.stringify(problem.duplicate))} appears twice in one object`, 'keep one of them: JSON.parse would silently use the last, so jailwizard refuses to guess');
+    }
+    if ('tooDeep' in problem) throw new UserError(`${src} line ${line}, column ${col}: nested more than ${MAX_DEPTH} levels deep`, 'an answers file is a flat mapping with a few lists; see README.md');
     throw new UserError(
-      `${src} line ${line}, column ${col}: JSON syntax error, expected ${expected}`,
+      `${src} line ${line}, column ${col}: JSON syntax error, expected ${problem.expected}`,
       'JSON needs double-quoted keys and strings and no trailing commas; or save the answers as .yaml',
     );
   }
+  return JSON.parse(text);
 }
 
 function parseYamlText(text: string, src: string): unknown {
@@ -172,7 +201,16 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
 
 /** Where the first JSON syntax error is, and what was expected there; undefined if none. */
 export function jsonSyntaxError(s: string): { offset: number; expected: string } | undefined {
+  const p = scanJson(s);
+  return p && 'expected' in p ? p : undefined;
+}
+
+type JsonProblem = { offset: number; expected: string } | { offset: number; duplicate: string } | { offset: number; tooDeep: true };
+
+/** The first problem of a JSON text: a syntax error, a key twice in one object, or too deep a nesting. */
+function scanJson(s: string): JsonProblem | undefined {
   let i = 0;
+  let depth = 0;
   const fail = (expected: string): never => {
     throw { offset: i, expected };
   };
@@ -186,15 +224,22 @@ export function jsonSyntaxError(s: string): { offset: number; expected: string }
   };
   const value = (): void => {
     ws();
-    if (s[i] === '{') return seq('}', () => {
-      ws();
-      if (s[i] !== '"') fail('a "double-quoted" key');
-      str();
-      ws();
-      if (s[i] !== ':') fail("':' after the key");
-      i++;
-      value();
-    });
+    if (s[i] === '{') {
+      const keys = new Set<string>();
+      return seq('}', () => {
+        ws();
+        if (s[i] !== '"') fail('a "double-quoted" key');
+        const at = i;
+        str();
+        const key = JSON.parse(s.slice(at, i)) as string;
+        if (keys.has(key)) throw { offset: at, duplicate: key };
+        keys.add(key);
+        ws();
+        if (s[i] !== ':') fail("':' after the key");
+        i++;
+        value();
+      });
+    }
     if (s[i] === '[') return seq(']', value);
     if (s[i] === '"') return str();
     const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(s.slice(i));
@@ -203,15 +248,21 @@ export function jsonSyntaxError(s: string): { offset: number; expected: string }
   };
   // An object or array: open char, items separated by commas, close char.
   const seq = (close: string, item: () => void) => {
+    if (++depth > MAX_DEPTH) throw { offset: i, tooDeep: true };
     i++;
     ws();
-    if (s[i] === close) return void i++;
+    if (s[i] === close) {
+      depth--;
+      return void i++;
+    }
     for (;;) {
       item();
       ws();
       if (s[i] === ',') i++;
-      else if (s[i] === close) return void i++;
-      else fail(`',' or '${close}'`);
+      else if (s[i] === close) {
+        depth--;
+        return void i++;
+      } else fail(`',' or '${close}'`);
     }
   };
   try {
@@ -220,7 +271,7 @@ export function jsonSyntaxError(s: string): { offset: number; expected: string }
     if (i < s.length) fail('end of file after the top-level value');
     return undefined;
   } catch (e) {
-    return e as { offset: number; expected: string };
+    return e as JsonProblem;
   }
 }
 
@@ -235,7 +286,8 @@ function wrongType(src: string, key: string, expected: string, got: unknown, exa
   return new UserError(`${src}: "${key}" must be ${expected}, got ${describe(got)}`, `e.g. ${example}`);
 }
 
-function checkShape(data: unknown, src: string): Answers {
+/** Answers as JSON.parse or YAML gave them (or as a record stored them), checked and normalised. */
+export function checkShape(data: unknown, src: string): Answers {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new UserError(
       `${src}: expected a mapping of keys (${KNOWN_KEYS.join(', ')}), got ${describe(data)}`,
@@ -287,6 +339,7 @@ function checkShape(data: unknown, src: string): Answers {
   if (!Array.isArray(keys) || keys.some((k) => typeof k !== 'string')) {
     throw wrongType(src, 'authorizedKeys', 'a list of strings (one public key each)', keys, 'authorizedKeys: ["ssh-ed25519 AAAA... alice@laptop"]');
   }
+  bounded(src, 'authorizedKeys', keys);
 
   const answers: Answers = {
     user: user.trim(),
@@ -301,7 +354,7 @@ function checkShape(data: unknown, src: string): Answers {
     installMissing: bool(obj, 'installMissing', false, src),
   };
   if (obj.group !== undefined && obj.group !== null) {
-    if (typeof obj.group !== 'string' || obj.group.trim() === '') throw wrongType(src, 'group', 'a group name', obj.group, 'group: sftpusers');
+    if (typeof obj.group !== 'string' || !isGroupName(obj.group.trim())) throw wrongType(src, 'group', 'a group name', obj.group, 'group: sftpusers');
     answers.group = obj.group.trim();
   }
   checkOptions(obj, answers, src);
@@ -325,7 +378,21 @@ function stringList(obj: Record<string, unknown>, key: string, src: string, exam
   const v = obj[key];
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || x.trim() === '')) throw wrongType(src, key, 'a list of strings', v, `${key}: ${example}`);
+  bounded(src, key, v);
   return (v as string[]).map((x) => x.trim());
+}
+
+function bounded(src: string, key: string, list: unknown[]): void {
+  if (list.length > MAX_LIST_ENTRIES) throw new UserError(`${src}: "${key}" has ${list.length} entries; at most ${MAX_LIST_ENTRIES} are allowed`, SIZE_HINT);
+}
+
+/**
+ * A local group name as it can go into the jail's etc/group and usermod's argv: no blanks,
+ * ':' or ',' (the file's separators), no control characters, not starting with '-'.
+ */
+function isGroupName(g: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return g.length > 0 && g.length <= 32 && !g.startsWith('-') && !/[\s:,\u0000-\u001f\u007f-\u009f]/.test(g);
 }
 
 /** The options of #5: structure and formats here; what needs the host is checked by the planner. */
@@ -341,6 +408,8 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   flag('log');
   flag('allowSetuid');
   const writable = jailPath(obj, 'writable', src, `/home/${a.user}/upload`);
+  // /home holds every home: the user's own must stay below a root-owned /home (sshd starts sessions there).
+  if (writable === '/home') throw new UserError(`${src}: "writable" cannot be /home itself`, `/home holds the users' homes and stays root's; name a dir of the user's own, e.g. /home/${a.user}/upload`);
   if (writable) a.writable = writable;
   const startDir = jailPath(obj, 'startDir', src, '/upload');
   if (startDir) a.startDir = startDir;
@@ -370,6 +439,7 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
 
   if (obj.binds !== undefined && obj.binds !== null) {
     if (!Array.isArray(obj.binds)) throw wrongType(src, 'binds', 'a list of {source, target, readOnly}', obj.binds, 'binds: [{source: /srv/web/example.com, target: /web, readOnly: true}]');
+    bounded(src, 'binds', obj.binds);
     const binds: BindMount[] = [];
     obj.binds.forEach((b: unknown, i: number) => {
       const where = `binds[${i}]`;
@@ -398,7 +468,8 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   const extraBinaries = stringList(obj, 'extraBinaries', src, '[git, /usr/bin/nano]');
   if (extraBinaries && extraBinaries.length > 0) {
     for (const b of extraBinaries) {
-      if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
+      // eslint-disable-next-line no-control-regex
+      if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..') || /[\s\u0000-\u001f\u007f-\u009f]/.test(b)) {
         throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
       }
     }
@@ -406,6 +477,12 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
       throw new UserError(`${src}: "extraBinaries" need a shell tool (bash, rsync or scp)`, 'an sftp-only user never runs a command; add bash to tools, or drop extraBinaries');
     }
     a.extraBinaries = [...new Set(extraBinaries)];
+  }
+  const privileged = stringList(obj, 'allowPrivilegedGroups', src, '[adm]');
+  if (privileged && privileged.length > 0) {
+    const bad = privileged.find((g) => !isGroupName(g));
+    if (bad !== undefined) throw new UserError(`${src}: allowPrivilegedGroups entry ${JSON.stringify(bad)} is not a group name`, 'e.g. allowPrivilegedGroups: [adm]');
+    a.allowPrivilegedGroups = [...new Set(privileged)].sort();
   }
   const extras = stringList(obj, 'extras', src, `[${EXTRAS.join(', ')}]`);
   if (extras && extras.length > 0) {

@@ -7,7 +7,7 @@ import type { Plan } from './effects.ts';
 import { binaryArches, gatherFacts, hostArch } from './host-facts.ts';
 import { planApply, toolBinaries } from './plan.ts';
 import { readRecord, recordForJail } from './state.ts';
-import { checkArch, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
+import { checkArch, checkAuthorizedKeys, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
 import { verifyJail } from './commands/test.ts';
 import { checkSshdConfigPath, type CommonOptions } from './commands/common.ts';
 import type { ProbeResult } from './verify.ts';
@@ -27,7 +27,7 @@ export async function validateAnswers(a: Answers, o: CommonOptions): Promise<voi
     );
   }
   checkJailPath(a.jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
-  await Promise.all(a.authorizedKeys.map((k) => checkAuthorizedKey(k)));
+  await checkAuthorizedKeys(a.authorizedKeys);
   checkSshdConfigPath(o.sshdConfig);
   if (a.arch !== 'auto') checkArch(a.arch, hostArch(), toolArches(a.tools));
 }
@@ -91,10 +91,12 @@ export async function executeApply(a: Answers, o: CommonOptions & { noTest: bool
     ex.finish('committed');
     return { ok: true, probes };
   } catch (e) {
-    const error = e instanceof StepFailed || e instanceof Interrupted ? e.message : explain(e);
-    const manual = await ex.rollback(explain(e));
+    // A signal that reached a child (sshd -T, ssh…) is the interruption, not the child's failure.
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : e instanceof StepFailed ? e.message : explain(e);
+    const manual = await ex.rollback(interrupted ? interrupted.message : explain(e));
     ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    const exitCode = manual.length ? 4 : e instanceof Interrupted ? signalExitCode(e.signal) : e instanceof UserError ? 2 : 1;
+    const exitCode = manual.length ? 4 : interrupted ? signalExitCode(interrupted.signal) : e instanceof UserError ? 2 : 1;
     return { ok: false, exitCode, error, probes, manual };
   }
 }

@@ -1,7 +1,8 @@
 // jailwizard's entry point: parse the command line, run one command, map errors to exit
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
-import { EXIT, ExternalError, UserError, formatUserError } from './errors.ts';
+import { EXIT, ExternalError, Interrupted, UserError, formatUserError, oneLine, signalExitCode } from './errors.ts';
+import { internalErrorReport } from './crash.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
 
@@ -177,7 +178,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'wizard': {
       if (rest.length > 0) throw new UserError(`unexpected argument ${rest[0]}`, 'see `jailwizard --help`');
       const { wizardCommand } = await import('./commands/wizard.ts');
-      return wizardCommand({ ...common, sshdLog: v['sshd-log'] }, argv);
+      return wizardCommand({ ...common, sshdLog: v['sshd-log'] });
     }
     default:
       throw new UserError(`unknown command ${command}`, 'see `jailwizard --help`');
@@ -185,6 +186,13 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 export async function runCli(): Promise<void> {
+  // A bug outside the command's own flow (a callback, a stray promise) is reported the same short way.
+  const crash = (e: unknown): void => {
+    process.stderr.write(`${internalErrorReport(e)}\n`);
+    process.exit(EXIT.failed);
+  };
+  process.on('uncaughtException', crash);
+  process.on('unhandledRejection', crash);
   let code: number;
   try {
     code = await main(process.argv.slice(2));
@@ -193,10 +201,14 @@ export async function runCli(): Promise<void> {
       process.stderr.write(`${formatUserError(e)}\n`);
       code = EXIT.usage;
     } else if (e instanceof ExternalError) {
-      process.stderr.write(`jailwizard: ${e.message}\n`);
+      process.stderr.write(`jailwizard: ${oneLine(e.message)}\n`);
       code = EXIT.failed;
+    } else if (e instanceof Interrupted) {
+      // Before or after any change (a run that changed something rolls back and returns).
+      process.stderr.write(`jailwizard: ${e.message}\n`);
+      code = signalExitCode(e.signal);
     } else {
-      process.stderr.write(`jailwizard: internal error (a bug; please report it):\n${(e as Error)?.stack ?? String(e)}\n`);
+      process.stderr.write(`${internalErrorReport(e)}\n`);
       code = EXIT.failed;
     }
   }

@@ -85,21 +85,32 @@ interface HostFix {
 
 const FAILURE = /fatal:|error:|bad ownership|safely_chroot|not allowed because|Authentication refused|chroot|Permission denied|Broken pipe/i;
 
+/**
+ * The account an sshd log line names, exactly as written: `for alice from`, `user alice`,
+ * `User alice`, `user 'alice'`, `invalid user alice`. undefined when it names none (a
+ * `fatal: bad ownership …` line names no user).
+ */
+export function userNamedIn(line: string): string | undefined {
+  const m = /\b(?:[Uu]ser '?([^\s'(),[\]]+)|for ([^\s'(),[\]]+) from\b)/.exec(line);
+  return m?.[1] ?? m?.[2];
+}
+
 /** The user's latest sshd failure: after their last "Accepted", or a line that names them. */
 export function findFailure(lines: string[], user: string): string | undefined {
-  const named = new RegExp(`\\b(user|for|User) ${user.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+  const named = (l: string): boolean => userNamedIn(l) === user;
   // "Connection closed by invalid user" is only the consequence: keep looking for the cause.
   let consequence: string | undefined;
   for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]!;
-    if (named.test(l) && /(Connection closed|Disconnected) (by|from) (invalid|authenticating) user/.test(l)) {
+    if (named(l) && /(Connection closed|Disconnected) (by|from) (invalid|authenticating) user/.test(l)) {
       consequence ??= l;
       continue;
     }
-    if (named.test(l) && /not allowed|refused|invalid|locked|shell/i.test(l)) return l;
-    if (new RegExp(`Accepted \\S+ for ${user} `).test(l)) {
-      // The session's fatal line follows its "Accepted" line closely.
-      const after = lines.slice(i + 1, i + 12).find((x) => FAILURE.test(x) && !/Accepted/.test(x));
+    if (named(l) && /not allowed|refused|invalid|locked|shell|Could not open/i.test(l)) return l;
+    if (named(l) && /\bAccepted \S+ for /.test(l)) {
+      // The session's fatal line follows its "Accepted" line closely; other sessions' lines
+      // may come in between, so a line that names another user is theirs, never this one's.
+      const after = lines.slice(i + 1, i + 12).find((x) => FAILURE.test(x) && !/Accepted/.test(x) && (userNamedIn(x) ?? user) === user);
       if (after) return after;
     }
   }

@@ -8,7 +8,8 @@ import { type Action, type Effect, type Plan, type Precondition, type Step, prev
 import { Journal, readUnfinished, type Backup, type JournalEntry } from './journal.ts';
 import { run, runOk } from './run.ts';
 import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
-import { UserError } from './errors.ts';
+import { Interrupted, UserError, signalExitCode } from './errors.ts';
+import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { livePid } from './proc.ts';
 import { removeProbeFiles } from './probe-files.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
@@ -33,11 +34,7 @@ export class StepFailed extends Error {
   }
 }
 
-export class Interrupted extends Error {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}`);
-  }
-}
+export { Interrupted, signalExitCode };
 
 /** A failure in words a sysadmin can act on; ENOSPC in particular says the disk is full. */
 export function explain(e: unknown): string {
@@ -47,11 +44,6 @@ export function explain(e: unknown): string {
   }
   if (err?.code && err.path) return `${err.code} on ${err.path}: ${err.message.replace(/^\w+: /, '')}`;
   return err instanceof Error ? err.message : String(e);
-}
-
-const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGHUP: 129, SIGTERM: 143 };
-export function signalExitCode(sig: NodeJS.Signals): number {
-  return SIGNAL_EXIT[sig] ?? 1;
 }
 
 /** Test-only switch: fail at a step (1-based), so every rollback path is exercised. */
@@ -118,10 +110,24 @@ export class Executor {
     return this.aborted;
   }
 
-  /** Ctrl+C, SIGTERM and SIGHUP (the admin's SSH dropped) stop the run between actions and roll back. */
+  /**
+   * The interruption behind a failure, if any: the error itself, or a signal this run
+   * received meanwhile (whatever failed then failed because of it).
+   */
+  interruption(e: unknown): Interrupted | undefined {
+    if (e instanceof Interrupted) return e;
+    if (e instanceof StepFailed && e.cause instanceof Interrupted) return e.cause;
+    return this.aborted ? new Interrupted(this.aborted) : undefined;
+  }
+
+  /**
+   * Ctrl+C, SIGTERM and SIGHUP (the admin's SSH dropped) stop the run between actions and
+   * roll back; a child they killed is reported as the interruption by run().
+   */
   private trapSignals(): void {
-    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    for (const sig of INTERRUPT_SIGNALS) {
       const h = (): void => {
+        noteInterrupt(sig);
         this.aborted ??= sig;
         this.wake?.();
       };
@@ -166,7 +172,8 @@ export class Executor {
           this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
         }
       } catch (e) {
-        if (e instanceof Interrupted) throw e;
+        const interrupted = this.interruption(e);
+        if (interrupted) throw interrupted;
         this.emit({ type: 'step-failed', index: k + 1, error: explain(e) });
         throw new StepFailed(step.title, e);
       }
@@ -247,7 +254,8 @@ async function undoSteps(steps: UndoStep[], journal: Journal, emit: Listener): P
   for (const s of [...steps].reverse()) {
     const manual: string[] = [];
     for (const a of [...s.step.actions].reverse()) {
-      if (a.undoIf && !(await holds(a.undoIf))) continue;
+      // When it cannot tell (a second signal killed getent), it undoes: undos are safe to retry.
+      if (a.undoIf && !(await holds(a.undoIf).catch(() => true))) continue;
       for (const u of a.undo) {
         if (a.deferUndo) {
           deferred.push(u);

@@ -25,6 +25,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Action } from './effects.ts';
 import { duBytes } from './disk-usage.ts';
+import { checkJournal } from './state-check.ts';
 
 export interface Backup {
   path: string;
@@ -234,16 +235,8 @@ export function historyUsage(stateDir: string): { dir: string; runs: number; byt
 export function readUnfinished(stateDir: string): { entries: JournalEntry[]; alive: boolean; pid: number } | undefined {
   const p = currentPath(stateDir);
   if (!existsSync(p)) return undefined;
-  const entries: JournalEntry[] = [];
-  for (const line of readFileSync(p, 'utf8').split('\n')) {
-    if (!line) continue;
-    try {
-      entries.push(JSON.parse(line) as JournalEntry);
-    } catch {
-      // A line torn by a power cut: everything before it is intact and enough to undo.
-      break;
-    }
-  }
+  // Checked line by line; a last line torn by a power cut is left out (state-check.ts).
+  const entries = checkJournal<JournalEntry>(readFileSync(p, 'utf8'), p);
   const begin = entries.find((e) => e.t === 'begin') as Extract<JournalEntry, { t: 'begin' }> | undefined;
   const pid = begin?.pid ?? 0;
   let alive = false;

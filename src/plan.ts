@@ -168,6 +168,57 @@ export function plannedUser(a: Answers, facts: HostFacts): PlannedUser {
   return { name: a.user, uid, gid: uid, gecos: 'jailwizard jail', home: `/home/${a.user}`, shell, exists: false };
 }
 
+/** Top-level dirs of a jail that hold its own files and stay root's. */
+const JAIL_SYSTEM_DIRS = new Set(['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'proc']);
+
+/**
+ * Groups that give root, or root's secrets, to their members (on Debian and elsewhere), with
+ * what membership means. A jailed user keeps them in every login that is not jailed, and in
+ * whatever a bind mount or shared dir shows with group permissions.
+ */
+export const PRIVILEGED_GROUPS: Record<string, string> = {
+  root: 'group root: owns system files',
+  sudo: 'may run any command as root with sudo',
+  wheel: 'may run any command as root with sudo',
+  admin: 'may run any command as root with sudo',
+  adm: 'reads every system log',
+  shadow: 'reads the password hashes in /etc/shadow',
+  disk: 'reads and writes every disk directly, so every file',
+  kmem: 'reads kernel memory',
+  staff: 'writes /usr/local, whose programs root runs',
+  'systemd-journal': 'reads the whole journal',
+  docker: 'is root through the docker socket',
+  lxd: 'is root through the lxd socket',
+  incus: 'is root through the incus socket',
+  libvirt: 'is root through libvirt',
+};
+
+/** The privileged groups an existing account is in (primary or supplementary), with why each matters. */
+export function privilegedGroupsOf(user: PasswdEntry, groups: HostFacts['groups']): { name: string; why: string }[] {
+  return groups
+    .filter((g) => g.gid === user.gid || g.members.includes(user.name))
+    .filter((g) => g.gid === 0 || PRIVILEGED_GROUPS[g.name] !== undefined)
+    .map((g) => ({ name: g.name, why: PRIVILEGED_GROUPS[g.name] ?? 'gid 0: owns system files' }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/**
+ * An adopted account's passwd home is where sshd starts the session inside the jail, and the
+ * dir jailwizard makes the user's own: it must be a plain path outside the jail's system dirs.
+ */
+function checkExistingHome(user: PasswdEntry): void {
+  const home = user.home;
+  const fix = `give ${user.name} a home of its own first (usermod --home /home/${user.name} ${user.name}), or jail a new user`;
+  if (!home.startsWith('/') || home.split('/').some((p) => p === '.' || p === '..') || /[^A-Za-z0-9._+@/-]/.test(home)) {
+    throw new UserError(`${user.name}'s home ${JSON.stringify(home)} in /etc/passwd is not a plain absolute path`, fix);
+  }
+  const top = home.split('/').filter(Boolean)[0];
+  if (top === undefined) throw new UserError(`${user.name}'s home in /etc/passwd is /, which inside the jail is the jail root and must stay root's`, fix);
+  if (JAIL_SYSTEM_DIRS.has(top)) {
+    throw new UserError(`${user.name}'s home ${home} (in /etc/passwd) lies in /${top}, which inside the jail holds the jail's own files and stays root's`, fix);
+  }
+}
+
 /** Refusals that need host facts; each is bad input (exit 2) and nothing has changed. */
 function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
   for (const anc of facts.ancestors) {
@@ -211,9 +262,23 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     if (src.state.kind !== 'dir') throw new UserError(`bind source ${b.source} is not a directory`, 'bind a directory');
     checkBind(b, a.jail, src.real);
   }
-  const managed = new Set(['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'proc']);
+  const existing = facts.passwd.find((p) => p.name === a.user);
+  if (existing) {
+    checkExistingHome(existing);
+    const refused = privilegedGroupsOf(existing, facts.groups).filter((g) => !a.allowPrivilegedGroups?.includes(g.name));
+    if (refused.length > 0) {
+      throw new UserError(
+        `${a.user} is in ${refused.map((g) => `${g.name} (${g.why})`).join(', ')}`,
+        `take ${a.user} out first (${refused.map((g) => `gpasswd --delete ${a.user} ${g.name}`).join('; ')}), or add allowPrivilegedGroups: [${refused.map((g) => g.name).join(', ')}] to the answers if you are sure`,
+      );
+    }
+  }
+  const home = existing?.home ?? `/home/${a.user}`;
+  if (a.writable && a.writable !== home && home.startsWith(`${a.writable}/`)) {
+    throw new UserError(`writable ${a.writable} contains ${a.user}'s home ${home}, whose parents stay root's`, `name a dir inside the home or beside it, e.g. ${home}/upload`);
+  }
   for (const [key, p] of [['writable', a.writable], ['groupDir', a.groupDir], ['startDir', a.startDir]] as const) {
-    if (p && managed.has(p.split('/')[1]!)) throw new UserError(`${key} ${p} is under /${p.split('/')[1]}, which must stay root's inside the jail`, `choose a dir of its own, e.g. /upload`);
+    if (p && JAIL_SYSTEM_DIRS.has(p.split('/')[1]!)) throw new UserError(`${key} ${p} is under /${p.split('/')[1]}, which must stay root's inside the jail`, `choose a dir of its own, e.g. /upload`);
     if (p && key !== 'startDir' && wide.binds.some((b) => p === b.target || p.startsWith(`${b.target}/`) || b.target.startsWith(`${p}/`))) {
       throw new UserError(`${key} ${p} overlaps a bind mount`, 'keep the user\'s dirs and bind mounts apart');
     }
@@ -288,7 +353,9 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   if (!user.exists) {
     userActions.push(
       runAction(
-        ['useradd', '--uid', String(user.uid), '--user-group', '--no-create-home', '--home-dir', user.home, '--shell', user.shell, '--password', '*', '--comment', user.gecos, user.name],
+        // No subordinate ids: a jailed user runs no containers, and /etc/subuid and /etc/subgid
+        // stay untouched (userdel would rewrite them in its own order on a host with history).
+        ['useradd', '--uid', String(user.uid), '--user-group', '--no-create-home', '--home-dir', user.home, '--shell', user.shell, '--password', '*', '--comment', user.gecos, '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user.name],
         [['userdel', user.name]],
         { kind: 'user-absent', user: user.name },
         { kind: 'user-present', user: user.name },
@@ -431,6 +498,8 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       c.name === 'extra' ? ['Extra commands asked for by name, each with exactly the libraries its ELF headers name.']
       : c.name === 'runtime' ? wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').map((e) => EXTRA_WHY[e])
       : c.name === 'shell' ? RECIPES.rsync.why.slice(1)
+      // Its second reason is about dash, the login shell without bash; with bash it is not true.
+      : c.name === 'rsync' && a.tools.includes('bash') ? [RECIPES.rsync.why[0]!, 'bash is the login shell, so bash runs `rsync --server` too.']
       : RECIPES[c.name].why;
     const what = c.name === 'runtime' ? `the ${c.title} extras` : c.binaries.map((b) => path.basename(b)).join(', ');
     steps.push({
@@ -439,6 +508,12 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       why,
       actions: copied.actions,
     });
+  }
+  const kept = user.exists ? privilegedGroupsOf(user, facts.groups) : [];
+  if (kept.length > 0) {
+    notes.push(
+      `WARNING: ${user.name} stays in ${kept.map((g) => `${g.name} (${g.why})`).join(', ')}, as allowPrivilegedGroups says. Inside the jail that reaches only what bind mounts and shared dirs show; any login outside it has the group's full power.`,
+    );
   }
   if (keepSetid.size > 0) notes.push(`WARNING: ${[...keepSetid].join(', ')} keep${keepSetid.size === 1 ? 's' : ''} the setuid/setgid bit inside the jail (allowSetuid: true). A setuid program in a jail is a classic way out of it.`);
 

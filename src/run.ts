@@ -1,5 +1,7 @@
 // Every external command goes through here: an argv array, never a shell string.
-import { ExternalError } from './errors.ts';
+// Here, too, a child that an interruption killed becomes that interruption (see interrupts.ts).
+import { ExternalError, Interrupted } from './errors.ts';
+import { interruptCount, isInterruptSignal, lastInterrupt } from './interrupts.ts';
 
 export interface RunResult {
   exitCode: number;
@@ -15,10 +17,17 @@ export interface RunOptions {
   cwd?: string;
 }
 
-/** Runs argv and reports the outcome; never throws for a non-zero exit. */
+/**
+ * Runs argv and reports the outcome; never throws for a non-zero exit. It throws
+ * Interrupted when the child was killed by SIGINT, SIGTERM or SIGHUP (not by our own
+ * timeout), or failed while jailwizard itself was interrupted: the terminal or a dropped
+ * SSH session signals the whole process group, and a child that catches the signal (ssh,
+ * rsync) exits with a code of its own. Callers never mistake that for the child's answer.
+ */
 export async function run(argv: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const [file, ...args] = argv;
   if (!file) throw new Error('run: empty argv');
+  const interruptsBefore = interruptCount();
   // Loaded on first use: commands that spawn nothing (update with nothing to do) skip it.
   const { execa } = await loadExeca();
   const r = await execa(file, args, {
@@ -31,6 +40,13 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
     cwd: opts.cwd,
     stripFinalNewline: false,
   });
+  if (r.failed && !r.timedOut) {
+    if (isInterruptSignal(r.signal)) throw new Interrupted(r.signal);
+    // The group's signal reaches us too; let its handler run before asking.
+    await new Promise((resolve) => setImmediate(resolve));
+    const ours = lastInterrupt();
+    if (ours && interruptCount() > interruptsBefore) throw new Interrupted(ours);
+  }
   return {
     exitCode: typeof r.exitCode === 'number' ? r.exitCode : r.timedOut ? 124 : 1,
     stdout: String(r.stdout ?? ''),

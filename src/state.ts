@@ -3,7 +3,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
-import { UserError } from './errors.ts';
+import { checkShape } from './answers.ts';
+import { badStateFile, checkRecord } from './state-check.ts';
 import type { Answers, Tool } from './types.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
@@ -52,13 +53,15 @@ export interface JailRecord {
   appliedAt: string;
 }
 
-/** A record jailwizard cannot read is the admin's to look at, not a crash. */
+/** A record jailwizard cannot read or use is the admin's to look at, not a crash. */
 function parseRecord(p: string): JailRecord {
+  let data: unknown;
   try {
-    return JSON.parse(readFileSync(p, 'utf8')) as JailRecord;
+    data = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
-    throw new UserError(`jailwizard's record ${p} is unreadable: ${(e as Error).message}`, 'restore it from a backup, or move it away if that jail is gone');
+    throw badStateFile("jailwizard's record", p, (e as Error).message, 'restore it from a backup, or move it out of the state dir if that jail is gone');
   }
+  return checkRecord<JailRecord>(data, p, checkShape);
 }
 
 export function readRecord(stateDir: string, user: string): JailRecord | undefined {

@@ -52,6 +52,8 @@ export interface Answers {
   extras?: Extra[];
   /** Copy setuid/setgid extra binaries with their bit; refused otherwise. */
   allowSetuid?: boolean;
+  /** Privileged groups (sudo, adm, shadow, disk…) an adopted user may stay in; refused otherwise. */
+  allowPrivilegedGroups?: string[];
 }
 
 /** True when the user's sessions are internal-sftp (sftp is the only tool). */

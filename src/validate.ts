@@ -1,10 +1,8 @@
 // Input checks. Each throws a UserError (one line, a hint) or returns. Host facts are
 // passed in (or read by the small readers here) so tests can use fixtures.
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, fstatSync, type Stats } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { lstatSync, readdirSync, readFileSync, fstatSync, type Stats } from 'node:fs';
 import { isatty } from 'node:tty';
-import { join } from 'node:path';
-import { UserError } from './errors.ts';
+import { UserError, quoteIfOdd } from './errors.ts';
 import { run } from './run.ts';
 import { ARCHES, TOOLS, type Arch, type Tool } from './types.ts';
 
@@ -340,26 +338,43 @@ export async function checkAuthorizedKey(line: string): Promise<KeyInfo> {
   // Only judge options on a line that looks like a key; ssh-keygen judges the rest.
   if (options && /^(ssh|ecdsa|sk)-/.test(rest)) checkKeyOptions(options, key);
 
-  const dir = mkdtempSync(join(tmpdir(), 'jailwizard-key-'));
-  try {
-    const file = join(dir, 'key.pub');
-    writeFileSync(file, key + '\n', { mode: 0o600 });
-    const r = await run(['ssh-keygen', '-l', '-f', file], { timeoutMs: 10_000 });
-    const m = /^(\d+) (\S+) (.*) \(([^)]+)\)$/.exec(r.stdout.trim());
-    if (r.exitCode !== 0 || !m) {
-      const why = r.stderr.trim().split('\n')[0]?.replaceAll(file, 'it') ?? '';
-      throw new UserError(`"${shortKey(key)}" is not a valid public key${why ? ` (ssh-keygen: ${why})` : ''}`, pasteHint);
-    }
-    const [, bits, fingerprint, , type] = m as unknown as [string, string, string, string, string];
-    if (type === 'DSA') {
-      throw new UserError(`"${shortKey(key)}" is a DSA (ssh-dss) key`, 'sshd refuses DSA keys since OpenSSH 7.0; make a new one with ssh-keygen -t ed25519');
-    }
-    // ssh-keygen prints "no comment" for an empty one, so take the comment from the line.
-    const comment = /^\S+\s+\S+(?:\s+(.*))?$/.exec(rest)?.[1] ?? '';
-    return { type, bits: Number(bits), fingerprint, comment };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  // The key goes to ssh-keygen on stdin: no temporary file that a refusal or a kill could leave behind.
+  const r = await run(['ssh-keygen', '-l', '-f', '-'], { input: `${key}\n`, timeoutMs: 10_000 });
+  const m = /^(\d+) (\S+) (.*) \(([^)]+)\)$/.exec(r.stdout.trim());
+  if (r.exitCode !== 0 || !m) {
+    const why = r.stderr.trim().split('\n')[0]?.replaceAll('(stdin)', 'it') ?? '';
+    throw new UserError(`"${shortKey(key)}" is not a valid public key${why ? ` (ssh-keygen: ${quoteIfOdd(why)})` : ''}`, pasteHint);
   }
+  const [, bits, fingerprint, , type] = m as unknown as [string, string, string, string, string];
+  if (type === 'DSA') {
+    throw new UserError(`"${shortKey(key)}" is a DSA (ssh-dss) key`, 'sshd refuses DSA keys since OpenSSH 7.0; make a new one with ssh-keygen -t ed25519');
+  }
+  // ssh-keygen prints "no comment" for an empty one, so take the comment from the line.
+  const comment = /^\S+\s+\S+(?:\s+(.*))?$/.exec(rest)?.[1] ?? '';
+  return { type, bits: Number(bits), fingerprint, comment };
+}
+
+/**
+ * Checks a list of keys a few at a time (not thousands of ssh-keygen at once) and refuses
+ * with the first bad one in list order, once every check that started has ended.
+ */
+export async function checkAuthorizedKeys(keys: readonly string[], parallel = 4): Promise<KeyInfo[]> {
+  const out: KeyInfo[] = [];
+  const errors: { i: number; e: unknown }[] = [];
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (errors.length === 0 && next < keys.length) {
+      const i = next++;
+      try {
+        out[i] = await checkAuthorizedKey(keys[i]!);
+      } catch (e) {
+        errors.push({ i, e });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, keys.length) }, worker));
+  if (errors.length > 0) throw errors.sort((a, b) => a.i - b.i)[0]!.e;
+  return out;
 }
 
 /** The key itself (type and base64 blob), without options and comment: two lines with the same one are the same key. */

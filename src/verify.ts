@@ -163,6 +163,11 @@ export function probeDirs(t: Pick<ProbeTarget, 'jail' | 'startDir' | 'writable' 
 }
 
 /** A plain-text pass/fail table, one probe a line, with a summary. */
+/** A probe's result as the one line `test` and `apply` print as it ends: ✓ name, or ✗ name: why. */
+export function probeLine(r: ProbeResult): string {
+  return `  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail.split('\n').filter(Boolean).join(' | ')}`}`;
+}
+
 export function formatProbeTable(results: ProbeResult[]): string {
   const width = Math.max(0, ...results.map((r) => r.name.length));
   const lines = results.map((r) => {

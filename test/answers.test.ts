@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ANSWER_KEYS, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/answers.ts';
+import { ANSWER_KEYS, MAX_ANSWERS_BYTES, MAX_LIST_ENTRIES, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/answers.ts';
 import { UserError } from '../src/errors.ts';
 import type { Answers } from '../src/types.ts';
 
@@ -203,6 +203,7 @@ describe('answersToYaml', () => {
     extraBinaries: ['git', '/usr/bin/nano'],
     extras: ['locale', 'terminfo', 'profile', 'tmp', 'nss'],
     allowSetuid: true,
+    allowPrivilegedGroups: ['adm'],
   };
   // The sftp-only options cannot go with a shell, so they get their own file.
   const sftpFull: Answers = {
@@ -240,4 +241,66 @@ test('ANSWER_KEYS documents every key', () => {
     // Required, or with a default, or an optional string or path whose absence is the default.
     expect(doc.required || doc.default !== undefined || /string|path/.test(doc.type)).toBe(true);
   }
+});
+
+describe('inputs that used to get through and fail later (#11 item 8)', () => {
+  const base = { user: 'alice', tools: ['bash'], jail: '/srv/jails/alice' };
+
+  test('a key twice in one JSON object is refused, as YAML refuses it, with where it is', () => {
+    refuses('{"user": "alice", "tools": ["bash"], "jail": "/srv/jails/alice",\n "jail": "/srv/other"}', 'a.json', 'line 2, column 2', 'the key "jail" appears twice');
+    // In a nested object too, and in a file whose name says neither JSON nor YAML.
+    refuses(JSON.stringify(base).replace('}', ', "binds": [{"source": "/srv/a", "target": "/a", "target": "/b"}]}'), 'a.json', '"target" appears twice');
+    refuses('{"user": "a", "user": "b", "tools": ["bash"], "jail": "/srv/j"}', 'answers.conf', /unique|twice/);
+    refuses('user: a\nuser: b\ntools: [bash]\njail: /srv/j\n', 'a.yaml', /unique/);
+    // The same key in two different objects is fine.
+    expect(parseAnswers(JSON.stringify({ ...base, binds: [{ source: '/srv/a', target: '/a' }, { source: '/srv/b', target: '/b' }] }), 'a.json').binds).toHaveLength(2);
+  });
+
+  test('a file over 1 MiB is refused before it is parsed, one read, however big', async () => {
+    const big = JSON.stringify({ ...base, authorizedKeys: Array.from({ length: 12_000 }, () => KEY) });
+    expect(big.length).toBeGreaterThan(MAX_ANSWERS_BYTES);
+    refuses(big, 'a.json', 'larger than 1 MiB');
+    // /dev/zero never ends: only a bounded read can refuse it.
+    await expect(loadAnswers('/dev/zero')).rejects.toThrow(/\/dev\/zero is larger than 1 MiB/);
+  });
+
+  test('lists are bounded: 1001 keys are refused with the count, not checked one by one', () => {
+    const e = refuses(JSON.stringify({ ...base, authorizedKeys: Array.from({ length: MAX_LIST_ENTRIES + 1 }, () => KEY) }), 'a.json', `"authorizedKeys" has ${MAX_LIST_ENTRIES + 1} entries`, `at most ${MAX_LIST_ENTRIES}`);
+    expect(e.hint).toContain('authorized_keys');
+    refuses(JSON.stringify({ ...base, allowFrom: Array.from({ length: MAX_LIST_ENTRIES + 1 }, (_, i) => `10.0.${i >> 8}.${i & 255}`) }), 'a.json', '"allowFrom" has 1001 entries');
+  });
+
+  test('nesting deeper than any answers file is refused, never a stack overflow', () => {
+    refuses(`{"user": ${'['.repeat(100_000)}`, 'a.json', 'nested more than');
+    refuses(`${'['.repeat(100_000)}`, 'a.json', 'nested more than');
+  });
+
+  test('writable: /home is refused up front (it holds every home and stays root\'s)', () => {
+    const e = refuses(JSON.stringify({ ...base, writable: '/home' }), 'a.json', '"writable" cannot be /home');
+    expect(e.hint).toContain('/home/alice/upload');
+    refuses(JSON.stringify({ ...base, writable: '/home/' }), 'a.json', '"writable" cannot be /home');
+  });
+
+  test('values with a newline are refused in one line, the value quoted', () => {
+    for (const [text, says] of [
+      [JSON.stringify({ ...base, group: 'uploads\nroot' }), '"uploads\\nroot"'],
+      ['user: alice\ntools: [bash]\njail: /srv/j\ngroup: "up\\nloads"\n', '"up\\nloads"'],
+      [JSON.stringify({ ...base, extraBinaries: ['/usr/bin/git\n/usr/bin/id'] }), '"/usr/bin/git\\n/usr/bin/id"'],
+      [JSON.stringify({ ...base, allowPrivilegedGroups: ['adm\nsudo'] }), '"adm\\nsudo"'],
+    ] as const) {
+      const e = refuses(text, text.startsWith('{') ? 'a.json' : 'a.yaml', says);
+      expect(e.hint).not.toContain('\n');
+    }
+    // The file's own name, too.
+    expect(() => parseAnswers('{', 'odd\nname.json')).toThrow(/^"odd\\nname\.json" line 1, column 2: JSON syntax error/);
+  });
+
+  test('group names that would break etc/group or usermod are refused', () => {
+    for (const g of ['a:b', 'a,b', 'a b', '-rf', 'x'.repeat(33)]) refuses(JSON.stringify({ ...base, group: g }), 'a.json', '"group" must be a group name');
+  });
+
+  test('allowPrivilegedGroups: a list of group names, kept sorted and once each', () => {
+    expect(parseAnswers(JSON.stringify({ ...base, allowPrivilegedGroups: ['shadow', 'adm', 'adm'] }), 'a.json').allowPrivilegedGroups).toEqual(['adm', 'shadow']);
+    refuses(JSON.stringify({ ...base, allowPrivilegedGroups: 'adm' }), 'a.json', '"allowPrivilegedGroups" must be a list of strings');
+  });
 });

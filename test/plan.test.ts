@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell } from '../src/plan.ts';
+import { aptHookPlan } from '../src/commands/update.ts';
 import { deniedSample, internalSftpCommand, addressAllowed as isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
@@ -634,4 +635,82 @@ describe('a shared jail keeps its users\' paths apart', () => {
       expect(shared(mine, bobs).steps.length).toBeGreaterThan(0);
     });
   }
+});
+
+describe('adopting an existing user: its home and its groups (#11 item 8)', () => {
+  const withAlice = (home: string, groups: { name: string; gid: number; members: string[] }[] = []): HostFacts => {
+    const f = facts(['sftp']);
+    return { ...f, passwd: [...f.passwd, { name: 'alice', uid: 1005, gid: 1005, gecos: '', home, shell: '/bin/bash' }], groups: [...f.groups, ...groups] };
+  };
+  const refusal = (f: HostFacts, a: Partial<Answers> = {}): UserError => {
+    try {
+      planApply(answers(['sftp'], a), f, { now: NOW, sha256 });
+    } catch (e) {
+      if (e instanceof UserError) return e;
+      throw e;
+    }
+    throw new Error('not refused');
+  };
+
+  it('refuses a passwd home inside the jail\'s own system dirs, or one that is not a plain path', () => {
+    for (const home of ['/lib/x86_64-linux-gnu', '/usr/local/alice', '/etc', '/dev/shm/alice', '/bin']) {
+      const e = refusal(withAlice(home));
+      expect(e.message).toContain(`alice's home ${home}`);
+      expect(e.hint).toContain('usermod --home /home/alice alice');
+    }
+    expect(refusal(withAlice('/')).message).toContain('is /, which inside the jail is the jail root');
+    expect(refusal(withAlice('/home/../etc')).message).toContain('"/home/../etc" in /etc/passwd is not a plain absolute path');
+    expect(refusal(withAlice('relative')).message).toContain('not a plain absolute path');
+    // A home of its own anywhere else is fine.
+    expect(() => planApply(answers(['sftp']), withAlice('/srv/www/alice'), { now: NOW, sha256 })).not.toThrow();
+  });
+
+  it('refuses a member of privileged groups (primary or supplementary) unless each is allowed, then warns in the preview', () => {
+    const groups = [
+      { name: 'adm', gid: 4, members: ['alice'] },
+      { name: 'disk', gid: 6, members: ['bob', 'alice'] },
+      { name: 'sudo', gid: 27, members: ['alice'] },
+      { name: 'shadow', gid: 42, members: [] },
+      { name: 'cdrom', gid: 24, members: ['alice'] },
+    ];
+    const e = refusal(withAlice('/home/alice', groups));
+    expect(e.message).toBe('alice is in adm (reads every system log), disk (reads and writes every disk directly, so every file), sudo (may run any command as root with sudo)');
+    expect(e.hint).toContain('gpasswd --delete alice adm');
+    expect(e.hint).toContain('allowPrivilegedGroups: [adm, disk, sudo]');
+    expect(refusal(withAlice('/home/alice', groups), { allowPrivilegedGroups: ['adm', 'sudo'] }).message).toBe('alice is in disk (reads and writes every disk directly, so every file)');
+    // A primary group with gid 0 counts too.
+    const f = withAlice('/home/alice');
+    expect(refusal({ ...f, passwd: f.passwd.map((p) => (p.name === 'alice' ? { ...p, gid: 0 } : p)) }).message).toContain('alice is in root');
+    const p = planApply(answers(['sftp'], { allowPrivilegedGroups: ['adm', 'disk', 'sudo'] }), withAlice('/home/alice', groups), { now: NOW, sha256 });
+    expect(formatPlan(p)).toContain('WARNING: alice stays in adm (reads every system log), disk (reads and writes every disk directly, so every file), sudo (may run any command as root with sudo), as allowPrivilegedGroups says.');
+  });
+
+  it('refuses a writable dir that holds the home (its parents stay root\'s)', () => {
+    const e = refusal(withAlice('/srv/www/alice'), { writable: '/srv/www' });
+    expect(e.message).toBe('writable /srv/www contains alice\'s home /srv/www/alice, whose parents stay root\'s');
+    expect(refusal(facts(['sftp']), { writable: '/home' }).message).toContain('contains alice\'s home /home/alice');
+  });
+});
+
+describe('what the preview says (#11 items 9, 10)', () => {
+  it('a four-tool plan does not say rsync gets dash: bash is the login shell', () => {
+    const p = plan(['bash', 'rsync', 'scp', 'sftp']);
+    const rsync = p.steps.find((s) => s.id === 'copy-rsync')!;
+    expect(rsync.why.join(' ')).not.toMatch(/dash|Without bash/);
+    expect(rsync.why.join(' ')).toContain('bash is the login shell');
+    // Without bash, dash is the login shell, and the plan says so.
+    const alone = plan(['rsync']);
+    expect(alone.steps.find((s) => s.id === 'copy-shell')!.why.join(' ')).toContain('dash');
+  });
+
+  it('no step says "seed": the admin never saw the seeds', () => {
+    for (const p of [plan(['bash', 'rsync', 'scp', 'sftp']), plan(['sftp']), aptHookPlan('DPkg::Post-Invoke { "true"; };\n', undefined)]) {
+      expect(formatPlan(p)).not.toMatch(/seed/i);
+    }
+  });
+
+  it('creates the user without subordinate ids, so /etc/subuid and /etc/subgid are never touched', () => {
+    const useradd = plan(['sftp']).steps[0]!.actions[0]!.effect;
+    expect(useradd.kind === 'run' && useradd.argv.join(' ')).toContain('-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0');
+  });
 });

@@ -1,6 +1,8 @@
 // Every wizard screen through ink-testing-library: props in, callbacks out, one key at a time.
 // The App test drives the whole wizard against fake Services, from Preflight to Summary.
 import React, { useReducer, useState } from 'react';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cleanup, render } from 'ink-testing-library';
 import { Text } from 'ink';
@@ -234,20 +236,30 @@ describe('ToolsScreen', () => {
   });
 });
 
+/** A path under /tmp that exists nowhere, unique to this run (the host may have its own /tmp/x). */
+const MISSING_TMP = ((): string => {
+  const p = `/tmp/jw${randomBytes(3).toString('hex')}`;
+  if (existsSync(p)) throw new Error(`${p} exists; run the test again`);
+  return p;
+})();
+const MISSING_RE = MISSING_TMP.replace(/\//g, '\\/');
+
 describe('JailScreen', () => {
   const chain = (jail: string) => chrootChain(jail);
 
   it('checks the ownership chain of the highlighted suggestion on the real filesystem', async () => {
-    const r = render(withUi(<JailScreen user="alice" value="" home="/home/alice" chain={chain} validate={() => undefined} onSubmit={() => {}} />));
+    // A user name of this run's own, so the suggested jail is a path no host already has.
+    const user = `jw${randomBytes(3).toString('hex')}`;
+    const r = render(withUi(<JailScreen user={user} value="" home={`/home/${user}`} chain={chain} validate={() => undefined} onSubmit={() => {}} />));
     const f = frameOf(r);
-    expect(f).toContain("Where should alice's jail live?");
-    expect(f).toContain('/srv/jails/alice   (shared-service layout)');
-    expect(f).toContain("/home/alice   (the user's home as chroot, ArchWiki layout)");
+    expect(f).toContain(`Where should ${user}'s jail live?`);
+    expect(f).toContain(`/srv/jails/${user}   (shared-service layout)`);
+    expect(f).toContain(`/home/${user}   (the user's home as chroot, ArchWiki layout)`);
     expect(f).toContain('Type a path…');
     expect(f).toContain("sshd's rule:");
     expect(f).toMatch(/✓ \/ +root 0755/);
     expect(f).toMatch(/✓ \/srv +root 0755/);
-    expect(f).toMatch(/✓ \/srv\/jails\/alice /);
+    expect(f).toMatch(new RegExp(`✓ /srv/jails/${user} `));
     expect(f).not.toContain('✗');
   });
 
@@ -262,17 +274,17 @@ describe('JailScreen', () => {
     expect(frameOf(r)).not.toContain("sshd's rule");
     await press(r, 'enter');
     expect(frameOf(r)).toContain('(Tab: back to the suggestions)');
-    await type(r, '/tmp/x');
+    await type(r, MISSING_TMP);
     const f = frameOf(r);
     expect(f).toMatch(/✓ \/ +root 0755/);
     expect(f).toMatch(/✗ \/tmp +root 1777 +\(group- and world-writable\)/);
-    // /tmp/x does not exist: jailwizard would create it root-owned.
-    expect(f).toMatch(/✓ \/tmp\/x +\S/);
+    // It does not exist: jailwizard would create it root-owned.
+    expect(f).toMatch(new RegExp(`✓ ${MISSING_RE} +\\S`));
     expect(f).toContain('✗ /tmp is group- and world-writable: sshd refuses it');
     await press(r, 'enter', { until: false });
     expect(onSubmit).not.toHaveBeenCalled();
 
-    for (let i = 0; i < '/tmp/x'.length; i++) await press(r, 'backspace');
+    for (let i = 0; i < MISSING_TMP.length; i++) await press(r, 'backspace');
     await type(r, 'srv/x');
     expect(frameOf(r)).toContain('✗ must be an absolute path');
     for (let i = 0; i < 'srv/x'.length; i++) await press(r, 'backspace');
@@ -882,9 +894,9 @@ describe('ASCII fallback (unicode: false)', () => {
     await press(r, 'down');
     await press(r, 'down');
     await press(r, 'enter');
-    await type(r, '/tmp/x');
+    await type(r, MISSING_TMP);
     expect(frameOf(r)).toMatch(/x \/tmp +root 1777/);
-    expect(frameOf(r)).toContain('> /tmp/x');
+    expect(frameOf(r)).toContain(`> ${MISSING_TMP}`);
     expect(nonAscii(frameOf(r))).toEqual([]);
   });
 

@@ -3,16 +3,17 @@
 // With --json (for Ansible and other callers) stdout carries exactly one JSON object: what
 // changed, the steps run, the probes, and the exit code with its meaning.
 import { constants } from 'node:os';
-import { EXIT, ExternalError, UserError } from '../errors.ts';
+import { EXIT, ExternalError, Interrupted, UserError, signalExitCode } from '../errors.ts';
 import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../effects.ts';
+import { internalErrorReport, shortMessage } from '../crash.ts';
 import { loadAnswers } from '../answers.ts';
 import { readRecord } from '../state.ts';
-import { formatProbeTable, type ProbeResult } from '../verify.ts';
+import { formatProbeTable, probeLine, type ProbeResult } from '../verify.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
-import type { CommonOptions } from './common.ts';
+import { repeatFlags, type CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
 import { connectTarget } from '../connect-target.ts';
 import { connectCommands, isLoopback } from '../connect-commands.ts';
@@ -59,7 +60,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
       return confirm(`Apply these ${next.steps.length} steps?`, o.yes);
     },
     onTestStart: () => say('Connection test with the real clients:'),
-    onProbe: (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail}`}`),
+    onProbe: (r) => say(probeLine(r)),
   });
   if (!outcome.ok) {
     if (outcome.probes.some((p) => !p.ok)) warn(formatProbeTable(outcome.probes));
@@ -82,7 +83,7 @@ async function summary(a: Answers, o: CommonOptions): Promise<void> {
   const target = await connectTarget(await sshdEffective(o.sshdConfig));
   for (const [i, c] of connectCommands(a.user, a.tools, target).entries()) say(`  ${i === 0 ? 'Connect:' : '        '} ${c}`);
   if (isLoopback(target.host)) say(`  (sshd listens only on ${target.host}: only this host can connect)`);
-  say(`  Undo:    jailwizard remove ${a.user}${o.stateDir !== '/var/lib/jailwizard' ? ` --state-dir ${o.stateDir}` : ''}`);
+  say(`  Undo:    jailwizard remove ${a.user}${repeatFlags(o)}`);
   if (rec && a.authorizedKeys.length === 0) say(`  No keys yet: add them to /etc/ssh/authorized_keys/${a.user} (root-owned).`);
 }
 
@@ -146,12 +147,16 @@ export function jsonError(command: 'apply' | 'plan', e: unknown): { code: number
     hint = e.hint ?? null;
   } else if (e instanceof ExternalError) {
     message = e.message;
+  } else if (e instanceof Interrupted) {
+    code = signalExitCode(e.signal);
+    message = e.message;
   } else {
-    message = `internal error (a bug; please report it): ${(e as Error)?.message ?? String(e)}`;
-    warn(`jailwizard: ${(e as Error)?.stack ?? String(e)}`);
+    message = `internal error (a bug; please report it): ${shortMessage(e)}`;
+    // The few lines and the trace's file go to stderr; the JSON carries the message.
+    warn(internalErrorReport(e));
   }
-  warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
-  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : exitMeaning(code) };
+  if (e instanceof UserError || e instanceof ExternalError || e instanceof Interrupted) warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
+  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : e instanceof Interrupted ? `${e.message}, nothing changed` : exitMeaning(code) };
   const error = { message, hint };
   const body =
     command === 'apply'
@@ -224,7 +229,7 @@ async function applyJson(o: ApplyOptions): Promise<number> {
     onTestStart: () => warn('Connection test with the real clients:'),
     onProbe(r) {
       probes.push(r);
-      warn(`  ${r.ok ? '✓' : '✗'} ${r.name}${r.ok ? '' : `: ${r.detail}`}`);
+      warn(probeLine(r));
     },
   });
   const all = outcome.probes.length > 0 ? outcome.probes : probes;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
 import { checkJail, type CheckReport } from '../check.ts';
 import { listRecords, readRecord } from '../state.ts';
+import { badStateFile } from '../state-check.ts';
 import { say } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -20,12 +21,16 @@ export function checkPath(stateDir: string, user: string): string {
 export function lastCheck(stateDir: string, user: string): { at: string; ok: boolean; findings: number } | undefined {
   const p = checkPath(stateDir, user);
   if (!existsSync(p)) return undefined;
+  let r: Partial<CheckReport> | undefined;
   try {
-    const r = JSON.parse(readFileSync(p, 'utf8')) as CheckReport;
-    return { at: r.checkedAt, ok: r.ok, findings: r.findings.length };
+    r = JSON.parse(readFileSync(p, 'utf8')) as Partial<CheckReport>;
   } catch {
-    return undefined;
+    r = undefined;
   }
+  if (typeof r?.checkedAt !== 'string' || typeof r.ok !== 'boolean' || !Array.isArray(r.findings)) {
+    throw badStateFile('the last check', p, 'it is not a report jailwizard check wrote', 'run `jailwizard check` again to replace it, or remove the file');
+  }
+  return { at: r.checkedAt, ok: r.ok, findings: r.findings.length };
 }
 
 export async function checkCommand(user: string | undefined, o: CommonOptions & { all: boolean; json: boolean }): Promise<number> {

@@ -1,7 +1,7 @@
 // `jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]`: the guided way out of
 // "bad ownership or modes for chroot directory component" and the other classic failures.
 import { createHash } from 'node:crypto';
-import { EXIT, UserError } from '../errors.ts';
+import { EXIT, Interrupted, UserError, signalExitCode } from '../errors.ts';
 import { Executor, assertNoUnfinished, explain, type Listener } from '../executor.ts';
 import { formatPlan, type Plan } from '../effects.ts';
 import { diagnose, gatherDoctorFacts, inferTools, planFixes, type DoctorFacts, type Finding } from '../doctor.ts';
@@ -73,7 +73,7 @@ export async function doctorCommand(user: string, o: DoctorOptions): Promise<num
   const r = await runDoctorFix(facts, plan, o, printEvent, (p) => say(`  ${p.ok ? '✓' : '✗'} ${p.name}`), () => say(`Connection test for ${user} with the real clients:`));
   if (r.kind === 'rolled-back') {
     warn(`jailwizard: ${r.error}`);
-    return r.manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+    return r.manual.length ? EXIT.rollbackIncomplete : r.signal ? signalExitCode(r.signal) : EXIT.failed;
   }
   if (r.kind === 'test-error') {
     warn(`jailwizard: the connection test could not run: ${r.error}`);
@@ -90,7 +90,7 @@ export async function doctorCommand(user: string, o: DoctorOptions): Promise<num
 }
 
 export type FixOutcome =
-  | { kind: 'rolled-back'; error: string; manual: string[] }
+  | { kind: 'rolled-back'; error: string; manual: string[]; signal?: NodeJS.Signals }
   | { kind: 'test-error'; error: string }
   | { kind: 'tested'; probes: ProbeResult[] };
 
@@ -108,19 +108,27 @@ export async function runDoctorFix(
 ): Promise<FixOutcome> {
   const user = facts.user.name;
   const ex = Executor.begin(o.stateDir, 'doctor', user, listener);
+  const rollBack = async (e: unknown): Promise<FixOutcome> => {
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : explain(e);
+    const manual = await ex.rollback(error);
+    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+    return { kind: 'rolled-back', error, manual, ...(interrupted ? { signal: interrupted.signal } : {}) };
+  };
   try {
     await ex.apply(plan);
   } catch (e) {
-    const manual = await ex.rollback(explain(e));
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return { kind: 'rolled-back', error: explain(e), manual };
+    return rollBack(e);
   }
   try {
     onTestStart?.();
     const probes = await verifyJail(ex, { user, jail: facts.chroot ?? '/', tools: inferTools(facts), sshdConfig: o.sshdConfig }, onProbe);
+    // Ctrl+C or a dropped session during the test stops the repair too: nothing stays half-proved.
+    if (ex.interruptedBy) return rollBack(new Interrupted(ex.interruptedBy));
     ex.finish('committed');
     return { kind: 'tested', probes };
   } catch (e) {
+    if (ex.interruption(e)) return rollBack(e);
     ex.finish('committed');
     if (e instanceof UserError) throw e;
     return { kind: 'test-error', error: explain(e) };

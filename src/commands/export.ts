@@ -8,7 +8,7 @@ import { UserError } from '../errors.ts';
 import { planToShellScript } from '../effects.ts';
 import { loadAnswers } from '../answers.ts';
 import { makePlan, validateAnswers } from '../apply-run.ts';
-import { checkAuthorizedKey, checkUserName } from '../validate.ts';
+import { checkAuthorizedKeys, checkUserName } from '../validate.ts';
 import { ansiblePlaybook } from '../export-ansible.ts';
 import { say } from '../output.ts';
 import { VERSION } from './apply.ts';
@@ -64,7 +64,7 @@ export async function exportCommand(o: ExportOptions): Promise<number> {
 
   // The hosts are not this one: check only what does not depend on a host.
   checkUserName(a.user);
-  await Promise.all(a.authorizedKeys.map((k) => checkAuthorizedKey(k)));
+  await checkAuthorizedKeys(a.authorizedKeys);
   const text = readFileSync(o.config, 'utf8');
   const name = `${a.user}${answersExt(o.config, text)}`;
   const dir = o.out ?? `jailwizard-${a.user}-ansible`;

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
-import { Executor, Interrupted, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
+import { Executor, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
 import { formatPlan } from '../effects.ts';
 import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
 import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
@@ -117,10 +117,12 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
     for (const n of plan.notes) say(n);
     return EXIT.ok;
   } catch (e) {
-    warn(`jailwizard: ${explain(e)}`);
-    const manual = await ex.rollback(explain(e));
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : explain(e);
+    warn(`jailwizard: ${error}`);
+    const manual = await ex.rollback(error);
     ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
     if (manual.length) return EXIT.rollbackIncomplete;
-    return e instanceof Interrupted ? signalExitCode(e.signal) : EXIT.failed;
+    return interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
   }
 }

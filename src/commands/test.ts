@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { UserError, EXIT } from '../errors.ts';
-import { Executor, Interrupted, explain, signalExitCode } from '../executor.ts';
+import { Executor, explain, signalExitCode } from '../executor.ts';
 import type { Plan, Step } from '../effects.ts';
 import { fileState } from '../host-facts.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
@@ -14,7 +14,7 @@ import { readPasswd, type PasswdEntry } from '../validate.ts';
 import { pidsNaming } from '../proc.ts';
 import { probeFilesAction } from '../probe-files.ts';
 import { readRecord, type JailRecord } from '../state.ts';
-import { formatProbeTable, probeDirs, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../verify.ts';
+import { probeDirs, probeLine, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../verify.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
@@ -107,17 +107,21 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
   const ex = Executor.begin(o.stateDir, 'test', user, printEvent);
   try {
     say(`Testing ${user}'s jail ${rec.jail} with the real clients…`);
-    const results = await verifyJail(ex, rec, (r) => say(`  ${r.ok ? '✓' : '✗'} ${r.name}`));
+    // One line per probe as it ends (with the reason when it failed), then the count: no table repeating them.
+    const results = await verifyJail(ex, rec, (r) => say(probeLine(r)));
     ex.finish('committed');
     if (ex.interruptedBy) return signalExitCode(ex.interruptedBy);
-    say(formatProbeTable(results));
     const failed = results.filter((r) => !r.ok).length;
     say(failed === 0 ? `All ${results.length} probes passed.` : `${failed} of ${results.length} probes failed.`);
     return failed === 0 ? EXIT.ok : EXIT.failed;
   } catch (e) {
     // The temporary key was already rolled back by verifyJail's finally.
     ex.finish('rolled-back');
-    if (e instanceof Interrupted) return signalExitCode(e.signal);
+    const interrupted = ex.interruption(e);
+    if (interrupted) {
+      warn(`jailwizard: ${interrupted.message}`);
+      return signalExitCode(interrupted.signal);
+    }
     warn(`jailwizard: test failed: ${explain(e)}`);
     return EXIT.failed;
   }

@@ -1,10 +1,10 @@
 // `jailwizard update [USER|--all] [--yes] [--install-hook]`: after package upgrades, bring
-// the jail's binaries and libraries in line with the host (the failure of seed 001: old
-// jails kept working, new ones broke, and nobody knew which files had drifted).
+// the jail's binaries and libraries in line with the host (old jails kept working, new ones
+// broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { EXIT, UserError } from '../errors.ts';
-import { Executor, assertNoUnfinished, explain } from '../executor.ts';
+import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
 import { formatPlan, type Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
@@ -64,7 +64,7 @@ export async function updateCommand(user: string | undefined, o: CommonOptions &
   const records = user ? [readRecord(o.stateDir, user)] : listRecords(o.stateDir);
   if (user && !records[0]) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
   let code: number = EXIT.ok;
-  for (const rec of records) {
+  for (const [i, rec] of records.entries()) {
     if (!rec) continue;
     if (unchangedSinceApply(rec)) {
       say(`${rec.user}: nothing to do; the jail's ${rec.manifest.length} files match the host.`);
@@ -91,13 +91,44 @@ export async function updateCommand(user: string | undefined, o: CommonOptions &
       ex.finish('committed');
       say(`${rec.user}: updated.`);
     } catch (e) {
-      warn(`jailwizard: ${explain(e)}`);
-      const manual = await ex.rollback(explain(e));
+      const interrupted = ex.interruption(e);
+      const error = interrupted ? interrupted.message : explain(e);
+      warn(`jailwizard: ${rec.user}: ${error}`);
+      const manual = await ex.rollback(error);
       ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
       code = manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+      // Ctrl+C or SIGTERM means stop: this jail is rolled back, the others stay as they are.
+      if (interrupted) {
+        const left = records.slice(i + 1).filter(Boolean).length;
+        if (left > 0) warn(`Stopped: ${left} more jail${left === 1 ? ' was' : 's were'} not updated.`);
+        return manual.length ? EXIT.rollbackIncomplete : signalExitCode(interrupted.signal);
+      }
     }
   }
   return code;
+}
+
+/** The one step that writes the apt hook (over the file with `haveSha256`, if there is one). */
+export function aptHookPlan(content: string, haveSha256: string | undefined): Plan {
+  return {
+    command: 'apply',
+    user: 'apt-hook',
+    notes: [],
+    steps: [
+      {
+        id: 'apt-hook',
+        title: `Install the apt hook ${APT_HOOK}`,
+        why: ['After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades: a library upgraded on the host is upgraded in every jail.'],
+        actions: [
+          {
+            effect: { kind: 'write', path: APT_HOOK, content, mode: 0o644, uid: 0, gid: 0 },
+            undo: [{ kind: 'restore', path: APT_HOOK }],
+            pre: haveSha256 ? { kind: 'sha256', path: APT_HOOK, sha256: haveSha256 } : { kind: 'absent', path: APT_HOOK },
+          },
+        ],
+      },
+    ],
+  };
 }
 
 /** An apt hook so jails follow upgrades by themselves; `remove` of the last jail takes it away. */
@@ -114,25 +145,7 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     say(`The apt hook ${APT_HOOK} is already installed.`);
     return EXIT.ok;
   }
-  const plan: Plan = {
-    command: 'apply',
-    user: 'apt-hook',
-    notes: [],
-    steps: [
-      {
-        id: 'apt-hook',
-        title: `Install the apt hook ${APT_HOOK}`,
-        why: ['After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades (seed 001).'],
-        actions: [
-          {
-            effect: { kind: 'write', path: APT_HOOK, content, mode: 0o644, uid: 0, gid: 0 },
-            undo: [{ kind: 'restore', path: APT_HOOK }],
-            pre: have?.sha256 ? { kind: 'sha256', path: APT_HOOK, sha256: have.sha256 } : { kind: 'absent', path: APT_HOOK },
-          },
-        ],
-      },
-    ],
-  };
+  const plan = aptHookPlan(content, have?.sha256);
   say(formatPlan(plan));
   if (!(await confirm('Install it?', o.yes))) return EXIT.ok;
   assertNoUnfinished(o.stateDir);
@@ -142,10 +155,12 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     ex.finish('committed');
     return EXIT.ok;
   } catch (e) {
-    warn(`jailwizard: ${explain(e)}`);
-    const manual = await ex.rollback(explain(e));
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : explain(e);
+    warn(`jailwizard: ${error}`);
+    const manual = await ex.rollback(error);
     ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
+    return manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
   }
 }
 

@@ -3,10 +3,10 @@
 import { EXIT, UserError } from '../errors.ts';
 import { detectTerm, startBracketedPaste, symbols } from '../wizard/terminal.ts';
 import { realServices } from '../wizard/services.ts';
-import type { CommonOptions } from './common.ts';
+import { repeatFlags, type CommonOptions } from './common.ts';
 import '../output.ts'; // ignore EIO/EPIPE once the terminal is gone
 
-export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, argv: string[]): Promise<number> {
+export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Promise<number> {
   // Ink throws "Raw mode is not supported" without a TTY (ink#166): say what to do instead.
   if (!process.stdin.isTTY) {
     throw new UserError('the wizard needs a terminal, and stdin is not one', 'for scripts and pipes use `jailwizard apply --config FILE` (see --help)');
@@ -20,8 +20,8 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }, arg
   const { render, createElement, App } = await loadTui();
   const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
-  const extra = argv.filter((a, i) => ['--sshd-config', '--state-dir'].includes(a) || ['--sshd-config', '--state-dir'].includes(argv[i - 1] ?? ''));
-  const extraFlags = extra.length ? ` ${extra.join(' ')}` : '';
+  // From the parsed options: `--state-dir=/x` and `--state-dir /x` alike.
+  const extraFlags = repeatFlags(o);
   // Off again on every way out: onExit, the App's unmount (Ink unmounts on a signal), and
   // process exit (a crash).
   const stopPaste = startBracketedPaste(process.stdout, caps);

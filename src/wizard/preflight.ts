@@ -1,6 +1,7 @@
 // What the wizard checks before asking anything: each finding with its fix.
 import { existsSync, readFileSync } from 'node:fs';
 import { readUnfinished } from '../journal.ts';
+import { listRecords } from '../state.ts';
 import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
 import { UserError } from '../errors.ts';
 import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
@@ -86,7 +87,23 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
       : { label: 'sshd logs', value: `none found (searched ${searched.join(', ')})`, status: 'warn', fix: 'doctor needs sshd\'s log to say why a login fails: install rsyslog, or pass --sshd-log FILE' },
   );
 
-  const u = readUnfinished(o.stateDir);
+  // A journal or record jailwizard cannot use stops the wizard with the same line the commands print.
+  const unusable = (e: unknown): void => {
+    if (!(e instanceof UserError)) throw e;
+    f.push({ label: 'state', value: e.message, status: 'bad', fix: e.hint });
+    blocked = true;
+  };
+  let u: ReturnType<typeof readUnfinished>;
+  try {
+    u = readUnfinished(o.stateDir);
+  } catch (e) {
+    unusable(e);
+  }
+  try {
+    listRecords(o.stateDir);
+  } catch (e) {
+    unusable(e);
+  }
   let unfinished: Preflight['unfinished'];
   if (u) {
     const undone = new Set(u.entries.flatMap((e) => (e.t === 'undone' ? [e.n] : [])));

@@ -84,7 +84,15 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       // manages whose user still exists.
       const out = failures.map((user) => ({ user, reason: 'latest login failed on the chroot' }));
       const users = new Set(readPasswd().map((p) => p.name));
-      for (const r of listRecords(o.stateDir)) if (!failures.includes(r.user) && users.has(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
+      // An unusable record is shown by the preflight; the repair still offers the log's users.
+      const records = ((): ReturnType<typeof listRecords> => {
+        try {
+          return listRecords(o.stateDir);
+        } catch {
+          return [];
+        }
+      })();
+      for (const r of records) if (!failures.includes(r.user) && users.has(r.user)) out.push({ user: r.user, reason: `jail ${r.jail}` });
       return out;
     },
     async diagnose(user) {

@@ -1,0 +1,79 @@
+// A bug's report: a few readable lines on the terminal, the whole trace in a file. The
+// bundle's stack frames can be megabytes of data: URL (scripts/build.mjs), so nothing from
+// a frame reaches the terminal unshortened, whatever the frames look like.
+import { closeSync, openSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inspect } from 'node:util';
+import { quoteIfOdd } from './errors.ts';
+
+const MAX_MESSAGE = 200;
+const MAX_FRAME = 120;
+const FRAMES = 3;
+
+/** The bundle's parts are imported from data: URLs; a frame keeps only its line and column. */
+function withoutDataUrls(s: string): string {
+  return s.replace(/data:[^,\s)]*,[A-Za-z0-9+/=%]*/g, '<bundle>');
+}
+
+/** A long or odd piece of text as one short line. */
+function short(s: string, max: number): string {
+  const one = quoteIfOdd(withoutDataUrls(s));
+  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
+}
+
+/** The text to save: the stack (or whatever was thrown), with its causes. */
+function fullText(e: unknown): string {
+  try {
+    return withoutDataUrls(inspect(e, { depth: 6, maxStringLength: 1_000_000, maxArrayLength: 200, breakLength: 120 }));
+  } catch {
+    return String(e);
+  }
+}
+
+/** Saves the trace under the temp dir, never over an existing file or link; the path, or why not. */
+function save(text: string, dir: string): { file?: string; error?: string } {
+  const file = path.join(dir, `jailwizard-crash-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomBytes(3).toString('hex')}.txt`);
+  try {
+    const fd = openSync(file, 'wx', 0o600);
+    try {
+      writeSync(fd, `jailwizard ${process.argv.slice(2).join(' ')}\nnode ${process.version}\n\n${text}\n`);
+    } finally {
+      closeSync(fd);
+    }
+    return { file };
+  } catch (e) {
+    return { error: (e as NodeJS.ErrnoException).code ?? String(e) };
+  }
+}
+
+/** What was thrown, as one short line. */
+export function shortMessage(e: unknown): string {
+  try {
+    const text = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return short(text.split('\n')[0] ?? '', MAX_MESSAGE);
+  } catch {
+    return 'an unprintable error';
+  }
+}
+
+/** The lines to print for a bug: its message, a few frames, where the whole trace is. */
+export function internalErrorReport(e: unknown, dir = tmpdir()): string {
+  let frames: string[] = [];
+  try {
+    frames = String((e as Error)?.stack ?? '')
+      .split('\n')
+      .filter((l) => /^\s+at /.test(l))
+      .slice(0, FRAMES)
+      .map((l) => `    ${short(l.trim(), MAX_FRAME)}`);
+  } catch {
+    frames = [];
+  }
+  const saved = save(fullText(e), dir);
+  return [
+    `jailwizard: internal error (a bug; please report it): ${shortMessage(e)}`,
+    ...frames,
+    saved.file ? `  the whole trace is in ${saved.file}` : `  (the trace could not be saved in ${dir}: ${saved.error})`,
+  ].join('\n');
+}
