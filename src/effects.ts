@@ -1,6 +1,9 @@
 // Effects are the only things the executor knows how to do. They are plain data, so a
 // plan can be previewed, journaled, saved and undone. The preview of an effect is a POSIX
 // sh line generated from the effect itself, so what is shown and what runs cannot drift.
+// The executor performs every file effect itself through src/safe-fs.ts (and `chown`,
+// `chmod` and `setfacl` runs too): never through a link in a dir a user can change, owner
+// and mode through an fd. Where the sh line would follow such a link, the executor refuses.
 
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
@@ -21,6 +24,14 @@ export type Effect =
   /** One line appended to a shared config file (/etc/fstab); its undo removes exactly that line. */
   | { kind: 'line-add'; path: string; line: string }
   | { kind: 'line-remove'; path: string; line: string }
+  /**
+   * Text appended to a file (made with this owner and mode when absent), never through a
+   * link and without reading the file: the temporary test key in a keys file the user may
+   * own. Its undo is 'unappend'.
+   */
+  | { kind: 'append'; path: string; text: string; mode: number; uid: number; gid: number }
+  /** Cuts `text` off the end of the file when it still ends with it; removeIfEmpty: the append made the file. */
+  | { kind: 'unappend'; path: string; text: string; removeIfEmpty: boolean }
   /** Stop a daemon that has no reload for new inputs (rsyslogd) and start it again the same way. */
   | { kind: 'daemon-restart'; name: string; pidFile: string; argv: string[] }
   | { kind: 'sshd-validate'; config: string }
@@ -134,6 +145,10 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [`printf '%s\\n' ${shQuote(e.line)} >> ${shQuote(e.path)}`];
     case 'line-remove':
       return [`grep -vxF -e ${shQuote(e.line)} ${shQuote(e.path)} > ${shQuote(`${e.path}.new`)}; cat ${shQuote(`${e.path}.new`)} > ${shQuote(e.path)}; rm ${shQuote(`${e.path}.new`)}`];
+    case 'append':
+      return [`printf '%s' ${shQuote(e.text)} >> ${shQuote(e.path)}`];
+    case 'unappend':
+      return [`${shJoin(['truncate', '-s', `-${Buffer.byteLength(e.text)}`, e.path])}  # only while it still ends with what was appended`];
     case 'daemon-restart':
       return [`kill -TERM "$(cat ${shQuote(e.pidFile)})" && ${shJoin(e.argv)}`];
     case 'sshd-validate':

@@ -1,21 +1,10 @@
 // The append-only journal of the run in progress. Before a step runs, its intent (every
 // action with its undo, and a backup of every file it will modify) is written and synced,
 // so a kill -9 or a power cut can be undone later by `jailwizard rollback`.
-import {
-  closeSync,
-  copyFileSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-  lstatSync,
-  readlinkSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
+import { at, copyOutAt, lstatAt, withParent } from './safe-fs.ts';
 
 export interface Backup {
   path: string;
@@ -73,23 +62,26 @@ export class Journal {
     fsyncSync(this.fd);
   }
 
-  /** Copies a file that an action will modify or delete into the journal, synced. */
+  /**
+   * Copies a file that an action will modify or delete into the journal, synced. It is read
+   * through safe-fs: a link is saved as a link, never followed, and a FIFO is never opened.
+   */
   backup(p: string): Backup {
-    let st;
     try {
-      st = lstatSync(p);
-    } catch {
-      return { path: p };
+      return withParent(p, (d, name) => {
+        const st = lstatAt(d, name);
+        if (!st) return { path: p };
+        if (st.isSymbolicLink()) return { path: p, link: readlinkSync(at(d, name), 'utf8') };
+        if (!st.isFile()) return { path: p, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+        const file = path.join('backups', String(this.backupsMade++));
+        const copied = copyOutAt(d, name, path.join(journalDir(this.stateDir), file));
+        return { path: p, file, mode: copied.mode & 0o7777, uid: copied.uid, gid: copied.gid };
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { path: p };
+      throw e;
     }
-    if (st.isSymbolicLink()) return { path: p, link: readlinkSync(p) };
-    if (!st.isFile()) return { path: p, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-    const file = path.join('backups', String(this.backupsMade++));
-    const abs = path.join(journalDir(this.stateDir), file);
-    copyFileSync(p, abs);
-    const fd = openSync(abs, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    return { path: p, file, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   }
 
   backupFile(b: Backup): string | undefined {
