@@ -18,6 +18,14 @@ export type Effect =
   /** Move a directory tree out of the way (to the state dir); its undo moves it back. */
   | { kind: 'move'; from: string; to: string }
   | { kind: 'run'; argv: string[] }
+  /**
+   * Every top-level entry of `dir` (a /tmp or group dir users share) owned by `uid` is
+   * renamed into `to`, a root-only dir on the same filesystem: nothing is read, copied or
+   * walked into. Its undo is 'unquarantine'.
+   */
+  | { kind: 'quarantine'; dir: string; uid: number; to: string }
+  /** Every entry of `from` back into `dir` where its name is free; then `from` goes. */
+  | { kind: 'unquarantine'; from: string; dir: string }
   /** A bind mount of a host dir, then a remount with the flags (nodev,nosuid,noexec, maybe ro). */
   | { kind: 'mount'; source: string; target: string; options: string[] }
   | { kind: 'umount'; target: string }
@@ -137,6 +145,10 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [shJoin(['mv', e.from, e.to])];
     case 'run':
       return [shJoin(e.argv)];
+    case 'quarantine':
+      return [shJoin(['install', '-d', '-m', '0700', '-o', '0', '-g', '0', e.to]), `${shJoin(['find', e.dir, '-mindepth', '1', '-maxdepth', '1', '-uid', String(e.uid), '-exec', 'mv', '-t', e.to, '--'])} {} +`];
+    case 'unquarantine':
+      return [`${shJoin(['find', e.from, '-mindepth', '1', '-maxdepth', '1', '-exec', 'mv', '-n', '-t', e.dir, '--'])} {} +`, shJoin(['rmdir', e.from])];
     case 'mount':
       return [shJoin(['mount', '--bind', e.source, e.target]), shJoin(['mount', '-o', ['remount', 'bind', ...e.options].join(','), e.target])];
     case 'umount':

@@ -12,8 +12,10 @@ import { UserError } from './errors.ts';
 import { livePid } from './proc.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
 import {
+  UnsafePathError,
   appendAt,
   copyFileAt,
+  listAt,
   externalPath,
   lstatAt,
   mkdirAt,
@@ -522,6 +524,36 @@ export async function perform(e: Effect): Promise<void> {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
         await runOk(['mv', e.from, e.to]);
       }
+      return;
+    case 'quarantine':
+      ensureDirs(e.to);
+      withDir(e.dir, (d) =>
+        withDir(e.to, (q) => {
+          if (q.uid !== 0 || q.mode & 0o077) throw new UnsafePathError(q.path, 'a quarantine must be root\'s alone (mode 0700)');
+          for (const name of listAt(d)) {
+            if (lstatAt(d, name)?.uid !== e.uid) continue;
+            renameAt(d, name, q, name);
+            // The name may have changed hands between the lstat and the rename: what is not theirs goes back.
+            const moved = lstatAt(q, name);
+            if (moved && moved.uid !== e.uid && !lstatAt(d, name)) renameAt(q, name, d, name);
+          }
+        }),
+      );
+      return;
+    case 'unquarantine':
+      if (!safeLstat(e.from)) return;
+      withDir(e.from, (q) =>
+        withDir(e.dir, (d) => {
+          for (const name of listAt(q)) if (!lstatAt(d, name)) renameAt(q, name, d, name);
+        }),
+      );
+      withParent(e.from, (d, name) => {
+        try {
+          rmdirAt(d, name);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+        }
+      });
       return;
     case 'append':
       withParent(e.path, (d, name) => appendAt(d, name, e.text, { mode: e.mode, uid: e.uid, gid: e.gid }));
