@@ -10,6 +10,7 @@ import { perform } from '../src/executor.ts';
 import { pickUid } from '../src/plan.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
 import type { JailRecord } from '../src/state.ts';
+import { removeFacts } from './helpers/remove-facts.ts';
 
 const NOW = '2026-11-23T12:00:00.000Z';
 const JAIL = '/srv/jails/shared';
@@ -34,24 +35,7 @@ function record(over: Partial<JailRecord> = {}): JailRecord {
 }
 
 function facts(over: Partial<RemoveFacts> = {}): RemoveFacts {
-  return {
-    stateDir: '/var/lib/jailwizard',
-    existing: new Set(),
-    homeHasFiles: false,
-    jailHome: `${JAIL}/home/alice`,
-    keysDirEntries: ['alice'],
-    otherDropIns: [],
-    mainText: 'x',
-    mainSha256: 'x',
-    userExists: true,
-    otherJails: 1,
-    pidFile: '/run/sshd.pid',
-    listen: [],
-    ownedDirs: [],
-    sharedDirs: [],
-    sharers: [],
-    ...over,
-  };
+  return removeFacts(record(), { jailHome: `${JAIL}/home/alice`, otherJails: 1, listen: [], ...over });
 }
 
 describe('remove plans the quarantine and the uid record', () => {
