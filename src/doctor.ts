@@ -344,9 +344,10 @@ function keysFacts(p: string, home: string): DoctorFacts['keys'][number] {
     }
   }
   const parents: { path: string; state?: FileState }[] = [];
-  for (let d = path.dirname(p); ; d = path.dirname(d)) {
+  const stop = path.normalize(home); // jailkit's homes hold a /./
+  for (let d = path.dirname(path.normalize(p)); ; d = path.dirname(d)) {
     parents.unshift({ path: d, state: fileState(d, false) });
-    if (d === '/' || d === home) break;
+    if (d === '/' || d === stop) break;
   }
   return { path: p, state, parents };
 }
@@ -367,6 +368,7 @@ const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*']);
 
 export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding[] {
   const out: Finding[] = [];
+  const planned = new Set<string>();
   const u = f.user;
 
   if (!f.chroot) {
@@ -453,7 +455,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
           ? `${f.chroot}/etc/passwd: ${u.name} has shell ${shell}; jk_chrootsh runs it inside ${f.chroot}, where it does not exist`
           : `/etc/passwd: ${u.name} has shell ${shell}; sshd runs it inside ${f.chroot}, where it does not exist`,
       ],
-      ...(hf ? { fix: { title: `Copy ${shell} and its libraries into the jail`, actions: copyActions(hf, f) } } : { manual: `${shell} is not on this host either; change the shell (usermod -s)` }),
+      ...(hf ? { fix: { title: `Copy ${shell} and its libraries into the jail`, actions: copyActions(hf, f, planned) } } : { manual: `${shell} is not on this host either; change the shell (usermod -s)` }),
     });
   }
   if (f.jailFiles.missingLibs.length > 0) {
@@ -462,7 +464,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       id: 'libs-missing',
       title: `${f.jailFiles.missingLibs.length} librar${f.jailFiles.missingLibs.length === 1 ? 'y is' : 'ies are'} missing inside the jail`,
       evidence: f.jailFiles.missingLibs.slice(0, 6).map((m) => `${m.name}, needed by ${m.neededBy}`),
-      ...(hf ? { fix: { title: 'Copy the missing libraries from the host', actions: copyActions(hf, f) } } : {}),
+      ...(hf ? { fix: { title: 'Copy the missing libraries from the host', actions: copyActions(hf, f, planned) } } : {}),
     });
   }
   if (f.chroot && !f.subsystemInJail && f.sftpSubsystem) {
@@ -471,7 +473,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       id: 'sftp-server-missing',
       title: `sftp for ${u.name} runs ${f.sftpSubsystem}, which is missing inside the jail`,
       evidence: [`Subsystem sftp ${f.sftpSubsystem} is an external binary; a user with a shell runs it inside the chroot`],
-      ...(hf ? { fix: { title: `Copy ${f.sftpSubsystem} into the jail`, actions: copyActions(hf, f) } } : {}),
+      ...(hf ? { fix: { title: `Copy ${f.sftpSubsystem} into the jail`, actions: copyActions(hf, f, planned) } } : {}),
     });
   }
   if (f.shadowField?.startsWith('!') && !f.usePam) {
@@ -588,14 +590,16 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
   return out;
 }
 
-function copyActions(hf: HostFix, f: DoctorFacts): Action[] {
+/** `planned` is shared by the copy fixes of one diagnosis: a dir or link two of them need is made once. */
+function copyActions(hf: HostFix, f: DoctorFacts, planned: Set<string>): Action[] {
   const have: Record<string, FileState> = {};
   for (const e of hf.entries) {
     const p = path.join(f.chroot!, e.path);
     const s = fileState(p);
     if (s) have[p] = s;
   }
-  return copyIntoJail(hf.entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e)), f.chroot!, have, new Set([f.chroot!])).actions;
+  planned.add(f.chroot!);
+  return copyIntoJail(hf.entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e)), f.chroot!, have, planned).actions;
 }
 
 function freeHomeName(f: DoctorFacts): string {
