@@ -255,8 +255,10 @@ function describe(st: Stats): string {
 
 /** chown then chmod through one fd (chown clears setuid bits, and the mode is not masked). */
 export function setOwnerModeAt(d: DirHandle, name: Name, o: { uid?: number; gid?: number; mode?: number }): void {
-  const { fd } = openAt(d, name, C.O_RDONLY, 'either');
+  const { fd, st } = openAt(d, name, C.O_RDONLY, 'either');
   try {
+    // A hard link a user made in their dir may alias a file of someone else's.
+    if (!d.rootOnly && st.isFile() && st.nlink !== 1) throw new UnsafePathError(path.join(d.path, show(name)), `has ${st.nlink} hard links; jailwizard changes owner and mode only of a file with one`);
     if (o.uid !== undefined || o.gid !== undefined) fchownSync(fd, o.uid ?? -1, o.gid ?? -1);
     if (o.mode !== undefined) fchmodSync(fd, o.mode);
   } finally {

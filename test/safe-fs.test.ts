@@ -132,6 +132,12 @@ describe.skipIf(!isRoot)('safe-fs', () => {
     } finally {
       srv.close();
     }
+    // A hard link in the user's dir: it may alias someone else's file.
+    const other = path.join(work, 'other-mode');
+    writeFileSync(other, 'x', { mode: 0o600 });
+    linkSync(other, path.join(u, 'alias'));
+    expect(() => safeSetOwnerMode(path.join(u, 'alias'), { mode: 0o644 })).toThrow(/hard links/);
+    expect(statSync(other).mode & 0o7777).toBe(0o600);
     // A regular file of the user's: changed through its own fd.
     writeFileSync(path.join(u, 'keys'), 'k\n', { mode: 0o664 });
     safeSetOwnerMode(path.join(u, 'keys'), { mode: 0o644 });
