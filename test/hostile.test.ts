@@ -441,17 +441,19 @@ describe.skipIf(skip)('a hostile user against root operations', () => {
           commands: [cmd('doctor', ['doctor', j.user.name, '--sshd-log', env.sshd.logFile], [0, 1]), cmd('doctor --fix', ['doctor', j.user.name, '--fix', '--yes', '--sshd-log', env.sshd.logFile], [0, 1])],
           userDirs,
           // The keys file the temporary key is appended to, under either name the loop gives it.
-          allowed: [keys, path.join(j.sshDir, `${j.user.name}-to-file`)],
-          // The user breaks their .ssh again and again, so that doctor --fix has a fix to make (and then tests).
+          allowed: [keys, path.join(j.sshDir, `${j.user.name}-to-file`), path.join(j.inner, `${j.user.name}-evil`, 'authorized_keys')],
+          // The user breaks their .ssh again and again, so that doctor --fix has a fix to make
+          // (and then tests); while the loops race, .ssh may be a link just then.
           beforeEach: async () => {
-            const r = await asUser(j.user, ['chmod', '0775', j.sshDir]);
-            expect(r.exitCode, r.stderr).toBe(0);
+            await asUser(j.user, ['chmod', '0775', j.sshDir]);
           },
           large: () => plant(j.user, 'large', userDirs),
-          loops: () => {
-            // The keys file itself, swapped with a link to a canary while doctor appends to it.
-            return [exchangeLoop(j.user, keys, path.join(j.sshDir, `${j.user.name}-to-file`)), exchangeLoop(j.user, path.join(j.inner, `${j.user.name}-loop`), path.join(j.inner, `${j.user.name}-evil`))];
-          },
+          // ArchWiki's .ssh is in a root-owned home: the user swaps the keys file for a link to
+          // a canary. jailkit's home is theirs: they swap .ssh itself for a link to a canary dir.
+          loops: () => [
+            j === h ? exchangeLoop(j.user, keys, path.join(j.sshDir, `${j.user.name}-to-file`)) : exchangeLoop(j.user, j.sshDir, path.join(j.inner, `${j.user.name}-evil`)),
+            exchangeLoop(j.user, path.join(j.inner, `${j.user.name}-loop`), path.join(j.inner, `${j.user.name}-to-file`)),
+          ],
         });
         for (const l of started) await stop(l);
       }
@@ -506,6 +508,17 @@ describe.skipIf(skip)('a hostile user against root operations', () => {
       expect(canaryStates([target]), out(f)).toEqual(before);
       expect(f.stdout).toContain('is a symlink');
       expect(f.stdout).not.toMatch(/chmod 07\d\d \S*authorized_keys/);
+
+      // A FIFO there, and a fix to make so that the connection test runs: nothing blocks on it.
+      const keys = path.join(j.home, '.ssh/authorized_keys');
+      rmSync(keys);
+      expect((await asUser(j.user, ['mkfifo', keys])).exitCode).toBe(0);
+      expect((await asUser(j.user, ['chmod', '0775', path.dirname(keys)])).exitCode).toBe(0);
+      const fifo = await jw(env, ['doctor', j.user.name, '--fix', '--yes', '--sshd-log', env.sshd.logFile], { timeoutMs: 90_000 });
+      expect(fifo.timedOut, out(fifo)).toBe(false);
+      expect(fifo.stdout, out(fifo)).toContain('is not a regular file');
+      expect(lstatSync(keys).isFIFO()).toBe(true);
+      expect(canaryStates([target])).toEqual(before);
     } finally {
       await j.cleanup();
     }
