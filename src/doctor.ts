@@ -516,19 +516,20 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       });
       continue;
     }
-    if (k.state.kind !== 'file') {
+    const regular = k.state.kind === 'file';
+    if (!regular) {
       out.push({ id: `keys-type:${k.path}`, title: `sshd ignores ${k.path}: it is not a regular file`, evidence: [`sshd: ${k.path} is not a regular file`], manual: `replace it with a regular file (mode 0600 or 0644)` });
-      continue;
     }
     // StrictModes: the file and each dir up to the home owned by root or the user, none
     // group- or world-writable. The fix goes only as far as sshd asks: 0600 or 0644.
     const bad: string[] = [];
     const actions: Action[] = [];
-    if (k.state.uid !== 0 && k.state.uid !== u.uid) {
+    // Of something that is not a regular file, only the dirs above are fixed.
+    if (regular && k.state.uid !== 0 && k.state.uid !== u.uid) {
       bad.push(`owned by uid ${k.state.uid}`);
       actions.push({ effect: { kind: 'run', argv: ['chown', '0:0', k.path] }, undo: [{ kind: 'run', argv: ['chown', `${k.state.uid}:${k.state.gid}`, k.path] }], pre: { kind: 'none' } });
     }
-    if (k.state.mode & 0o022) {
+    if (regular && k.state.mode & 0o022) {
       bad.push(`mode ${oct(k.state.mode)}`);
       actions.push(chmodAction(k.path, k.state.mode & 0o044 ? 0o644 : 0o600, k.state.mode));
     }
