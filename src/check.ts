@@ -1,8 +1,7 @@
 // `jailwizard check`: an audit of managed jails that says what is wrong and why it matters,
 // with fewer false alarms than jk_check: full sha256 against the manifest (not one random
 // block), and no noise about the passwd and group files jailwizard wrote itself.
-import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { DEVICE_NODES } from '../recipes/index.ts';
 import { readElf } from './elf.ts';
@@ -12,6 +11,7 @@ import { chrootChain } from './ownership.ts';
 import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
 import { allowedSample, deniedSample } from './plan-options.ts';
 import { mountPoints } from './executor.ts';
+import { hashAt, rootOnly, withParent } from './safe-fs.ts';
 import { sharersOf } from './state.ts';
 import { sshdEffective } from './sshd-config.ts';
 import type { JailRecord } from './state.ts';
@@ -33,13 +33,20 @@ export interface CheckReport {
   findings: CheckFinding[];
 }
 
+/**
+ * sha256 of a copied file, read only in a dir root alone can change; undefined when it is
+ * missing; 'not read' in a dir a user can change (that dir is a finding of its own).
+ */
 function sha256Of(p: string): string | undefined {
   try {
-    return createHash('sha256').update(readFileSync(p)).digest('hex');
+    return withParent(p, (d, name) => (d.rootOnly ? hashAt(d, name) : 'not read'));
   } catch {
     return undefined;
   }
 }
+
+/** So that check's output stays readable whatever a user did to a jail. */
+export const MAX_FINDINGS = 50;
 
 const oct = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
 
@@ -84,7 +91,9 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
       }
       if (mode & 0o022 && p !== tmp) f.push({ id: `writable:${p}`, title: `${p} is ${mode & 0o002 ? 'world' : 'group'}-writable`, evidence: [`mode ${oct(mode)}, owner uid ${st.uid}`], hint: `chmod go-w ${p}` });
       if (st.uid !== 0) f.push({ id: `owner:${p}`, title: `${p} is owned by uid ${st.uid}, not root`, evidence: [`mode ${oct(mode)}`], hint: `chown root ${p}` });
-      for (const n of readdirSync(p)) walk(path.join(p, n));
+      // What a user can write (a /tmp, a dir chmod'ed open) is theirs: its own mode is
+      // checked above, and nothing in it is listed, read or judged.
+      if (rootOnly(st)) for (const n of readdirSync(p)) walk(path.join(p, n));
       return;
     }
     if (st.isFile()) {
@@ -114,6 +123,7 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
   for (const m of rec.manifest) {
     const inJail = sha256Of(m.path);
     if (inJail === undefined) f.push({ id: `missing:${m.path}`, title: `${m.path} is missing from the jail`, evidence: [`copied from ${m.from}`], hint: `jailwizard apply --config … (or update ${rec.user})` });
+    else if (inJail === 'not read') continue;
     else if (inJail !== m.sha256) f.push({ id: `changed:${m.path}`, title: `${m.path} was changed inside the jail`, evidence: [`sha256 ${inJail.slice(0, 12)}…, copied as ${m.sha256.slice(0, 12)}…`], hint: `jailwizard update ${rec.user}` });
     else if (existsSync(m.from) && sha256Of(m.from) !== m.sha256) f.push({ id: `stale:${m.path}`, title: `${m.from} changed on the host since it was copied`, evidence: ['a package upgrade, most likely'], hint: `jailwizard update ${rec.user}` });
   }
@@ -163,5 +173,6 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
     if (sock?.kind !== 'other') f.push({ id: 'log', title: `${rec.jail}/dev/log is missing: internal-sftp's log lines are lost`, evidence: [], hint: 'restart the syslog daemon (it makes the socket), or jailwizard apply again' });
   }
 
-  return { user: rec.user, jail: rec.jail, ok: f.length === 0, checkedAt: now, findings: f };
+  const shown = f.length > MAX_FINDINGS ? [...f.slice(0, MAX_FINDINGS - 1), { id: 'more', title: `… and ${f.length - MAX_FINDINGS + 1} more findings`, evidence: ['fix the ones above and check again'] }] : f;
+  return { user: rec.user, jail: rec.jail, ok: f.length === 0, checkedAt: now, findings: shown };
 }

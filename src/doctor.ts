@@ -10,6 +10,7 @@ import { fileState, sha256File, type FileState } from './host-facts.ts';
 import { hostEntriesFor, resolveClosure } from './ld-resolve.ts';
 import { readElf } from './elf.ts';
 import { chrootChain, type ChainLink } from './ownership.ts';
+import { readFileAt, rootOnly, rootOnlyChain, withParent } from './safe-fs.ts';
 import { copyIntoJail } from './plan.ts';
 import { run } from './run.ts';
 import {
@@ -226,7 +227,11 @@ function readlinkSafe(p: string): string {
   }
 }
 
-/** Regular ELF files under the jail's bin/lib dirs (not the user's home). */
+/**
+ * Regular ELF files under the jail's bin/lib dirs (not the user's home). Only dirs root
+ * alone can change are walked: what a user can swap or fill (a FIFO, a huge file) is never
+ * opened.
+ */
 function jailElfs(jail: string, home: string): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
@@ -239,9 +244,9 @@ function jailElfs(jail: string, home: string): string[] {
       return;
     }
     if (st.isDirectory()) {
-      if (rel.split('/').length > 6) return;
+      if (rel.split('/').length > 6 || !rootOnly(st)) return;
       for (const n of readdirSync(abs)) walk(path.posix.join(rel, n));
-    } else if (st.isFile() && st.size > 64) {
+    } else if (st.isFile() && st.size > 64 && st.uid === 0) {
       try {
         if (readElf(abs)) out.push(`/${rel}`);
       } catch {
@@ -262,7 +267,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   // jk_chrootsh chroots to the part before /./ and runs the shell named in JAIL/etc/passwd.
   const jailkit = (!rawChroot || rawChroot === 'none') && user.home.includes('/./');
   const chroot = jailkit ? user.home.split('/./')[0] : rawChroot && rawChroot !== 'none' ? expandUserTokens(rawChroot, user) : undefined;
-  const jailShell = jailkit && chroot ? readSafe(path.join(chroot, 'etc/passwd')).split('\n').find((l) => l.startsWith(`${userName}:`))?.split(':')[6] : undefined;
+  const jailShell = jailkit && chroot ? readRootOnly(path.join(chroot, 'etc/passwd')).split('\n').find((l) => l.startsWith(`${userName}:`))?.split(':')[6] : undefined;
   const shell = jailShell ?? user.shell;
   const force = eff.get('forcecommand')?.[0];
   const forceCommand = force && force !== 'none' ? force : undefined;
@@ -282,7 +287,8 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   let elfs: string[] = [];
   let missingLibs: { name: string; neededBy: string }[] = [];
   let subsystemInJail = true;
-  if (chroot && existsSync(chroot)) {
+  // Inside a chroot a user can still change, nothing is read: its chain is fixed first.
+  if (chroot && existsSync(chroot) && rootOnlyChain(chroot)) {
     shellPresent = sftpOnly || existsInRoot(chroot, shell);
     if (!shellPresent && existsSync(shell)) hostFixes.push({ reason: 'shell', entries: hostEntriesFor(resolveClosure([shell]).objects) });
     elfs = jailElfs(chroot, user.home);
@@ -298,11 +304,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     }
   }
 
-  const keys = authorizedKeysPaths(eff, user).map((k) => ({
-    path: k,
-    state: fileState(k, false),
-    parents: chrootChainParents(k),
-  }));
+  const keys = authorizedKeysPaths(eff, user).map((k) => keysFacts(k, user.home));
 
   // A jailwizard drop-in for this user that sshd does not apply.
   const mainText = readFileSync(o.sshdConfig, 'utf8');
@@ -367,13 +369,27 @@ function pamUsesShells(file = '/etc/pam.d/sshd', depth = 0): boolean {
   return [...text.matchAll(/^@include\s+(\S+)/gm)].some((m) => pamUsesShells(path.join('/etc/pam.d', m[1]!), depth + 1));
 }
 
-function chrootChainParents(p: string): { path: string; state?: FileState }[] {
-  const out: { path: string; state?: FileState }[] = [];
-  for (let d = path.dirname(p); ; d = path.dirname(d)) {
-    out.unshift({ path: d, state: fileState(d, false) });
-    if (d === '/') break;
+/**
+ * A keys file as sshd's StrictModes sees it: the file (a link is followed only where root
+ * alone could have made it), then every dir above it up to the user's home, or to "/".
+ */
+function keysFacts(p: string, home: string): DoctorFacts['keys'][number] {
+  let state = fileState(p, false);
+  if (state?.kind === 'symlink' && rootOnlyChain(path.dirname(p))) {
+    try {
+      const st = statSync(p);
+      state = { kind: st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other', mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size };
+    } catch {
+      // a dangling link: reported as the link it is
+    }
   }
-  return out;
+  const parents: { path: string; state?: FileState }[] = [];
+  const stop = path.normalize(home); // jailkit's homes hold a /./
+  for (let d = path.dirname(path.normalize(p)); ; d = path.dirname(d)) {
+    parents.unshift({ path: d, state: fileState(d, false) });
+    if (d === '/' || d === stop) break;
+  }
+  return { path: p, state, parents };
 }
 
 // ---------------------------------------------------------------- diagnosis (pure)
@@ -392,6 +408,7 @@ const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*']);
 
 export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding[] {
   const out: Finding[] = [];
+  const planned = new Set<string>();
   const u = f.user;
 
   if (!f.chroot) {
@@ -441,19 +458,21 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
     const inner = freeHomeName(f);
     const dest = path.join(chroot, inner);
     const moving = f.homeAsChroot.entries.filter((e) => !f.homeAsChroot!.keepInPlace.includes(e));
-    const actions: Action[] = [];
-    // The parents of the new home inside the jail are root's; the home itself is the user's.
+    // The chroot becomes root's first: from then on only root can add, remove or rename its
+    // entries, so nothing made below can be swapped for a link (a renameat2 loop, issue #12).
+    const actions: Action[] = [chownAction(chroot, 0, 0, st.uid, st.gid)];
+    if (st.mode !== 0o755) actions.push(chmodAction(chroot, 0o755, st.mode));
+    // The new home and its parents are made root's; the home becomes the user's once their
+    // files are in it.
     const parts = inner.split('/');
     parts.forEach((_, i) => {
       const p = path.join(chroot, ...parts.slice(0, i + 1));
-      const last = i === parts.length - 1;
-      actions.push({ effect: { kind: 'mkdir', path: p, mode: last ? 0o750 : 0o755, uid: last ? u.uid : 0, gid: last ? u.gid : 0 }, undo: [{ kind: 'rmdir', path: p }], pre: { kind: 'absent', path: p } });
+      actions.push({ effect: { kind: 'mkdir', path: p, mode: 0o755, uid: 0, gid: 0 }, undo: [{ kind: 'rmdir', path: p }], pre: { kind: 'absent', path: p } });
     });
     for (const e of moving) {
       actions.push({ effect: { kind: 'move', from: path.join(chroot, e), to: path.join(dest, e) }, undo: [{ kind: 'move', from: path.join(dest, e), to: path.join(chroot, e) }], pre: { kind: 'none' } });
     }
-    actions.push(chownAction(chroot, 0, 0, st.uid, st.gid));
-    if (st.mode !== 0o755) actions.push(chmodAction(chroot, 0o755, st.mode));
+    actions.push(chownAction(dest, u.uid, u.gid, 0, 0), chmodAction(dest, 0o750, 0o755));
     out.push({
       id: 'home-as-chroot',
       title: `the chroot ${chroot} is ${u.name}'s own writable home, with ${f.homeAsChroot.entries.length} entries in it`,
@@ -476,7 +495,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
           ? `${f.chroot}/etc/passwd: ${u.name} has shell ${shell}; jk_chrootsh runs it inside ${f.chroot}, where it does not exist`
           : `/etc/passwd: ${u.name} has shell ${shell}; sshd runs it inside ${f.chroot}, where it does not exist`,
       ],
-      ...(hf ? { fix: { title: `Copy ${shell} and its libraries into the jail`, actions: copyActions(hf, f) } } : { manual: `${shell} is not on this host either; change the shell (usermod -s)` }),
+      ...(hf ? { fix: { title: `Copy ${shell} and its libraries into the jail`, actions: copyActions(hf, f, planned) } } : { manual: `${shell} is not on this host either; change the shell (usermod -s)` }),
     });
   }
   if (f.jailFiles.missingLibs.length > 0) {
@@ -485,7 +504,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       id: 'libs-missing',
       title: `${f.jailFiles.missingLibs.length} librar${f.jailFiles.missingLibs.length === 1 ? 'y is' : 'ies are'} missing inside the jail`,
       evidence: f.jailFiles.missingLibs.slice(0, 6).map((m) => `${m.name}, needed by ${m.neededBy}`),
-      ...(hf ? { fix: { title: 'Copy the missing libraries from the host', actions: copyActions(hf, f) } } : {}),
+      ...(hf ? { fix: { title: 'Copy the missing libraries from the host', actions: copyActions(hf, f, planned) } } : {}),
     });
   }
   if (f.chroot && !f.subsystemInJail && f.sftpSubsystem) {
@@ -494,7 +513,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       id: 'sftp-server-missing',
       title: `sftp for ${u.name} runs ${f.sftpSubsystem}, which is missing inside the jail`,
       evidence: [`Subsystem sftp ${f.sftpSubsystem} is an external binary; a user with a shell runs it inside the chroot`],
-      ...(hf ? { fix: { title: `Copy ${f.sftpSubsystem} into the jail`, actions: copyActions(hf, f) } } : {}),
+      ...(hf ? { fix: { title: `Copy ${f.sftpSubsystem} into the jail`, actions: copyActions(hf, f, planned) } } : {}),
     });
   }
   if (f.shadowField?.startsWith('!') && !f.usePam) {
@@ -527,26 +546,60 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
   }
   for (const k of f.keys) {
     if (!k.state) continue;
+    // sshd follows a link here; jailwizard changes nothing through one a user can plant.
+    if (k.state.kind === 'symlink') {
+      out.push({
+        id: `keys-link:${k.path}`,
+        title: `${k.path} is a symlink (to ${k.state.target}) in a dir ${u.name} can change`,
+        evidence: ['sshd follows it and reads whatever it points to with the user\'s rights', 'jailwizard never follows a link a user can plant'],
+        manual: `replace it with a regular file: rm ${k.path}, then put the keys there (owned by ${u.name} or root, mode 0600 or 0644)`,
+      });
+      continue;
+    }
+    const regular = k.state.kind === 'file';
+    if (!regular) {
+      out.push({ id: `keys-type:${k.path}`, title: `sshd ignores ${k.path}: it is not a regular file`, evidence: [`sshd: ${k.path} is not a regular file`], manual: `replace it with a regular file (mode 0600 or 0644)` });
+    }
+    // StrictModes: the file and each dir up to the home owned by root or the user, none
+    // group- or world-writable. The fix goes only as far as sshd asks: 0600 or 0644.
     const bad: string[] = [];
     const actions: Action[] = [];
-    if (k.state.uid !== 0 && k.state.uid !== u.uid) {
+    // Of something that is not a regular file, only the dirs above are fixed.
+    if (regular && k.state.uid !== 0 && k.state.uid !== u.uid) {
       bad.push(`owned by uid ${k.state.uid}`);
       actions.push({ effect: { kind: 'run', argv: ['chown', '0:0', k.path] }, undo: [{ kind: 'run', argv: ['chown', `${k.state.uid}:${k.state.gid}`, k.path] }], pre: { kind: 'none' } });
     }
-    if (k.state.mode & 0o022) {
+    if (regular && k.state.mode & 0o022) {
       bad.push(`mode ${oct(k.state.mode)}`);
-      actions.push(chmodAction(k.path, k.state.mode & ~0o022, k.state.mode));
+      actions.push(chmodAction(k.path, k.state.mode & 0o044 ? 0o644 : 0o600, k.state.mode));
     }
+    const manual: string[] = [];
     for (const p of k.parents) {
       if (!p.state) continue;
-      if (p.state.uid !== 0 && p.state.uid !== u.uid) bad.push(`${p.path} owned by uid ${p.state.uid}`);
-      if (p.state.mode & 0o022 && !(p.state.mode & 0o1000)) {
+      if (p.state.kind !== 'dir') {
+        bad.push(`${p.path} is not a directory`);
+        manual.push(`${p.path} must be a directory`);
+        continue;
+      }
+      if (p.state.uid !== 0 && p.state.uid !== u.uid) {
+        bad.push(`${p.path} owned by uid ${p.state.uid}`);
+        manual.push(`${p.path} must belong to root or ${u.name}`);
+      }
+      if (p.state.mode & 0o022) {
         bad.push(`${p.path} mode ${oct(p.state.mode)}`);
-        actions.push(chmodAction(p.path, p.state.mode & ~0o022, p.state.mode));
+        // A sticky dir (/tmp) is everyone's: keys do not belong there, and it stays as it is.
+        if (p.state.mode & 0o1000) manual.push(`keep the keys out of ${p.path}, which every user can write`);
+        else actions.push(chmodAction(p.path, p.state.mode & ~0o022, p.state.mode));
       }
     }
     if (bad.length > 0) {
-      out.push({ id: `keys:${k.path}`, title: `sshd ignores ${k.path}: ${bad.join(', ')}`, evidence: ['sshd: Authentication refused: bad ownership or modes (StrictModes)'], fix: { title: `Fix ${k.path}`, actions } });
+      out.push({
+        id: `keys:${k.path}`,
+        title: `sshd ignores ${k.path}: ${bad.join(', ')}`,
+        evidence: ['sshd: Authentication refused: bad ownership or modes (StrictModes)'],
+        ...(actions.length > 0 ? { fix: { title: `Fix ${k.path}`, actions } } : {}),
+        ...(manual.length > 0 ? { manual: manual.join('; ') } : {}),
+      });
     }
     if (f.chroot && k.path.startsWith(`${f.chroot}/`) && k.state.uid === u.uid) {
       out.push({ id: `keys-writable:${k.path}`, title: `${u.name} can change their own keys: ${k.path} is inside the jail and theirs`, evidence: [`AuthorizedKeysFile resolves to ${k.path}`], manual: 'use a root-owned AuthorizedKeysFile /etc/ssh/authorized_keys/%u (jailwizard apply does)' });
@@ -578,14 +631,16 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
   return out;
 }
 
-function copyActions(hf: HostFix, f: DoctorFacts): Action[] {
+/** `planned` is shared by the copy fixes of one diagnosis: a dir or link two of them need is made once. */
+function copyActions(hf: HostFix, f: DoctorFacts, planned: Set<string>): Action[] {
   const have: Record<string, FileState> = {};
   for (const e of hf.entries) {
     const p = path.join(f.chroot!, e.path);
     const s = fileState(p);
     if (s) have[p] = s;
   }
-  return copyIntoJail(hf.entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e)), f.chroot!, have, new Set([f.chroot!])).actions;
+  planned.add(f.chroot!);
+  return copyIntoJail(hf.entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path) } : e)), f.chroot!, have, planned).actions;
 }
 
 function freeHomeName(f: DoctorFacts): string {
@@ -603,6 +658,15 @@ function includeAction(f: DoctorFacts, sha256: (s: string) => string): Action {
     undo: [{ kind: 'restore', path: f.sshdConfig }],
     pre: { kind: 'sha256', path: f.sshdConfig, sha256: sha256(text) },
   };
+}
+
+/** A small config file inside a jail, read only from a dir root alone can change ('' otherwise). */
+function readRootOnly(p: string): string {
+  try {
+    return withParent(p, (d, name) => (d.rootOnly ? readFileAt(d, name, 1 << 20).toString('utf8') : ''));
+  } catch {
+    return '';
+  }
 }
 
 function readSafe(p: string): string {

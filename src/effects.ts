@@ -1,6 +1,9 @@
 // Effects are the only things the executor knows how to do. They are plain data, so a
 // plan can be previewed, journaled, saved and undone. The preview of an effect is a POSIX
 // sh line generated from the effect itself, so what is shown and what runs cannot drift.
+// The executor performs every file effect itself through src/safe-fs.ts (and `chown`,
+// `chmod` and `setfacl` runs too): never through a link in a dir a user can change, owner
+// and mode through an fd. Where the sh line would follow such a link, the executor refuses.
 
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
@@ -20,12 +23,28 @@ export type Effect =
   /** Move a directory tree out of the way (to the state dir); its undo moves it back. */
   | { kind: 'move'; from: string; to: string }
   | { kind: 'run'; argv: string[] }
+  /**
+   * Every top-level entry of `dir` (a /tmp or group dir users share) owned by `uid` is
+   * renamed into `to`, a root-only dir on the same filesystem: nothing is read, copied or
+   * walked into. Its undo is 'unquarantine'.
+   */
+  | { kind: 'quarantine'; dir: string; uid: number; to: string }
+  /** Every entry of `from` back into `dir` where its name is free; then `from` goes. */
+  | { kind: 'unquarantine'; from: string; dir: string }
   /** A bind mount of a host dir, then a remount with the flags (nodev,nosuid,noexec, maybe ro). */
   | { kind: 'mount'; source: string; target: string; options: string[] }
   | { kind: 'umount'; target: string }
   /** One line appended to a shared config file (/etc/fstab); its undo removes exactly that line. */
   | { kind: 'line-add'; path: string; line: string }
   | { kind: 'line-remove'; path: string; line: string }
+  /**
+   * Text appended to a file (made with this owner and mode when absent), never through a
+   * link and without reading the file: the temporary test key in a keys file the user may
+   * own. Its undo is 'unappend'.
+   */
+  | { kind: 'append'; path: string; text: string; mode: number; uid: number; gid: number }
+  /** Cuts `text` off the end of the file when it still ends with it; removeIfEmpty: the append made the file. */
+  | { kind: 'unappend'; path: string; text: string; removeIfEmpty: boolean }
   /** Stop a daemon that has no reload for new inputs (rsyslogd) and start it again the same way. */
   | { kind: 'daemon-restart'; name: string; pidFile: string; argv: string[] }
   /**
@@ -140,6 +159,10 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [shJoin(['mv', e.from, e.to])];
     case 'run':
       return [shJoin(e.argv)];
+    case 'quarantine':
+      return [shJoin(['install', '-d', '-m', '0700', '-o', '0', '-g', '0', e.to]), `${shJoin(['find', e.dir, '-mindepth', '1', '-maxdepth', '1', '-uid', String(e.uid), '-exec', 'mv', '-t', e.to, '--'])} {} +`];
+    case 'unquarantine':
+      return [`${shJoin(['find', e.from, '-mindepth', '1', '-maxdepth', '1', '-exec', 'mv', '-n', '-t', e.dir, '--'])} {} +`, shJoin(['rmdir', e.from])];
     case 'mount':
       return [shJoin(['mount', '--bind', e.source, e.target]), shJoin(['mount', '-o', ['remount', 'bind', ...e.options].join(','), e.target])];
     case 'umount':
@@ -148,6 +171,10 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [`printf '%s\\n' ${shQuote(e.line)} >> ${shQuote(e.path)}`];
     case 'line-remove':
       return [`grep -vxF -e ${shQuote(e.line)} ${shQuote(e.path)} > ${shQuote(`${e.path}.new`)}; cat ${shQuote(`${e.path}.new`)} > ${shQuote(e.path)}; rm ${shQuote(`${e.path}.new`)}`];
+    case 'append':
+      return [`printf '%s' ${shQuote(e.text)} >> ${shQuote(e.path)}`];
+    case 'unappend':
+      return [`${shJoin(['truncate', '-s', `-${Buffer.byteLength(e.text)}`, e.path])}  # only while it still ends with what was appended`];
     case 'daemon-restart':
       return [`kill -TERM "$(cat ${shQuote(e.pidFile)})" && ${shJoin(e.argv)}`];
     case 'probe-files':

@@ -1,7 +1,7 @@
 // The one executor. It interprets effects, journals each step before running it, emits
 // progress events, and rolls back in reverse on a failure or a signal. A rollback never
 // throws: what it cannot undo comes back as manual commands.
-import { chmodSync, chownSync, copyFileSync, constants, existsSync, lstatSync, mkdirSync, renameSync, rmdirSync, rmSync, symlinkSync, unlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { type Action, type Effect, type Plan, type Precondition, type Step, previewEffect } from './effects.ts';
@@ -13,6 +13,30 @@ import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { livePid } from './proc.ts';
 import { removeProbeFiles } from './probe-files.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
+import {
+  UnsafePathError,
+  type DirHandle,
+  appendAt,
+  copyFileAt,
+  listAt,
+  externalPath,
+  lstatAt,
+  mkdirAt,
+  openAt,
+  renameAt,
+  rmdirAt,
+  safeLstat,
+  safeReadFile,
+  safeSetOwnerMode,
+  symlinkAt,
+  unappendAt,
+  unlinkAt,
+  withDir,
+  withEntry,
+  withParent,
+  withParentAsync,
+  writeFileAt,
+} from './safe-fs.ts';
 
 export type ExecEvent =
   | { type: 'step-start'; index: number; total: number; step: Step }
@@ -289,31 +313,34 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
     case 'restore': {
       const b = backups.find((x) => x.path === u.path);
       const file = b && journal.backupFile(b);
-      if (b?.link !== undefined) {
-        if (lexists(u.path)) rmSync(u.path, { force: true });
-        symlinkSync(b.link, u.path);
-      } else if (file && existsSync(file)) {
-        const tmp = `${u.path}.jailwizard-restore`;
-        copyFileSync(file, tmp);
-        chownSync(tmp, b!.uid ?? 0, b!.gid ?? 0);
-        chmodSync(tmp, b!.mode ?? 0o644);
-        renameSync(tmp, u.path);
-      } else if (!b || (b.mode === undefined && b.link === undefined)) {
-        // It did not exist before the action: remove what the action made, if it got that far.
-        rmSync(u.path, { force: true });
-      }
+      withParent(u.path, (d, name) => {
+        const now = lstatAt(d, name);
+        if (b?.link !== undefined) {
+          if (now) removeAt(d, name, now.isDirectory());
+          symlinkAt(d, name, b.link);
+        } else if (file && lexists(file)) {
+          writeFileAt(d, name, readFileSync(file), b!.mode ?? 0o644, b!.uid ?? 0, b!.gid ?? 0);
+        } else if (!b || (b.mode === undefined && b.link === undefined)) {
+          // It did not exist before the action: remove what the action made, if it got that far.
+          if (now) removeAt(d, name, now.isDirectory());
+        }
+      });
       return;
     }
     case 'rmdir':
-      if (existsSync(u.path)) removeDir(u);
+      withParent(u.path, (d, name) => {
+        if (lstatAt(d, name)) removeDirAt(d, name, u.ifEmpty);
+      });
       return;
     case 'mkdir':
       // Undoing an rmdir that never ran (the step failed before it): nothing to do.
-      if (existsSync(u.path) && lstatSync(u.path).isDirectory()) return;
+      if (safeLstat(u.path)?.isDirectory()) return;
       await perform(u);
       return;
     case 'unlink':
-      if (lexists(u.path)) unlinkSync(u.path);
+      withParent(u.path, (d, name) => {
+        if (lstatAt(d, name)) unlinkAt(d, name);
+      });
       return;
     case 'remove-probe-files':
       await removeProbeFiles(u);
@@ -321,6 +348,12 @@ async function performUndo(u: Effect, backups: Backup[], journal: Journal): Prom
     default:
       await perform(u);
   }
+}
+
+/** What an undo removes: an empty dir or anything else, the name itself (never what a link points to). */
+function removeAt(d: Parameters<typeof unlinkAt>[0], name: string, isDir: boolean): void {
+  if (isDir) rmdirAt(d, name);
+  else unlinkAt(d, name);
 }
 
 /** `jailwizard rollback`: finishes the undo of an unfinished journal. */
@@ -344,23 +377,27 @@ export async function rollbackUnfinished(stateDir: string, emit: Listener = () =
 
 export function lexists(p: string): boolean {
   try {
-    lstatSync(p);
-    return true;
+    return safeLstat(p) !== undefined;
   } catch {
-    return false;
+    return true; // something is there, behind a link jailwizard will not follow
   }
 }
+
+/** The largest file a precondition hashes or a config edit reads (a copied library is a few MB). */
+const MAX_HASHED = 512 * 1024 * 1024;
 
 async function holds(pre: Precondition): Promise<boolean> {
   switch (pre.kind) {
     case 'none':
       return true;
     case 'absent':
-      return !lexists(pre.path);
+      return safeLstat(pre.path) === undefined;
     case 'dir':
-      return existsSync(pre.path) && lstatSync(pre.path).isDirectory();
-    case 'sha256':
-      return existsSync(pre.path) && createHash('sha256').update(readFileSync(pre.path)).digest('hex') === pre.sha256;
+      return safeLstat(pre.path)?.isDirectory() ?? false;
+    case 'sha256': {
+      const body = safeReadFile(pre.path, MAX_HASHED);
+      return body !== undefined && createHash('sha256').update(body).digest('hex') === pre.sha256;
+    }
     case 'user-absent':
     case 'user-present': {
       const exists = (await run(['getent', 'passwd', pre.user])).exitCode === 0;
@@ -390,11 +427,15 @@ async function checkPrecondition(pre: Precondition): Promise<void> {
 
 /** Rewrites a file in place of the old one (same owner and mode), never half-written. */
 function replaceFile(p: string, content: string): void {
-  const st = existsSync(p) ? lstatSync(p) : undefined;
-  const tmp = `${p}.jailwizard-new`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  setOwnerMode(tmp, st ? st.mode & 0o7777 : 0o644, st?.uid ?? 0, st?.gid ?? 0);
-  renameSync(tmp, p);
+  withParent(p, (d, name) => {
+    const st = lstatAt(d, name);
+    writeFileAt(d, name, content, st ? st.mode & 0o7777 : 0o644, st?.uid ?? 0, st?.gid ?? 0);
+  });
+}
+
+/** A config file's text, read safely; '' when absent. */
+function readText(p: string): string | undefined {
+  return safeReadFile(p, MAX_HASHED)?.toString('utf8');
 }
 
 /** The mount points in this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
@@ -434,51 +475,84 @@ async function restartDaemon(name: string, pidFile: string, argv: string[]): Pro
 }
 
 /** rmdir; with ifEmpty, a dir that holds something by now stays (what is in it is not jailwizard's). */
-function removeDir(e: Extract<Effect, { kind: 'rmdir' }>): void {
+function removeDirAt(d: DirHandle, name: string, ifEmpty: boolean | undefined): void {
   try {
-    rmdirSync(e.path);
+    rmdirAt(d, name);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (e.ifEmpty && (code === 'ENOTEMPTY' || code === 'EEXIST')) return;
+    if (ifEmpty && (code === 'ENOTEMPTY' || code === 'EEXIST')) return;
     throw err;
   }
 }
 
-function setOwnerMode(p: string, mode: number, uid: number, gid: number): void {
-  chownSync(p, uid, gid);
-  chmodSync(p, mode); // after chown, which clears setuid bits; and beyond the umask
+/**
+ * `chown U:G PATH`, `chmod MODE PATH` and `setfacl -m SPEC PATH`, as the planners write them,
+ * are done through an fd of PATH (safe-fs), never by following a link a user could plant.
+ */
+async function performOwnerMode(argv: readonly string[]): Promise<boolean> {
+  const [cmd, a, b, c, ...rest] = argv;
+  if (rest.length > 0) return false;
+  if (cmd === 'chown' && c === undefined && a && b && /^\d+:\d+$/.test(a)) {
+    const [uid, gid] = a.split(':').map(Number) as [number, number];
+    safeSetOwnerMode(b, { uid, gid });
+    return true;
+  }
+  if (cmd === 'chmod' && c === undefined && a && b && /^[0-7]{3,4}$/.test(a)) {
+    safeSetOwnerMode(b, { mode: parseInt(a, 8) });
+    return true;
+  }
+  if (cmd === 'setfacl' && a === '-m' && b && c) {
+    const fd = withEntry(c, (d, name) => openAt(d, name, constants.O_RDONLY, 'dir').fd);
+    try {
+      await runOk(['setfacl', '-m', b, `/proc/${process.pid}/fd/${fd}`]);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+  return false;
+}
+
+/** Makes the missing dirs of `p` (root's, 0700: the state dir's removed/), each through its parent's fd. */
+function ensureDirs(p: string): void {
+  const missing: string[] = [];
+  let cur = p;
+  while (safeLstat(cur) === undefined) {
+    missing.unshift(path.basename(cur));
+    cur = path.dirname(cur);
+  }
+  for (const name of missing) {
+    withDir(cur, (d) => mkdirAt(d, name, 0o700, 0, 0));
+    cur = path.join(cur, name);
+  }
 }
 
 export async function perform(e: Effect): Promise<void> {
   switch (e.kind) {
     case 'mkdir':
-      mkdirSync(e.path, { mode: 0o700 });
-      setOwnerMode(e.path, e.mode, e.uid, e.gid);
+      withParent(e.path, (d, name) => mkdirAt(d, name, e.mode, e.uid, e.gid));
       return;
     case 'rmdir':
-      removeDir(e);
+      withParent(e.path, (d, name) => removeDirAt(d, name, e.ifEmpty));
       return;
     case 'copy':
-      copyFileSync(e.from, e.path, lexists(e.path) ? 0 : constants.COPYFILE_EXCL);
-      setOwnerMode(e.path, e.mode, e.uid, e.gid);
+      withParent(e.path, (d, name) => copyFileAt(d, name, e.from, e.mode, e.uid, e.gid));
       return;
-    case 'write': {
-      // Write beside and rename, so sshd never reads a half-written file.
-      const tmp = `${e.path}.jailwizard-new`;
-      writeFileSync(tmp, e.content, { mode: 0o600 });
-      setOwnerMode(tmp, e.mode, e.uid, e.gid);
-      renameSync(tmp, e.path);
+    case 'write':
+      // Written beside and renamed, so sshd never reads a half-written file.
+      withParent(e.path, (d, name) => writeFileAt(d, name, e.content, e.mode, e.uid, e.gid));
       return;
-    }
     case 'symlink':
-      symlinkSync(e.target, e.path);
+      withParent(e.path, (d, name) => symlinkAt(d, name, e.target));
       return;
     case 'mknod':
-      await runOk(['mknod', '-m', e.mode.toString(8).padStart(4, '0'), e.path, 'c', String(e.major), String(e.minor)]);
+      await withParentAsync(e.path, (d, name) => runOk(['mknod', '-m', e.mode.toString(8).padStart(4, '0'), externalPath(d, name), 'c', String(e.major), String(e.minor)]));
       return;
     case 'unlink':
       // Already gone (a daemon removed its own socket) is what was wanted.
-      if (lexists(e.path)) unlinkSync(e.path);
+      withParent(e.path, (d, name) => {
+        if (lstatAt(d, name)) unlinkAt(d, name);
+      });
       return;
     case 'restore':
     case 'remove-probe-files':
@@ -486,15 +560,54 @@ export async function perform(e: Effect): Promise<void> {
     case 'probe-files':
       return; // the connection test's clients make them; this only journals where
     case 'move':
-      mkdirSync(path.dirname(e.to), { recursive: true, mode: 0o700 });
+      ensureDirs(path.dirname(e.to));
       try {
-        renameSync(e.from, e.to);
+        withParent(e.from, (from, fromName) => withParent(e.to, (to, toName) => renameAt(from, fromName, to, toName)));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
         await runOk(['mv', e.from, e.to]);
       }
       return;
+    case 'quarantine':
+      ensureDirs(e.to);
+      withDir(e.dir, (d) =>
+        withDir(e.to, (q) => {
+          if (q.uid !== 0 || q.mode & 0o077) throw new UnsafePathError(q.path, 'a quarantine must be root\'s alone (mode 0700)');
+          for (const name of listAt(d)) {
+            if (lstatAt(d, name)?.uid !== e.uid) continue;
+            renameAt(d, name, q, name);
+            // The name may have changed hands between the lstat and the rename: what is not theirs goes back.
+            const moved = lstatAt(q, name);
+            if (moved && moved.uid !== e.uid && !lstatAt(d, name)) renameAt(q, name, d, name);
+          }
+        }),
+      );
+      return;
+    case 'unquarantine':
+      if (!safeLstat(e.from)) return;
+      withDir(e.from, (q) =>
+        withDir(e.dir, (d) => {
+          for (const name of listAt(q)) if (!lstatAt(d, name)) renameAt(q, name, d, name);
+        }),
+      );
+      withParent(e.from, (d, name) => {
+        try {
+          rmdirAt(d, name);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY') throw err;
+        }
+      });
+      return;
+    case 'append':
+      withParent(e.path, (d, name) => appendAt(d, name, e.text, { mode: e.mode, uid: e.uid, gid: e.gid }));
+      return;
+    case 'unappend':
+      withParent(e.path, (d, name) => {
+        if (!unappendAt(d, name, e.text, e.removeIfEmpty)) throw new Error(`${e.path} no longer ends with what jailwizard appended; remove that line by hand`);
+      });
+      return;
     case 'run':
+      if (await performOwnerMode(e.argv)) return;
       await runOk(e.argv, { timeoutMs: 15 * 60_000 });
       return;
     case 'mount':
@@ -511,13 +624,14 @@ export async function perform(e: Effect): Promise<void> {
       if (isMountPoint(e.target)) await runOk(['umount', e.target]);
       return;
     case 'line-add': {
-      const text = existsSync(e.path) ? readFileSync(e.path, 'utf8') : '';
+      const text = readText(e.path) ?? '';
       replaceFile(e.path, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${e.line}\n`);
       return;
     }
     case 'line-remove': {
-      if (!existsSync(e.path)) return;
-      const lines = readFileSync(e.path, 'utf8').split('\n');
+      const text = readText(e.path);
+      if (text === undefined) return;
+      const lines = text.split('\n');
       const i = lines.lastIndexOf(e.line);
       if (i < 0) return;
       lines.splice(i, 1);

@@ -15,7 +15,7 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
-import { readRecord, sharersOf, type JailRecord } from './state.ts';
+import { readRecord, readRetiredUids, sharersOf, type JailRecord } from './state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountPoints } from './executor.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
@@ -23,6 +23,7 @@ import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProble
 import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
 import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
 import { RECIPES } from '../recipes/index.ts';
+import { UnsafePathError, hashAt, rootOnly, withParent } from './safe-fs.ts';
 
 export interface FileState {
   kind: 'dir' | 'file' | 'symlink' | 'char' | 'other';
@@ -72,6 +73,8 @@ export interface HostFacts {
   passwd: PasswdEntry[];
   groups: GroupEntry[];
   loginDefs: { UID_MIN: number; UID_MAX: number };
+  /** uids of removed jail users, never given to a new one (state dir's retired-uids.json). */
+  retiredUids?: number[];
   /** The user's shadow entry, when the user exists. */
   shadow?: { field: string; lastChange: string };
   keysDir?: FileState;
@@ -119,8 +122,23 @@ export function hostArch(): Arch {
   }
 }
 
+/** sha256 of a regular file, streamed through its fd (safe-fs: no link a user planted, no FIFO). */
 export function sha256File(p: string): string {
-  return createHash('sha256').update(readFileSync(p)).digest('hex');
+  return withParent(p, (d, name) => hashAt(d, name));
+}
+
+/**
+ * The sha256 of a file jailwizard may compare or replace: only root's files in dirs root
+ * alone can change. Content a user can write is never read or hashed (issue #12).
+ */
+function managedSha256(p: string, st: Stats): string | undefined {
+  if (st.uid !== 0) return undefined;
+  try {
+    return withParent(p, (d, name) => (d.rootOnly ? hashAt(d, name) : undefined));
+  } catch (e) {
+    if (e instanceof UnsafePathError) return undefined;
+    throw e;
+  }
 }
 
 /** glibc's dev_t encoding: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31. */
@@ -133,7 +151,7 @@ function toState(st: Stats, p: string, hash: boolean): FileState {
   const kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isCharacterDevice() ? 'char' : 'other';
   const s: FileState = { kind, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, size: st.size };
   if (kind === 'symlink') s.target = readlinkSync(p);
-  if (kind === 'file' && hash) s.sha256 = sha256File(p);
+  if (kind === 'file' && hash) s.sha256 = managedSha256(p, st);
   if (kind === 'char') {
     Object.assign(s, devNumbers(st.rdev));
   }
@@ -148,14 +166,18 @@ export function fileState(p: string, hash = true): FileState | undefined {
   }
 }
 
-/** lstat of the jail and everything under it, except inside `skip` (the user's own files). */
+/**
+ * lstat of the jail and everything under it, except inside `skip` (the user's own files)
+ * and inside any dir a user can change (a /tmp, a group dir, a home): those are the users',
+ * so only the dir itself is seen, and nothing in it is read, hashed or even listed.
+ */
 function scanJail(jail: string, skip: Set<string>): Record<string, FileState> {
   const out: Record<string, FileState> = {};
   const walk = (p: string): void => {
     const s = fileState(p);
     if (!s) return;
     out[p] = s;
-    if (s.kind === 'dir' && !skip.has(p)) for (const n of readdirSync(p).sort()) walk(path.join(p, n));
+    if (s.kind === 'dir' && !skip.has(p) && rootOnly(s)) for (const n of readdirSync(p).sort()) walk(path.join(p, n));
   };
   walk(jail);
   return out;
@@ -339,6 +361,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     passwd,
     groups: readGroups(),
     loginDefs: readLoginDefs(),
+    retiredUids: readRetiredUids(opts.stateDir).list.map((x) => x.uid),
     shadow: existing ? readShadow(answers.user) : undefined,
     keysDir: fileState(AUTHORIZED_KEYS_DIR, false),
     keysFile: keysFile && { ...keysFile, text: keysFile.kind === 'file' ? readFileSync(keysFilePath, 'utf8') : undefined },

@@ -8,7 +8,6 @@
 // commands printed for the admin may need them.
 import {
   closeSync,
-  copyFileSync,
   existsSync,
   fsyncSync,
   mkdirSync,
@@ -18,7 +17,6 @@ import {
   renameSync,
   rmSync,
   writeSync,
-  lstatSync,
   readlinkSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -26,6 +24,7 @@ import path from 'node:path';
 import type { Action } from './effects.ts';
 import { duBytes } from './disk-usage.ts';
 import { checkJournal } from './state-check.ts';
+import { at, copyOutAt, lstatAt, withParent } from './safe-fs.ts';
 
 export interface Backup {
   path: string;
@@ -97,23 +96,26 @@ export class Journal {
     fsyncSync(this.fd);
   }
 
-  /** Copies a file that an action will modify or delete into the journal, synced. */
+  /**
+   * Copies a file that an action will modify or delete into the journal, synced. It is read
+   * through safe-fs: a link is saved as a link, never followed, and a FIFO is never opened.
+   */
   backup(p: string): Backup {
-    let st;
     try {
-      st = lstatSync(p);
-    } catch {
-      return { path: p };
+      return withParent(p, (d, name) => {
+        const st = lstatAt(d, name);
+        if (!st) return { path: p };
+        if (st.isSymbolicLink()) return { path: p, link: readlinkSync(at(d, name), 'utf8') };
+        if (!st.isFile()) return { path: p, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
+        const file = path.join('backups', String(this.backupsMade++));
+        const copied = copyOutAt(d, name, path.join(journalDir(this.stateDir), file));
+        return { path: p, file, mode: copied.mode & 0o7777, uid: copied.uid, gid: copied.gid };
+      });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return { path: p };
+      throw e;
     }
-    if (st.isSymbolicLink()) return { path: p, link: readlinkSync(p) };
-    if (!st.isFile()) return { path: p, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
-    const file = path.join('backups', String(this.backupsMade++));
-    const abs = path.join(journalDir(this.stateDir), file);
-    copyFileSync(p, abs);
-    const fd = openSync(abs, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    return { path: p, file, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
   }
 
   backupFile(b: Backup): string | undefined {

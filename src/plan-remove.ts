@@ -2,8 +2,8 @@
 // undoes exactly what apply made. Pure, like the apply planner.
 import path from 'node:path';
 import type { Action, Effect, Plan, Step } from './effects.ts';
-import type { JailRecord } from './state.ts';
-import { recordPath } from './state.ts';
+import type { JailRecord, RetiredUid } from './state.ts';
+import { quarantineDir, recordPath, retiredUidsPath } from './state.ts';
 import { AUTHORIZED_KEYS_DIR } from './plan.ts';
 import { inside } from './plan-options.ts';
 
@@ -32,8 +32,16 @@ export interface RemoveFacts {
   listen: { host: string; port: number }[];
   /** The user's own dirs besides the home (answers.writable), and whether they hold files. */
   ownedDirs: { path: string; hasFiles: boolean }[];
-  /** Dirs of the jail that users write into: the group dir and /tmp (moved out with the last user when they hold files, never deleted). */
-  sharedDirs: { path: string; hasFiles: boolean }[];
+  /**
+   * Dirs of the jail that users write into: the group dir and /tmp (moved out with the last
+   * user when others' files are left in them, never deleted). userEntries: how many of the
+   * top-level entries are this user's (they go to the quarantine beside the jail).
+   */
+  sharedDirs: { path: string; hasFiles: boolean; userEntries?: number }[];
+  /** Where the user's own dirs are moved: the state dir's removed/, or beside the jail when that is another filesystem. */
+  removedDir?: string;
+  /** The state dir's list of retired uids now (remove adds this user's when it deletes the account). */
+  retiredUids?: { list: RetiredUid[]; sha256?: string };
   /**
    * Other users of a shared jail. When there are any, what the jail shares (binaries, dirs,
    * mounts, logging) stays and is handed over to the first one's record; etc/passwd and
@@ -245,6 +253,12 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     steps.push({ id: 'logging', title: `Remove the /dev/log socket of ${jailRoot}`, why: ['The syslog daemon stops listening inside the jail before the jail goes.'], actions: logging });
   }
   const stamp = opts.now.replace(/[:.]/g, '-');
+  const removedDir = f.removedDir ?? path.join(f.stateDir, 'removed');
+  const quarantine = quarantineStep(rec, f, stamp);
+  if (quarantine) {
+    steps.push(quarantine.step);
+    notes.push(quarantine.note);
+  }
   const moves: Action[] = [];
   const moved: string[] = [];
   const moveOut = (from: string, dest: string): void => {
@@ -255,10 +269,10 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
     ownDirs.forEach((d, i) => {
       // A writable dir inside the home moves with the home.
       if (!d.hasFiles || (i > 0 && inside(d.path, f.jailHome) && f.homeHasFiles)) return;
-      moveOut(d.path, path.join(f.stateDir, 'removed', i === 0 ? `${rec.user}-${stamp}` : `${rec.user}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
+      moveOut(d.path, path.join(removedDir, i === 0 ? `${rec.user}-${stamp}` : `${rec.user}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
     });
   }
-  if (!shared) for (const d of f.sharedDirs) if (d.hasFiles) moveOut(d.path, path.join(f.stateDir, 'removed', `${path.basename(jailRoot)}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
+  if (!shared) for (const d of f.sharedDirs) if (d.hasFiles) moveOut(d.path, path.join(removedDir, `${path.basename(jailRoot)}-${stamp}${d.path.slice(jailRoot.length).replace(/\//g, '-')}`));
   if (moves.length > 0) {
     notes.push(`${rec.user}'s files are moved to ${moved.join(' and ')}, not deleted. Delete them when no longer needed.`);
     steps.push({
@@ -277,6 +291,8 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       actions: jail,
     });
   }
+  // The deleted user's uid stays out of use, in the same step as the userdel.
+  user.push(...retireUidActions(rec, f, opts));
   if (user.length > 0) {
     steps.push({
       id: 'user',
@@ -396,4 +412,52 @@ function handoverActions(rec: JailRecord, f: RemoveFacts, handedOver: Map<string
       },
     };
   });
+}
+
+// ---------------------------------------------------------------- a removed user's files and uid
+
+/**
+ * The user's top-level entries in the dirs users share (a /tmp, the group dir) go to a
+ * root-only quarantine beside the jail, by rename on the same filesystem: nothing is read,
+ * copied or walked into, and the next user (even with this uid) cannot reach them (#12).
+ */
+function quarantineStep(rec: JailRecord, f: RemoveFacts, stamp: string): { step: Step; note: string } | undefined {
+  const dirs = f.sharedDirs.filter((d) => (d.userEntries ?? 0) > 0);
+  if (dirs.length === 0) return undefined;
+  const base = path.join(quarantineDir(rec.jail), `${rec.user}-${stamp}`);
+  const actions: Action[] = dirs.map((d) => {
+    const to = `${base}${d.path.slice(rec.jail.length).replace(/\//g, '-')}`;
+    return { effect: { kind: 'quarantine', dir: d.path, uid: rec.uid, to }, undo: [{ kind: 'unquarantine', from: to, dir: d.path }], pre: { kind: 'dir', path: d.path } };
+  });
+  return {
+    step: {
+      id: 'quarantine',
+      title: `Move ${rec.user}'s entries out of ${dirs.map((d) => d.path.slice(rec.jail.length)).join(' and ')}`,
+      why: [
+        `Files of ${rec.user} left where other users write would be theirs to read if a later user got uid ${rec.uid}.`,
+        `Renamed, top level only, into ${quarantineDir(rec.jail)} (root's alone): nothing is read or copied.`,
+      ],
+      actions,
+    },
+    note: `${rec.user}'s entries in the jail's shared dirs are in ${base}-…, readable by root only. Delete them when no longer needed.`,
+  };
+}
+
+/**
+ * A deleted jail user's uid is never given to a new one while files of theirs may remain
+ * (moved out, quarantined, in a bind-mounted host dir): it goes on the state dir's list (#12).
+ */
+function retireUidActions(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions): Action[] {
+  if (!rec.createdUser || opts.keepUser) return [];
+  const have = f.retiredUids?.list ?? [];
+  if (have.some((x) => x.uid === rec.uid)) return [];
+  const list: RetiredUid[] = [...have, { uid: rec.uid, user: rec.user, jail: rec.jail, removedAt: opts.now }];
+  const p = retiredUidsPath(f.stateDir);
+  return [
+    {
+      effect: { kind: 'write', path: p, content: `${JSON.stringify(list, null, 2)}\n`, mode: 0o600, uid: 0, gid: 0, summary: `uid ${rec.uid} (${rec.user}) is never given to a new jail user` },
+      undo: [{ kind: 'restore', path: p }],
+      pre: f.retiredUids?.sha256 ? { kind: 'sha256', path: p, sha256: f.retiredUids.sha256 } : { kind: 'absent', path: p },
+    },
+  ];
 }

@@ -91,9 +91,12 @@ export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | '
 
 const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*', '']);
 
-/** The first uid ≥ UID_MIN that is free both as a uid and as a gid, so the user group matches. */
-export function pickUid(facts: Pick<HostFacts, 'passwd' | 'groups' | 'loginDefs'>): number {
-  const used = new Set([...facts.passwd.map((p) => p.uid), ...facts.groups.map((g) => g.gid)]);
+/**
+ * The first uid ≥ UID_MIN that is free both as a uid and as a gid, so the user group matches,
+ * and that no removed jail user had (their files may remain).
+ */
+export function pickUid(facts: Pick<HostFacts, 'passwd' | 'groups' | 'loginDefs' | 'retiredUids'>): number {
+  const used = new Set([...facts.passwd.map((p) => p.uid), ...facts.groups.map((g) => g.gid), ...(facts.retiredUids ?? [])]);
   for (let n = facts.loginDefs.UID_MIN; n <= facts.loginDefs.UID_MAX; n++) if (!used.has(n)) return n;
   throw new UserError('no free uid between UID_MIN and UID_MAX', 'see /etc/login.defs');
 }

@@ -3,8 +3,7 @@
 // named after the test's tag in the jail. Journaled before the first client starts, so a
 // kill -9 at any moment is undone by `jailwizard rollback`: leftover clients are stopped,
 // the user's sessions in the jail are let end, and the tagged files go.
-import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
-import path from 'node:path';
+import { listAt, lstatAt, unlinkAt, withDir } from './safe-fs.ts';
 import type { Action, Effect } from './effects.ts';
 import { pidsChrootedIn, pidsNaming } from './proc.ts';
 
@@ -44,21 +43,23 @@ export async function removeProbeFiles(e: Omit<ProbeFiles, 'kind'>): Promise<voi
     if (e.uid !== undefined) await until(() => pidsChrootedIn(e.jail, e.uid!).length === 0);
   }
   for (const dir of e.dirs) {
-    let names: string[];
     try {
-      if (!lstatSync(dir).isDirectory()) continue;
-      names = readdirSync(dir);
-    } catch {
-      continue;
-    }
-    for (const n of names) {
-      if (!n.startsWith(e.prefix) && !n.startsWith(`.${e.prefix}`)) continue;
-      const p = path.join(dir, n);
-      try {
-        if (!lstatSync(p).isDirectory()) unlinkSync(p);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // gone meanwhile is what we want
-      }
+      // Through the dir's fd (safe-fs): a dir the user swapped for a link is not followed.
+      withDir(dir, (d) => {
+        for (const n of listAt(d)) {
+          const name = n.toString('utf8');
+          if (!name.startsWith(e.prefix) && !name.startsWith(`.${e.prefix}`)) continue;
+          try {
+            if (lstatAt(d, n)?.isDirectory() === false) unlinkAt(d, n);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // gone meanwhile is what we want
+          }
+        }
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // Gone, not a dir, or behind a link jailwizard does not follow: nothing of ours to take.
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EUNSAFE') throw err;
     }
   }
 }

@@ -33,6 +33,10 @@ const EFFECT_FIELDS: { [K in Effect['kind']]: Spec<Extract<Effect, { kind: K }>>
   'sshd-validate': { config: 'string' },
   'sshd-expect': { config: 'string', user: 'string', addr: 'string', expect: 'map' },
   'sshd-reload': { argv: 'strings', pidFile: 'string?', listen: 'addresses' },
+  quarantine: { dir: 'string', uid: 'number', to: 'string' },
+  unquarantine: { from: 'string', dir: 'string' },
+  append: { path: 'string', text: 'string', mode: 'number', uid: 'number', gid: 'number' },
+  unappend: { path: 'string', text: 'string', removeIfEmpty: 'boolean' },
   'probe-files': { dirs: 'strings', prefix: 'string', clients: 'string', jail: 'string', uid: 'number?' },
   'remove-probe-files': { dirs: 'strings', prefix: 'string', clients: 'string', jail: 'string', uid: 'number?' },
 };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Action } from './effects.ts';
 import { checkShape } from './answers.ts';
 import { badStateFile, checkRecord } from './state-check.ts';
+import { UserError } from './errors.ts';
 import type { Answers, Tool } from './types.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
@@ -87,4 +88,39 @@ export function recordForJail(stateDir: string, jail: string, notUser?: string):
 /** The other users' records of a shared jail. */
 export function sharersOf(stateDir: string, rec: { jail: string; user: string }): JailRecord[] {
   return listRecords(stateDir).filter((r) => r.jail === rec.jail && r.user !== rec.user && r.answers.shared);
+}
+
+/**
+ * uids of jail users that remove deleted while files of theirs may remain (a quarantine, a
+ * bind source, a backup). jailwizard never gives one of them to a new user: that user would
+ * own those files (issue #12).
+ */
+export interface RetiredUid {
+  uid: number;
+  user: string;
+  jail: string;
+  removedAt: string;
+}
+
+export function retiredUidsPath(stateDir: string): string {
+  return path.join(stateDir, 'retired-uids.json');
+}
+
+/** The retired uids and the file's text (remove rewrites it); a broken file is the admin's to look at. */
+export function readRetiredUids(stateDir: string): { list: RetiredUid[]; text?: string } {
+  const p = retiredUidsPath(stateDir);
+  if (!existsSync(p)) return { list: [] };
+  const text = readFileSync(p, 'utf8');
+  try {
+    const list = JSON.parse(text) as RetiredUid[];
+    if (!Array.isArray(list) || list.some((x) => !Number.isInteger(x?.uid))) throw new Error('not a list of uids');
+    return { list, text };
+  } catch (e) {
+    throw new UserError(`jailwizard's list of retired uids ${p} is unreadable: ${(e as Error).message}`, 'restore it from a backup; it keeps new users off the uids of removed ones');
+  }
+}
+
+/** Where a removed user's entries in the jail's shared dirs go: root's alone, beside the jail, so a rename (same filesystem) does it. */
+export function quarantineDir(jail: string): string {
+  return path.join(path.dirname(jail), `.${path.basename(jail)}.jailwizard-removed`);
 }

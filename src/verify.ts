@@ -10,6 +10,7 @@ import { addressAllowed } from './plan-options.ts';
 import { tmpdir } from 'node:os';
 import { basename, isAbsolute, join } from 'node:path';
 import { run, type RunResult } from './run.ts';
+import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
 
 /**
@@ -625,7 +626,7 @@ class Prober {
     const after = await fingerprint(hostPath);
     if (after !== before) {
       // Undo what the probe itself created; never delete a file that was there before.
-      if (before === undefined) await rm(hostPath, { force: true });
+      if (before === undefined) removeProbeFile(hostPath);
       return [false, `${hostPath} was ${before === undefined ? 'created' : 'changed'}`];
     }
     return [ok, detail];
@@ -640,7 +641,7 @@ class Prober {
 
   /** Removes the files our probes uploaded or created: over sftp when we can, then on the host. */
   async cleanup(): Promise<void> {
-    for (const p of this.created) if ((await lstat(p).catch(() => undefined))?.isFile()) await rm(p, { force: true });
+    for (const p of this.created) removeProbeFile(p);
     if (this.uploaded.length === 0) return;
     // "-rm": a leading "-" lets the batch go on when a file is already gone.
     if (this.t.tools.includes('sftp') && !this.t.readOnly) await this.sftp(this.uploaded.map((n) => `-rm ${n}`));
@@ -648,9 +649,7 @@ class Prober {
     if (this.home) dirs.unshift(join(this.t.jail, this.home));
     if (this.t.startDir) dirs.unshift(join(this.t.jail, this.t.startDir));
     for (const name of this.uploaded) {
-      for (const p of isAbsolute(name) ? [join(this.t.jail, name)] : dirs.map((d) => join(d, name))) {
-        if ((await lstat(p).catch(() => undefined))?.isFile()) await rm(p, { force: true });
-      }
+      for (const p of isAbsolute(name) ? [join(this.t.jail, name)] : dirs.map((d) => join(d, name))) removeProbeFile(p);
     }
   }
 }
@@ -660,16 +659,37 @@ export function probeTag(): string {
   return `jwprobe-${randomBytes(4).toString('hex')}`;
 }
 
+/**
+ * Removes a file a probe made, in a dir the user can write: the name is unlinked through its
+ * parent's fd, never through a link the user planted on the way; anything else is left.
+ */
+function removeProbeFile(p: string): void {
+  try {
+    withParent(p, (d, name) => {
+      if (lstatAt(d, name)?.isFile()) unlinkAt(d, name);
+    });
+  } catch {
+    // gone, or behind a link: left for the user, whose dir it is
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
-/** Content and mode of a host file, or undefined when absent. */
+/** Content and mode of a host file, or undefined when absent (read only where root alone writes). */
 async function fingerprint(path: string): Promise<string | undefined> {
-  const st = await lstat(path).catch(() => undefined);
-  if (!st) return undefined;
-  const body = st.isFile() ? (await readFile(path)).toString('base64') : '';
-  return `${st.mode}:${st.uid}:${st.size}:${body}`;
+  try {
+    return withParent(path, (d, name) => {
+      const st = lstatAt(d, name);
+      if (!st) return undefined;
+      const body = st.isFile() && d.rootOnly ? readFileAt(d, name, 1 << 24).toString('base64') : '';
+      return `${st.mode}:${st.uid}:${st.size}:${st.ino}:${body}`;
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? undefined : `unreadable: ${code}`;
+  }
 }
 
 /** The first line holding needle in file from byte offset `from` on (from 0 when the file shrank: rotated). */

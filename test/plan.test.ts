@@ -13,6 +13,7 @@ import { parseEffective } from '../src/sshd-config.ts';
 import { UserError } from '../src/errors.ts';
 import type { Answers, Tool } from '../src/types.ts';
 import type { JailRecord } from '../src/state.ts';
+import { removeFacts } from './helpers/remove-facts.ts';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const NOW = '2026-11-23T12:00:00.000Z';
@@ -236,27 +237,6 @@ describe('recipes through the planner', () => {
     expect(toolBinaries(['bash', 'sftp'], '/usr/lib/openssh/sftp-server').map((g) => [g.name, g.binaries])).toContainEqual(['sftp', ['/usr/lib/openssh/sftp-server']]);
     expect(toolBinaries(['sftp'], '/usr/lib/openssh/sftp-server')).toEqual([]);
   });
-});
-
-/** Remove facts for a record whose paths all exist, with overrides. */
-const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFacts => ({
-  stateDir: '/var/lib/jailwizard',
-  existing: new Set(rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : a.effect.kind === 'mount' ? [a.effect.target] : []))),
-  homeHasFiles: false,
-  jailHome: '/srv/jails/alice/home/alice',
-  dirEntries: { '/etc/ssh/authorized_keys': ['alice'] },
-  otherDropIns: [],
-  mainText: 'x',
-  mainSha256: sha256('x'),
-  userExists: true,
-  otherJails: 0,
-  pidFile: '/run/sshd.pid',
-  listen: [{ host: '127.0.0.1', port: 22 }],
-  ownedDirs: [],
-  sharedDirs: [],
-  sharers: [],
-  others: [],
-  ...over,
 });
 
 describe('planRemove', () => {

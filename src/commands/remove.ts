@@ -1,5 +1,5 @@
 // `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
@@ -7,7 +7,8 @@ import { Executor, assertNoUnfinished, explain, lexists, signalExitCode } from '
 import { formatPlan } from '../effects.ts';
 import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
 import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
-import { listRecords, readRecord, recordPath, sharersOf, type JailRecord } from '../state.ts';
+import { listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../state.ts';
+import { listAt, lstatAt, withDir } from '../safe-fs.ts';
 import { readGroups, sha256File } from '../host-facts.ts';
 import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
@@ -54,7 +55,9 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     pidFile,
     listen: connectAddresses(eff),
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
-    sharedDirs: [...(rec.answers.groupDir ? [rec.answers.groupDir] : []), ...(rec.answers.extras?.includes('tmp') ? ['/tmp'] : [])].map((d) => dirFacts(path.join(rec.jail, d))),
+    sharedDirs: sharedDirsOf([rec, ...sharers]).map((d) => sharedDirFacts(path.join(rec.jail, d), rec.uid)),
+    removedDir: sameFilesystem(stateDir, path.dirname(rec.jail)) ? undefined : quarantineDir(rec.jail),
+    retiredUids: retiredUidsFacts(stateDir),
     sharers: sharers.map(withSha),
     others: records.map(withSha),
     ...(existsSync(checkFile) ? { checkFile } : {}),
@@ -75,6 +78,45 @@ function outsideDirEntries(rec: JailRecord): Record<string, string[]> {
     }
   }
   return out;
+}
+
+/** The dirs every user of the jail may write: each user's group dir, and /tmp. */
+function sharedDirsOf(records: JailRecord[]): string[] {
+  const dirs = records.flatMap((r) => [...(r.answers.groupDir ? [r.answers.groupDir] : []), ...(r.answers.extras?.includes('tmp') ? ['/tmp'] : [])]);
+  return [...new Set(dirs)];
+}
+
+/**
+ * A shared dir's top level, by lstat of each name (nothing is opened but the dir): how many
+ * entries are this user's, and whether anyone else's are left.
+ */
+function sharedDirFacts(p: string, uid: number): RemoveFacts['sharedDirs'][number] {
+  let userEntries = 0;
+  let others = 0;
+  try {
+    withDir(p, (d) => {
+      for (const name of listAt(d)) {
+        if (lstatAt(d, name)?.uid === uid) userEntries++;
+        else others++;
+      }
+    });
+  } catch {
+    // absent, or behind a link jailwizard does not follow: nothing to move
+  }
+  return { path: p, hasFiles: others > 0, userEntries };
+}
+
+function sameFilesystem(a: string, b: string): boolean {
+  try {
+    return statSync(a).dev === statSync(b).dev;
+  } catch {
+    return false;
+  }
+}
+
+function retiredUidsFacts(stateDir: string): RemoveFacts['retiredUids'] {
+  const { list, text } = readRetiredUids(stateDir);
+  return { list, sha256: text === undefined ? undefined : createHash('sha256').update(text).digest('hex') };
 }
 
 function dirFacts(p: string): { path: string; hasFiles: boolean } {

@@ -2,11 +2,10 @@
 // a crash), run the probes with the real clients, then remove the key.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { UserError, EXIT } from '../errors.ts';
 import { Executor, explain, signalExitCode } from '../executor.ts';
 import type { Plan, Step } from '../effects.ts';
-import { fileState } from '../host-facts.ts';
+import { safeLstat } from '../safe-fs.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
@@ -67,9 +66,11 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     const probes = { ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key, tag, scratch: dir };
     const userEff = account ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: target.host }) : undefined;
     const keysPath = (account && userEff && authorizedKeysPaths(userEff, account)[0]) || path.join(AUTHORIZED_KEYS_DIR, rec.user);
-    const have = fileState(keysPath);
-    const current = have?.kind === 'file' ? readFileSync(keysPath, 'utf8') : '';
-    const content = `${current}${current && !current.endsWith('\n') ? '\n' : ''}from="${from}" ${pub}\n`;
+    // Appended, and cut off again afterwards: the keys file is never read, replaced or
+    // followed through a link (it may be the user's own, in a dir they can write). The
+    // leading newline ends a last line that has none; sshd skips the empty line.
+    const present = safeLstat(keysPath) !== undefined;
+    const text = `\nfrom="${from}" ${pub}\n`;
     const plan: Plan = {
       command: 'test',
       user: rec.user,
@@ -81,9 +82,10 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
           why: ['Removed again right after the probes, even if they fail.'],
           actions: [
             {
-              effect: { kind: 'write', path: keysPath, content, mode: have?.mode ?? 0o644, uid: have?.uid ?? 0, gid: have?.gid ?? 0 },
-              undo: [{ kind: 'restore', path: keysPath }],
-              pre: have ? { kind: 'sha256', path: keysPath, sha256: createHash('sha256').update(current).digest('hex') } : { kind: 'absent', path: keysPath },
+              // Made root's and readable when absent: sshd reads the keys as the user.
+              effect: { kind: 'append', path: keysPath, text, mode: 0o644, uid: 0, gid: 0 },
+              undo: [{ kind: 'unappend', path: keysPath, text, removeIfEmpty: !present }],
+              pre: { kind: 'none' },
             },
           ],
         },
