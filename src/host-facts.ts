@@ -15,6 +15,7 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
+import { resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, sharersOf, type JailRecord } from './state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountPoints } from './executor.ts';
@@ -230,31 +231,7 @@ export interface GatherOptions {
   syslogConfig?: string;
 }
 
-const PATH_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-export interface ExtraBinary {
-  asked: string;
-  path?: string;
-  /** The file itself, symlinks resolved (/bin/su is /usr/bin/su on merged-/usr hosts): what is copied. */
-  real?: string;
-  setid: boolean;
-  elf: boolean;
-}
-
-/** An extra binary by name or path, as the host has it. */
-export function resolveExtra(asked: string): ExtraBinary {
-  const p = asked.startsWith('/') ? asked : PATH_DIRS.map((d) => path.join(d, asked)).find((c) => existsSync(c));
-  if (!p || !existsSync(p)) return { asked, setid: false, elf: false };
-  const real = realpathSync(p);
-  const st = statSync(p);
-  let elf = false;
-  try {
-    elf = st.isFile() && readElf(p) !== undefined;
-  } catch {
-    elf = false;
-  }
-  return { asked, path: p, real, setid: (st.mode & 0o6000) !== 0, elf };
-}
+export { resolveExtra, type ExtraBinary } from './extra-commands.ts';
 
 /** Files for the named extras that come from the host (locale, terminfo, libnss_files). */
 function runtimeExtraPaths(extras: readonly string[]): { files: string[]; elfs: string[] } {
@@ -307,7 +284,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     const c = resolveClosure(present);
     closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
   }
-  const extraBinaries = wide.extraBinaries.map(resolveExtra);
+  const extraBinaries = wide.extraBinaries.map((x) => resolveExtra(x, opts.stateDir));
   const extraPaths = extraBinaries.filter((x) => x.path && x.elf).map((x) => x.path!);
   if (extraPaths.length > 0) {
     const c = resolveClosure(extraPaths);

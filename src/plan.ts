@@ -186,8 +186,10 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     throw new UserError(`group ${a.group} is a system group (gid ${group.gid})`, 'use a regular group made for this purpose, e.g. groupadd uploads');
   }
   for (const x of facts.extraBinaries) {
+    if (x.forbidden) throw new UserError(`extra command ${x.asked} ${x.forbidden}: jailwizard never copies it into a jail`, 'extra commands are programs, e.g. extraBinaries: [git, /usr/bin/nano]');
     if (!x.path) throw new UserError(`extra command ${x.asked} is not on this host`, `install it first (e.g. apt-get install ${x.asked.split('/').pop()}) or give its full path`);
-    if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
+    if (x.notExecutable) throw new UserError(`extra command ${x.path} is not an executable file`, 'name a program (a regular file with an execute bit), e.g. /usr/bin/nano');
+    if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script or a library?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
   }
   const setid = facts.extraBinaries.filter((x) => x.setid);
   if (setid.length > 0 && !wide.allowSetuid) {

@@ -7,7 +7,7 @@ import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslo
 import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
 import { planToShellScript, formatPlan, type Plan } from '../src/effects.ts';
-import type { HostFacts, FileState, ClosureFacts } from '../src/host-facts.ts';
+import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host-facts.ts';
 import { parseEffective } from '../src/sshd-config.ts';
 import { UserError } from '../src/errors.ts';
 import type { Answers, Tool } from '../src/types.ts';
@@ -442,6 +442,15 @@ describe('options: planApply', () => {
     expect(copy.kind === 'copy' && copy.mode).toBe(0o4755);
     expect(p.notes.join('\n')).toMatch(/WARNING: \/usr\/bin\/su keeps the setuid\/setgid bit/);
     expect(refusal(() => plan(['bash'], { extraBinaries: [{ asked: 'nano', setid: false, elf: false }] }, { extraBinaries: ['nano'] }))).toMatch(/extra command nano is not on this host/);
+  });
+
+  it('refuses extra commands that are host secrets, kernel views, non-programs or scripts, each in one line', () => {
+    const refuse = (x: ExtraBinary) => refusal(() => plan(['bash'], { extraBinaries: [x] }, { extraBinaries: [x.asked] }));
+    expect(refuse({ asked: '/etc/shadow', path: '/etc/shadow', real: '/etc/shadow', setid: false, elf: false, forbidden: 'is /etc/shadow (the password hashes)' })).toBe(
+      'extra command /etc/shadow is /etc/shadow (the password hashes): jailwizard never copies it into a jail',
+    );
+    expect(refuse({ asked: '/usr/share/doc', path: '/usr/share/doc', real: '/usr/share/doc', setid: false, elf: false, notExecutable: true })).toMatch(/\/usr\/share\/doc is not an executable file/);
+    expect(refuse({ asked: '/usr/bin/x.sh', path: '/usr/bin/x.sh', real: '/usr/bin/x.sh', setid: false, elf: false })).toMatch(/is not an ELF program/);
   });
 
   it('adds /tmp 1777, /etc/profile and nsswitch.conf as extras', () => {
