@@ -10,6 +10,7 @@ import { fileState, sha256File, type FileState } from './host-facts.ts';
 import { hostEntriesFor, resolveClosure } from './ld-resolve.ts';
 import { readElf } from './elf.ts';
 import { chrootChain, type ChainLink } from './ownership.ts';
+import { mountOf } from './mountinfo.ts';
 import { copyIntoJail } from './plan.ts';
 import { run } from './run.ts';
 import {
@@ -133,20 +134,6 @@ async function readLog(user: string, sshdLog?: string): Promise<{ source: string
 }
 
 // ---------------------------------------------------------------- facts
-
-function mountOf(p: string): { target: string; options: string[] } | undefined {
-  let best: { target: string; options: string[] } | undefined;
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const target = f[4]?.replace(/\\040/g, ' ');
-    if (!target) continue;
-    if ((p === target || p.startsWith(target === '/' ? '/' : `${target}/`)) && (!best || target.length >= best.target.length)) {
-      const sep = f.indexOf('-');
-      best = { target, options: [...(f[5] ?? '').split(','), ...(f[sep + 3] ?? '').split(',')] };
-    }
-  }
-  return best;
-}
 
 /** The ACL mask of a dir whose group bits show write (the mask is what `ls -l` shows). */
 async function aclMask(p: string): Promise<string | undefined> {

@@ -9,6 +9,7 @@ import { Journal, readUnfinished, type Backup, type JournalEntry } from './journ
 import { run, runOk } from './run.ts';
 import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
 import { UserError } from './errors.ts';
+import { readMountInfo } from './mountinfo.ts';
 import { livePid } from './proc.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
 
@@ -371,16 +372,7 @@ function replaceFile(p: string, content: string): void {
 
 /** The mount points in this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
 export function mountPoints(): Set<string> {
-  try {
-    return new Set(
-      readFileSync('/proc/self/mountinfo', 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
-    );
-  } catch {
-    return new Set();
-  }
+  return new Set(readMountInfo().map((m) => m.target));
 }
 
 export function isMountPoint(p: string): boolean {

@@ -18,7 +18,7 @@ import {
 import { resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, sharersOf, type JailRecord } from './state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
-import { mountPoints } from './executor.ts';
+import { mountOf, readMountInfo } from './mountinfo.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
 import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
 import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
@@ -93,7 +93,7 @@ export interface HostFacts {
   /** Mount points now (for bind mounts already in place). */
   mounts: string[];
   /** Each bind source: its real path (symlinks resolved) and state. */
-  bindSources: Record<string, { real: string; state?: FileState }>;
+  bindSources: Record<string, { real: string; state?: FileState; fsType?: string }>;
   fstab: { path: string; text: string };
   /** systemd mount units of the bind targets, when they exist. */
   mountUnits: Record<string, FileState>;
@@ -310,6 +310,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
   const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;
   const keysFile = fileState(keysFilePath);
+  const mounts = readMountInfo();
 
   return {
     hostArch: hostArch(),
@@ -337,7 +338,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     stateDir: opts.stateDir,
     sharers,
     extraBinaries,
-    mounts: [...mountPoints()],
+    mounts: mounts.map((m) => m.target),
     bindSources: Object.fromEntries(
       wide.binds.map((b) => {
         let real = b.source;
@@ -346,7 +347,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
         } catch {
           // missing: the planner refuses it with the path as given
         }
-        return [b.source, { real, state: fileState(real, false) }];
+        return [b.source, { real, state: fileState(real, false), fsType: mountOf(real, mounts)?.fsType }];
       }),
     ),
     fstab: { path: FSTAB, text: existsSync(FSTAB) ? readFileSync(FSTAB, 'utf8') : '' },

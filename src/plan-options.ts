@@ -158,13 +158,42 @@ export function inside(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 }
 
-/** Bind sources jailwizard refuses, whatever the admin says. */
-export function checkBind(b: BindMount, jail: string, realSource: string): void {
-  if (realSource === '/' || inside(realSource, '/etc')) {
-    throw new UserError(`bind source ${b.source} is ${realSource === '/' ? 'the whole system' : 'under /etc'}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
+/** Filesystems of the kernel itself: bound into a jail they show the host's processes, devices or kernel knobs. */
+export const KERNEL_FS_TYPES = ['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'bpf', 'configfs', 'mqueue'];
+
+/** Host trees no bind mount may show, in part or whole, with why (the state dir is added per run). */
+const SENSITIVE_TREES: { tree: string; what: string }[] = [
+  { tree: '/', what: 'the whole system' },
+  { tree: '/etc', what: "the host's configuration and secrets" },
+  { tree: '/root', what: "root's home" },
+  { tree: '/boot', what: 'the kernel and the boot loader' },
+  { tree: '/run', what: 'runtime sockets, pids and secrets' },
+  { tree: '/var/lib', what: "services' state: databases, keys" },
+  { tree: '/proc', what: "the kernel's view of processes" },
+  { tree: '/sys', what: "the kernel's view of devices" },
+  { tree: '/dev', what: "the host's devices" },
+];
+
+/** Why no jail may show this host dir (its real path, its filesystem type), or undefined. */
+export function forbiddenBindSource(real: string, fsType: string | undefined, stateDir: string | undefined): string | undefined {
+  if (fsType && KERNEL_FS_TYPES.includes(fsType)) return `is on a ${fsType} filesystem (the kernel's own, not data)`;
+  const trees = [...SENSITIVE_TREES, ...(stateDir ? [{ tree: stateDir, what: "jailwizard's state" }] : [])];
+  for (const t of trees) {
+    if (real === t.tree) return `is ${t.tree} (${t.what})`;
+    if (t.tree !== '/' && inside(real, t.tree)) return `is under ${t.tree} (${t.what})`;
   }
-  if (inside(jail, realSource)) throw new UserError(`bind source ${b.source} contains the jail ${jail}`, 'a jail inside its own bind mount would loop; bind a dir beside the jail');
-  if (inside(realSource, jail)) throw new UserError(`bind source ${b.source} is inside the jail ${jail}`, 'bind a host dir from outside the jail');
+  // A dir above one of them shows it too (a bind of /var shows /var/lib).
+  const below = trees.find((t) => t.tree !== '/' && inside(t.tree, real));
+  return below ? `contains ${below.tree} (${below.what})` : undefined;
+}
+
+/** Bind sources jailwizard refuses, whatever the admin says. */
+export function checkBind(b: BindMount, jail: string, realSource: string, fsType?: string, stateDir?: string): void {
+  const shown = realSource === b.source ? '' : ` (${realSource})`;
+  if (inside(jail, realSource) && realSource !== '/') throw new UserError(`bind source ${b.source}${shown} contains the jail ${jail}`, 'a jail inside its own bind mount would loop; bind a dir beside the jail');
+  if (inside(realSource, jail)) throw new UserError(`bind source ${b.source}${shown} is inside the jail ${jail}`, 'bind a host dir from outside the jail');
+  const why = forbiddenBindSource(realSource, fsType, stateDir);
+  if (why) throw new UserError(`bind source ${b.source}${shown} ${why}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
   const top = b.target.split('/')[1] ?? '';
   if (['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'home', 'tmp', 'proc'].includes(top)) {
     throw new UserError(`bind target ${b.target} is under /${top}, which jailwizard manages inside the jail`, 'mount it at a path of its own, e.g. target: /web (and startDir: /web for sftp users)');

@@ -202,7 +202,7 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     const src = facts.bindSources[b.source];
     if (!src?.state) throw new UserError(`bind source ${b.source} does not exist`, 'create it first, or fix the path');
     if (src.state.kind !== 'dir') throw new UserError(`bind source ${b.source} is not a directory`, 'bind a directory');
-    checkBind(b, a.jail, src.real);
+    checkBind(b, a.jail, src.real, src.fsType, path.resolve(facts.stateDir));
   }
   const managed = new Set(['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'proc']);
   for (const [key, p] of [['writable', a.writable], ['groupDir', a.groupDir], ['startDir', a.startDir]] as const) {

@@ -374,7 +374,7 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     const setuid = setuidProgram();
     const cases: { name: string; answers: () => Partial<Answers>; says: () => string[] }[] = [
       { name: 'bind source /', answers: () => ({ tools: ['bash'], binds: [{ source: '/', target: '/web', readOnly: true }] }), says: () => ['bind source /', 'whole system'] },
-      { name: 'bind source /etc', answers: () => ({ tools: ['bash'], binds: [{ source: '/etc', target: '/web', readOnly: true }] }), says: () => ['bind source /etc', 'under /etc'] },
+      { name: 'bind source /etc', answers: () => ({ tools: ['bash'], binds: [{ source: '/etc', target: '/web', readOnly: true }] }), says: () => ['bind source /etc is /etc', "host's configuration"] },
       {
         name: 'bind source that is a symlink to /etc',
         answers: () => {
@@ -383,7 +383,7 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
           if (!existsSync(link)) symlinkSync('/etc', link);
           return { tools: ['bash'], binds: [{ source: link, target: '/web', readOnly: true }] };
         },
-        says: () => ['etc-link', 'under /etc'],
+        says: () => ['etc-link', '(/etc) is /etc'],
       },
       {
         name: 'bind source that contains the jail (its parent dir)',

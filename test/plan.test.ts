@@ -415,6 +415,41 @@ describe('options: planApply', () => {
     expect(bindPlan('/srv/web', '/home/alice/web')).toMatch(/under \/home/);
   });
 
+  it('refuses kernel filesystems by type and sensitive trees (in, at or above them), each with its reason; a tmpfs elsewhere is fine', () => {
+    const bindPlan = (source: string, fsType: string, real = source) => {
+      const f = { bindSources: { [source]: { real, state: dir(), fsType } } };
+      try {
+        return plan(['sftp'], f, { binds: [{ source, target: '/web', readOnly: true }] });
+      } catch (e) {
+        if (e instanceof UserError) return e.message;
+        throw e;
+      }
+    };
+    for (const t of ['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'bpf', 'configfs', 'mqueue']) {
+      expect(bindPlan('/srv/k', t)).toBe(`bind source /srv/k is on a ${t} filesystem (the kernel's own, not data)`);
+    }
+    expect(bindPlan('/proc', 'proc')).toMatch(/^bind source \/proc is on a proc filesystem/);
+    expect(bindPlan('/run', 'tmpfs')).toBe('bind source /run is /run (runtime sockets, pids and secrets)');
+    expect(bindPlan('/run/user/0', 'tmpfs')).toBe('bind source /run/user/0 is under /run (runtime sockets, pids and secrets)');
+    expect(bindPlan('/root', 'ext4')).toBe("bind source /root is /root (root's home)");
+    expect(bindPlan('/boot', 'ext4')).toMatch(/is \/boot \(the kernel and the boot loader\)/);
+    expect(bindPlan('/var/lib/mysql', 'ext4')).toBe("bind source /var/lib/mysql is under /var/lib (services' state: databases, keys)");
+    expect(bindPlan('/var', 'ext4')).toBe("bind source /var contains /var/lib (services' state: databases, keys)");
+    expect(bindPlan('/var/lib/jailwizard', 'ext4')).toMatch(/is \/var\/lib\/jailwizard \(jailwizard's state\)|under \/var\/lib/);
+    expect(bindPlan('/srv/data-link', 'ext4', '/etc')).toBe("bind source /srv/data-link (/etc) is /etc (the host's configuration and secrets)");
+    expect(bindPlan('/dev/shm', 'tmpfs')).toMatch(/under \/dev/);
+    // A tmpfs of its own elsewhere is data like any other.
+    const ok = bindPlan('/srv/scratch', 'tmpfs');
+    expect(typeof ok === 'string' ? ok : 'planned').toBe('planned');
+  });
+
+  it("refuses a bind of jailwizard's own state dir, wherever --state-dir puts it", () => {
+    const f = { stateDir: '/srv/jwstate', bindSources: { '/srv/jwstate': { real: '/srv/jwstate', state: dir(), fsType: 'ext4' } } };
+    expect(refusal(() => plan(['sftp'], f, { binds: [{ source: '/srv/jwstate', target: '/web', readOnly: true }] }))).toBe("bind source /srv/jwstate is /srv/jwstate (jailwizard's state)");
+    const g = { stateDir: '/srv/jwstate', bindSources: { '/srv': { real: '/srv', state: dir(), fsType: 'ext4' } } };
+    expect(refusal(() => plan(['sftp'], g, { binds: [{ source: '/srv', target: '/web', readOnly: true }] }))).toMatch(/contains the jail/);
+  });
+
   it('gives the user only its writable dir, and a group dir setgid 2770', () => {
     const p = plan(['sftp'], {}, { writable: '/home/alice/upload', group: 'uploads', groupDir: '/shared' });
     const mk = Object.fromEntries(actionsOf(p, 'base').flatMap((a) => (a.effect.kind === 'mkdir' ? [[a.effect.path, [a.effect.mode, a.effect.uid, a.effect.gid]]] : [])));
