@@ -3,6 +3,7 @@
 // turns answers into text or settings; nothing here reads the host.
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from './errors.ts';
+import { checkKeyLineOptions, splitKeyLine } from './key-options.ts';
 import { EXTRAS, TOOLS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
 
 /** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
@@ -47,19 +48,19 @@ export function ownedDir(a: Pick<Answers, 'writable'>, home: string): string {
   return a.writable ?? home;
 }
 
-const KEY_TYPE = /^(ssh-|ecdsa-sha2-|sk-)/;
-
-/** One authorized_keys line, restricted to `allowFrom` with from= when that is set. */
-export function keyLine(key: string, allowFrom: string[] | undefined, index: number): string {
+/**
+ * One authorized_keys line as jailwizard writes it: the admin's key, its options checked as
+ * sshd parses them (refused when duplicated or in conflict with the jail), and from= with
+ * `allowFrom` in front when that is set. The connection test's temporary key goes through
+ * here too, so sshd parses the same kind of line it will see for the admin's keys.
+ */
+export function keyLine(key: string, allowFrom: readonly string[] | undefined, index: number): string {
   const k = key.trim();
+  checkKeyLineOptions(k, allowFrom, `authorized key ${index + 1}`);
   if (!allowFrom || allowFrom.length === 0) return k;
+  const { options, rest } = splitKeyLine(k);
   const from = `from="${allowFrom.join(',')}"`;
-  if (KEY_TYPE.test(k)) return `${from} ${k}`;
-  // The key has options already: add ours in front, unless it names its own sources.
-  if (/(^|,)\s*from=/i.test(k.split(/\s+/)[0] ?? '')) {
-    throw new UserError(`authorized key ${index + 1} already has a from= option`, 'drop it from the key, or drop allowFrom: jailwizard will not merge two source lists');
-  }
-  return `${from},${k}`;
+  return options ? `${from},${options} ${rest}` : `${from} ${rest}`;
 }
 
 /** sshd's Match Address pattern for every source except the allowed ones. */

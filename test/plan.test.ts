@@ -300,7 +300,7 @@ describe('options: pieces', () => {
     expect(keyLine(KEY, undefined, 0)).toBe(KEY);
     expect(keyLine(KEY, ['127.0.0.1', '10.0.0.0/8'], 0)).toBe(`from="127.0.0.1,10.0.0.0/8" ${KEY}`);
     expect(keyLine(`no-pty ${KEY}`, ['127.0.0.1'], 0)).toBe(`from="127.0.0.1",no-pty ${KEY}`);
-    expect(() => keyLine(`from="1.2.3.4" ${KEY}`, ['127.0.0.1'], 2)).toThrow(/key 3 already has a from=/);
+    expect(() => keyLine(`from="1.2.3.4" ${KEY}`, ['127.0.0.1'], 2)).toThrow(/^authorized key 3 has a from= option, and allowFrom adds one/);
   });
 
   it('matches addresses against networks', () => {

@@ -9,6 +9,8 @@ import { Executor, Interrupted, explain, signalExitCode } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import { fileState } from '../host-facts.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
+import { keyLine } from '../plan-options.ts';
+import { unparsableKeyLines } from '../key-options.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { readPasswd } from '../validate.ts';
@@ -57,7 +59,7 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     // With allowFrom, the key also admits the source the refusal probe uses, so that the
     // refusal can only come from sshd's Match … Address block, never from the key.
     const denied = options.allowFrom?.length ? refusalSource(options.allowFrom) : undefined;
-    const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])].join(',');
+    const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])];
     // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
     // admin's own setting for a jail jailwizard did not make.
     const account = readPasswd().find((p) => p.name === rec.user);
@@ -65,7 +67,10 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     const keysPath = (account && userEff && authorizedKeysPaths(userEff, account)[0]) || path.join(AUTHORIZED_KEYS_DIR, rec.user);
     const have = fileState(keysPath);
     const current = have?.kind === 'file' ? readFileSync(keysPath, 'utf8') : '';
-    const content = `${current}${current && !current.endsWith('\n') ? '\n' : ''}from="${from}" ${pub}\n`;
+    // The same function writes the admin's lines: the test key gets jailwizard's options
+    // (from=, with the test's sources in place of allowFrom) exactly as they would.
+    const line = keyLine(pub, from, 0);
+    const content = `${current}${current && !current.endsWith('\n') ? '\n' : ''}${line}\n`;
     const plan: Plan = {
       command: 'test',
       user: rec.user,
@@ -73,7 +78,7 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
       steps: [
         {
           id: 'test-key',
-          title: `Authorize a temporary test key for ${rec.user} (from ${from} only)`,
+          title: `Authorize a temporary test key for ${rec.user} (from ${from.join(',')} only)`,
           why: ['Removed again right after the probes, even if they fail.'],
           actions: [
             {
@@ -87,13 +92,24 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     };
     await ex.withListener(quietKeyEvents, () => ex.apply(plan));
     try {
-      return await runProbes({ ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult);
+      const keys = keysProbe(keysPath, content);
+      onResult?.(keys);
+      return [keys, ...(await runProbes({ ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key }, onResult))];
     } finally {
       await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key is removed', 1));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every line of the keys file, the temporary one included, as sshd parses its options: a line sshd skips fails the test. */
+function keysProbe(keysPath: string, content: string): ProbeResult {
+  const lines = content.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')).length;
+  const bad = unparsableKeyLines(content);
+  const name = 'keys: every line parses as sshd reads its options';
+  if (bad.length === 0) return { name, ok: true, detail: `${lines} line${lines === 1 ? '' : 's'} in ${keysPath}` };
+  return { name, ok: false, detail: bad.map((b) => `${keysPath} line ${b.line}: ${b.reason} (sshd skips that key)`).join('; ') };
 }
 
 export async function testCommand(user: string, o: CommonOptions): Promise<number> {
