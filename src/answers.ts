@@ -398,7 +398,8 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   const extraBinaries = stringList(obj, 'extraBinaries', src, '[git, /usr/bin/nano]');
   if (extraBinaries && extraBinaries.length > 0) {
     for (const b of extraBinaries) {
-      if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
+      // Plain characters only: the path shows up in the preview, the sh script and the gate's arguments.
+      if (!(/^\/[A-Za-z0-9._+@/-]*$/.test(b) || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
         throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
       }
     }
