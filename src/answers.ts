@@ -101,6 +101,12 @@ export const ANSWER_KEYS: { readonly [K in keyof Answers]-?: KeyDoc } = {
     default: 'false',
     doc: 'Copy setuid/setgid extra binaries with their bit (a risk inside a jail); refused otherwise.',
   },
+  noexec: {
+    type: 'boolean',
+    required: false,
+    default: 'true without bash, false with bash',
+    doc: 'Mount the dirs the user can write noexec,nosuid,nodev, so nothing uploaded runs (on by default for rsync/scp users without bash).',
+  },
 };
 
 const KNOWN_KEYS = Object.keys(ANSWER_KEYS) as (keyof Answers)[];
@@ -340,6 +346,10 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   flag('readOnly');
   flag('log');
   flag('allowSetuid');
+  if (obj.noexec !== undefined && obj.noexec !== null) {
+    if (typeof obj.noexec !== 'boolean') throw new UserError(`${src}: "noexec" must be true or false, got ${describe(obj.noexec)}`, 'write noexec: true (yes/no are not booleans in YAML 1.2)');
+    a.noexec = obj.noexec;
+  }
   const writable = jailPath(obj, 'writable', src, `/home/${a.user}/upload`);
   if (writable) a.writable = writable;
   const startDir = jailPath(obj, 'startDir', src, '/upload');

@@ -4,6 +4,7 @@ import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'nod
 import path from 'node:path';
 import { readElf } from './elf.ts';
 import { inside } from './plan-options.ts';
+import { ENTRY_POINTS } from '../recipes/extra-commands.ts';
 
 const PATH_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
 
@@ -94,4 +95,11 @@ export function resolveExtra(asked: string, stateDir?: string): ExtraBinary {
   const st = statSync(real);
   if (!st.isFile() || (st.mode & 0o111) === 0) return { asked, path: p, real, setid: false, elf: false, notExecutable: true };
   return { asked, path: p, real, setid: (st.mode & 0o6000) !== 0, elf: isElfExecutable(real) };
+}
+
+/** The other entry points of a program that come along with it (git-upload-pack… for git), where the host has them beside it. */
+export function entryPointsOf(x: ExtraBinary): string[] {
+  if (!x.path || !x.elf) return [];
+  const names = ENTRY_POINTS[path.basename(x.path)]?.names ?? [];
+  return names.map((n) => path.join(path.dirname(x.path!), n)).filter((p) => existsSync(p));
 }

@@ -15,7 +15,7 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
-import { resolveExtra, type ExtraBinary } from './extra-commands.ts';
+import { entryPointsOf, resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, sharersOf, type JailRecord } from './state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountOf, readMountInfo } from './mountinfo.ts';
@@ -62,6 +62,8 @@ export interface SshdFacts {
   includeLine?: string;
   /** Path of the global external sftp Subsystem, undefined for internal-sftp. */
   sftpSubsystem?: string;
+  /** The sftp-server binary the gate runs: the Subsystem's, or the distro's when the Subsystem is internal-sftp. */
+  sftpServer?: string;
   pidFile: string;
   reload?: { argv: string[]; pid?: number };
   listen: { host: string; port: number }[];
@@ -194,6 +196,9 @@ async function simulateInstall(manager: PackageManager, pkgs: string[]): Promise
   return names.length > 0 ? names : pkgs;
 }
 
+/** Where distros put the sftp-server (Debian and Ubuntu, RHEL, Arch and Alpine). */
+const SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/lib/ssh/sftp-server'];
+
 export async function gatherSshdFacts(mainConfig: string, user: string): Promise<SshdFacts> {
   const mainText = readFileSync(mainConfig, 'utf8');
   const include = findIncludeDir(mainText);
@@ -218,6 +223,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
     needsInclude: !include.dropInDir,
     includeLine: added?.line,
     sftpSubsystem,
+    sftpServer: sftpSubsystem ?? SFTP_SERVERS.find((p) => existsSync(p)),
     pidFile,
     reload,
     listen: connectAddresses(effective),
@@ -271,7 +277,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const everyone = [answers, ...sharers.map((x) => x.record.answers)];
   const wide = jailWide(answers, everyone.slice(1));
   // What each user runs (its login shell, sftp-server only with a shell), together: a shared jail holds them all.
-  const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem)));
+  const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem, sshd.sftpServer)));
   const manager = detectPackageManager();
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
@@ -285,7 +291,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
   }
   const extraBinaries = wide.extraBinaries.map((x) => resolveExtra(x, opts.stateDir));
-  const extraPaths = extraBinaries.filter((x) => x.path && x.elf).map((x) => x.path!);
+  const extraPaths = extraBinaries.filter((x) => x.path && x.elf).flatMap((x) => [x.path!, ...entryPointsOf(x)]);
   if (extraPaths.length > 0) {
     const c = resolveClosure(extraPaths);
     closures.push({ name: 'extra', title: 'extra commands', binaries: extraPaths, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
@@ -351,9 +357,10 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
       }),
     ),
     fstab: { path: FSTAB, text: existsSync(FSTAB) ? readFileSync(FSTAB, 'utf8') : '' },
+    // The bind targets', and the units of the dirs a noexec bind may cover (home, writable, group dir, /tmp).
     mountUnits: Object.fromEntries(
-      wide.binds.flatMap((b) => {
-        const unit = path.join('/etc/systemd/system', systemdUnitForPath(path.join(answers.jail, b.target)));
+      [...wide.binds.map((b) => path.join(answers.jail, b.target)), jailHome, ...[answers.writable, answers.groupDir, '/tmp'].filter((d): d is string => !!d).map((d) => path.join(answers.jail, d))].flatMap((where) => {
+        const unit = path.join('/etc/systemd/system', systemdUnitForPath(where));
         const st = fileState(unit);
         return st ? [[unit, st]] : [];
       }),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Action } from './effects.ts';
 import { UserError } from './errors.ts';
 import type { Answers, Tool } from './types.ts';
+import type { GateGrant } from './gate.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
 
@@ -49,6 +50,8 @@ export interface JailRecord {
   logFile?: string;
   /** With answers.log: the syslog daemon's config the socket was added to (update uses it again). */
   syslogConfig?: string;
+  /** A user without bash: what the gate (ForceCommand) lets them run, as written in the drop-in. */
+  gate?: GateGrant;
   appliedAt: string;
 }
 

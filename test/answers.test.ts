@@ -203,6 +203,7 @@ describe('answersToYaml', () => {
     extraBinaries: ['git', '/usr/bin/nano'],
     extras: ['locale', 'terminfo', 'profile', 'tmp', 'nss'],
     allowSetuid: true,
+    noexec: true,
   };
   // The sftp-only options cannot go with a shell, so they get their own file.
   const sftpFull: Answers = {

@@ -20,7 +20,7 @@ import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
 /** What verifyJail needs: a jail jailwizard made has answers (its options) and maybe a logFile; doctor's jails have neither. */
-export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile'>>;
+export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile' | 'actions' | 'gate'>>;
 
 /** The options of the record's answers that the probes prove (#5), and where its log lands. */
 export function probeOptions(rec: VerifyTarget): ProbeOptions {
@@ -39,9 +39,19 @@ export function probeOptions(rec: VerifyTarget): ProbeOptions {
     extraBinaries: a.extraBinaries,
     extras: a.extras,
     logFile: rec.logFile,
+    noexecDirs: noexecBinds(rec),
+    gated: rec.gate !== undefined,
   };
   for (const k of Object.keys(o) as (keyof ProbeOptions)[]) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/** The dirs jailwizard bound onto themselves noexec in this jail, from the record (paths inside the jail). */
+function noexecBinds(rec: VerifyTarget): string[] | undefined {
+  const dirs = (rec.actions ?? []).flatMap((a) =>
+    a.effect.kind === 'mount' && a.effect.source === a.effect.target && a.effect.target.startsWith(`${rec.jail}/`) ? [a.effect.target.slice(rec.jail.length)] : [],
+  );
+  return dirs.length > 0 ? [...new Set(dirs)] : undefined;
 }
 
 /** Runs the probes inside an open executor run; the temporary key is rolled back afterwards. */

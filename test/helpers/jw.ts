@@ -1,6 +1,7 @@
 // Running the real jailwizard bundle against the private sshd, and the fixtures the
 // end-to-end tests share.
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from '../../src/run.ts';
@@ -104,4 +105,48 @@ export function sftpAs(env: TestEnv, user: string, commands: string[], o: Client
     timeoutMs: 30_000,
     env: o.env,
   });
+}
+
+/** The mount point's own options (field 6 of /proc/self/mountinfo; the last mount there wins), or undefined when nothing is mounted there. */
+export function mountOptions(where: string): string[] | undefined {
+  let found: string[] | undefined;
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = l.split(' ');
+    if (f[4] === where) found = f[5]!.split(',');
+  }
+  return found;
+}
+
+/** Bad input: exit 2, one `jailwizard: …` line naming what is wrong, one hint line, nothing on stdout. */
+export function expectRefused(r: RunResult, says: string[]): void {
+  expect(r.exitCode, out(r)).toBe(2);
+  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  expect(lines, out(r)).toHaveLength(2);
+  expect(lines[0], out(r)).toMatch(/^jailwizard: \S/);
+  expect(lines[1], out(r)).toMatch(/^ {2}hint: \S/);
+  for (const s of says) expect(lines[0], out(r)).toContain(s);
+  expect(r.stdout, out(r)).toBe('');
+}
+
+/**
+ * For afterAll: removes the users a test file applied (newest first) that still have a record,
+ * then unmounts what a failed test left under the jail root (teardown must never rm -rf
+ * through a mount into host data) and drops its fstab lines.
+ */
+export async function removeApplied(env: TestEnv, users: readonly string[], fstab = '/etc/fstab'): Promise<void> {
+  for (const user of [...users].reverse()) {
+    if (!existsSync(path.join(env.stateDir, 'jails', `${user}.json`))) continue;
+    const r = await jw(env, ['remove', user, '--yes']).catch((e: unknown) => e);
+    if (!(r && typeof r === 'object' && 'exitCode' in r && r.exitCode === 0)) console.error(`cleanup: remove ${user}:`, r);
+  }
+  await unmountLeftovers(env, fstab);
+}
+
+async function unmountLeftovers(env: TestEnv, fstab: string): Promise<void> {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+  for (const m of mounts.filter((x) => x.startsWith(`${env.jailRoot}/`)).reverse()) await run(['umount', m]);
+  if (existsSync(fstab)) {
+    const now = readFileSync(fstab, 'utf8');
+    if (now.includes(env.jailRoot)) writeFileSync(fstab, now.split('\n').filter((l) => !l.includes(env.jailRoot)).join('\n'));
+  }
 }
