@@ -79,11 +79,17 @@ export const RSYNC_LONG_VALUES = [
 /** Short options a client puts in its cluster (rrsync's list without s, --protect-args, which would carry the real arguments past the gate). */
 export const RSYNC_SHORT = 'ACDEHIJKLNORSUWXbcdgklmnopqrtuvxyz';
 
-/** git's server side, with config that would run programs from the repository turned off. */
+/**
+ * git's server side, with the config that would run programs from the repository turned off:
+ * hooks, fsmonitor, the alternate-refs command (run by the shell), and the checkout a push to
+ * a checked-out branch does with updateInstead (which runs the repository's filter drivers).
+ * Command-line config (GIT_CONFIG_COUNT) wins over the repository's own.
+ */
 const GIT_SAFE_CONFIG: [string, string][] = [
   ['core.hooksPath', '/dev/null'],
   ['core.fsmonitor', 'false'],
   ['core.alternateRefsCommand', ': #'],
+  ['receive.denyCurrentBranch', 'refuse'],
 ];
 
 /** The gate's text. The same for every user: what a user may run comes in its arguments. */

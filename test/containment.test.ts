@@ -214,17 +214,24 @@ describe.skipIf(skip)('only the chosen tools, for real (private sshd, real clien
       expect(r.exitCode, c).toBe(1);
       expect(r.stderr, c).toMatch(/^jailwizard: refused: /);
     }
-    // A repository's own config cannot make git-receive-pack run a program (hooks, alternate refs).
-    const hooks = path.join(work, 'up.git', 'hooks');
+    // A repository's own config cannot make git-receive-pack run a program: not a hook, not the
+    // alternate-refs command (which git runs through /bin/sh, so noexec alone would not stop it).
+    const up = path.join(work, 'up.git');
+    const hooks = path.join(up, 'hooks');
     writeFileSync(path.join(hooks, 'pre-receive'), '#!/bin/sh\necho HOOK-RAN >&2\nexit 1\n');
     chmodSync(path.join(hooks, 'pre-receive'), 0o755);
-    const again = await rsyncTo(rs, `${path.join(work, 'up.git')}/`, 'up.git/', ['-r', '-p']);
+    expect((await git(['clone', '-q', '--bare', 'local', 'alt.git'], work)).exitCode).toBe(0);
+    expect((await rsyncTo(rs, `${path.join(work, 'alt.git')}/`, 'alt.git/', ['-r'])).exitCode).toBe(0);
+    mkdirSync(path.join(up, 'objects', 'info'), { recursive: true });
+    writeFileSync(path.join(up, 'objects', 'info', 'alternates'), `/home/${rs}/alt.git/objects\n`);
+    expect((await git(['--git-dir', up, 'config', 'core.alternateRefsCommand', 'echo ALT-RAN >&2; /bin/sh -c "echo SHELL-RAN >&2"'])).exitCode).toBe(0);
+    const again = await rsyncTo(rs, `${up}/`, 'up.git/', ['-r', '-p']);
     expect(again.exitCode, out(again)).toBe(0);
     writeFileSync(path.join(work, 'copy2', 'third'), '3\n');
     for (const args of [['add', 'third'], ['commit', '-q', '-m', 'third']]) expect((await git(args, path.join(work, 'copy2'))).exitCode).toBe(0);
     const p3 = await git(['push', 'origin', 'main'], path.join(work, 'copy2'));
     expect(p3.exitCode, out(p3)).toBe(0);
-    expect(p3.stderr).not.toContain('HOOK-RAN');
+    expect(p3.stderr).not.toMatch(/HOOK-RAN|ALT-RAN|SHELL-RAN/);
 
     await remove(rs);
     await remove(sh);

@@ -114,19 +114,49 @@ describe('the gate', () => {
     const r = ran(await gateRun("git-upload-pack '/home/u/repo.git'"));
     expect(r.split('\n')).toEqual([
       'git-upload-pack [/home/u/repo.git]',
-      'GIT_CONFIG_COUNT=3',
+      'GIT_CONFIG_COUNT=4',
       'GIT_CONFIG_KEY_0=core.hooksPath',
       'GIT_CONFIG_KEY_1=core.fsmonitor',
       'GIT_CONFIG_KEY_2=core.alternateRefsCommand',
+      'GIT_CONFIG_KEY_3=receive.denyCurrentBranch',
       'GIT_CONFIG_VALUE_0=/dev/null',
       'GIT_CONFIG_VALUE_1=false',
       'GIT_CONFIG_VALUE_2=: #',
+      'GIT_CONFIG_VALUE_3=refuse',
     ]);
     expect(ran(await gateRun("git-receive-pack 'repo.git'")).split('\n')[0]).toBe('git-receive-pack [repo.git]');
     // git itself runs anything (git -c alias.x='!sh' x), and upload-archive runs tar filters from the repository's config.
     for (const c of ['git --version', "git -c alias.x='!sh' x", "git-upload-archive 'repo.git'", "git-upload-pack '--help'", 'git-upload-pack a b']) {
       expect(ran(await gateRun(c)), c).toMatch(/^refused\(1\): jailwizard: refused: /);
     }
+  });
+
+  it("with the real git: a push through the gate runs neither the repository's hooks nor its alternate-refs command", async () => {
+    const g = path.join(dir, 'realgit');
+    mkdirSync(g);
+    const env = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null' };
+    const git = (args: string[]) => run(['git', '-c', 'user.name=t', '-c', 'user.email=t@localhost', '-c', 'init.defaultBranch=main', ...args], { cwd: g, env });
+    for (const a of [['init', '-q', '--bare', 'srv.git'], ['init', '-q', '--bare', 'alt.git'], ['init', '-q', 'src'], ['-C', 'src', 'commit', '-q', '--allow-empty', '-m', 'x']]) {
+      expect((await git(a)).exitCode, a.join(' ')).toBe(0);
+    }
+    // The repository as a user who owns it would leave it: a hook, an alternate, a command for its refs.
+    const srv = path.join(g, 'srv.git');
+    writeFileSync(path.join(srv, 'hooks', 'pre-receive'), '#!/bin/sh\necho HOOK-RAN >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(path.join(srv, 'objects', 'info', 'alternates'), `${path.join(g, 'alt.git', 'objects')}\n`);
+    expect((await git(['--git-dir', srv, 'config', 'core.alternateRefsCommand', 'echo ALT-RAN >&2; :'])).exitCode).toBe(0);
+    // What sshd does: the client's command in SSH_ORIGINAL_COMMAND, the gate as ForceCommand.
+    const wrapper = path.join(g, 'as-sshd');
+    const force = gateCommand({ git: '/usr/bin', commands: [] }).replace(GATE_PATH, gate);
+    writeFileSync(wrapper, `#!/bin/sh\nSSH_ORIGINAL_COMMAND="git-receive-pack '$1'" exec /bin/sh -c '${force}'\n`, { mode: 0o755 });
+    const push = await git(['-C', 'src', 'push', '--receive-pack', wrapper, srv, 'main']);
+    expect(push.exitCode, push.stderr).toBe(0);
+    expect(push.stderr).not.toMatch(/HOOK-RAN|ALT-RAN/);
+    // The same push straight to git-receive-pack runs both: the repository's config is what the gate turns off.
+    writeFileSync(path.join(srv, 'hooks', 'pre-receive'), '#!/bin/sh\necho HOOK-RAN >&2\n', { mode: 0o755 });
+    expect((await git(['-C', 'src', 'commit', '-q', '--allow-empty', '-m', 'y'])).exitCode).toBe(0);
+    const direct = await git(['-C', 'src', 'push', srv, 'main']);
+    expect(direct.stderr).toMatch(/HOOK-RAN/);
+    expect(direct.stderr).toMatch(/ALT-RAN/);
   });
 
   it('runs the extra commands by name or path, with the arguments as given', async () => {
