@@ -4,6 +4,9 @@ import type { Recipe } from './types.ts';
 export const BASIC_COMMANDS = [
   'ls', 'cat', 'cp', 'mv', 'rm', 'mkdir', 'rmdir', 'touch', 'ln', 'chmod',
   'head', 'tail', 'wc', 'grep',
+  // rclone's sftp backend asks the shell for these to compare hashes, and silently skips
+  // them when they are missing; coreutils, libc only, and they run nothing else.
+  'md5sum', 'sha1sum',
 ].map((c) => `/usr/bin/${c}`);
 
 export const bash: Recipe = {
@@ -12,6 +15,7 @@ export const bash: Recipe = {
   why: [
     'bash is the user\'s login shell inside the jail; sshd runs the passwd shell after the chroot.',
     `Basic commands only: ${BASIC_COMMANDS.map((p) => p.split('/').pop()).join(', ')}. Add more later with care.`,
+    'md5sum and sha1sum are there for rclone, whose sftp backend asks the shell for them and otherwise skips hash checks without a word.',
   ],
   binaries: ['/bin/bash', ...BASIC_COMMANDS],
   needsShell: true,

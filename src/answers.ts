@@ -107,6 +107,12 @@ export const ANSWER_KEYS: { readonly [K in keyof Answers]-?: KeyDoc } = {
     default: '[]',
     doc: 'Adopt an existing user who stays in these privileged groups (sudo, adm, shadow, disk, docker…); refused otherwise, and warned about in the preview.',
   },
+  noexec: {
+    type: 'boolean',
+    required: false,
+    default: 'true without bash, false with bash',
+    doc: 'Mount the dirs the user can write noexec,nosuid,nodev, so nothing uploaded runs (on by default for rsync/scp users without bash).',
+  },
 };
 
 const KNOWN_KEYS = Object.keys(ANSWER_KEYS) as (keyof Answers)[];
@@ -407,6 +413,10 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   flag('readOnly');
   flag('log');
   flag('allowSetuid');
+  if (obj.noexec !== undefined && obj.noexec !== null) {
+    if (typeof obj.noexec !== 'boolean') throw new UserError(`${src}: "noexec" must be true or false, got ${describe(obj.noexec)}`, 'write noexec: true (yes/no are not booleans in YAML 1.2)');
+    a.noexec = obj.noexec;
+  }
   const writable = jailPath(obj, 'writable', src, `/home/${a.user}/upload`);
   // /home holds every home: the user's own must stay below a root-owned /home (sshd starts sessions there).
   if (writable === '/home') throw new UserError(`${src}: "writable" cannot be /home itself`, `/home holds the users' homes and stays root's; name a dir of the user's own, e.g. /home/${a.user}/upload`);
@@ -468,8 +478,8 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
   const extraBinaries = stringList(obj, 'extraBinaries', src, '[git, /usr/bin/nano]');
   if (extraBinaries && extraBinaries.length > 0) {
     for (const b of extraBinaries) {
-      // eslint-disable-next-line no-control-regex
-      if (!(b.startsWith('/') || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..') || /[\s\u0000-\u001f\u007f-\u009f]/.test(b)) {
+      // Plain characters only: the path shows up in the preview, the sh script and the gate's arguments.
+      if (!(/^\/[A-Za-z0-9._+@/-]*$/.test(b) || /^[A-Za-z0-9._+-]+$/.test(b)) || b.split('/').includes('..')) {
         throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
       }
     }

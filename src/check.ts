@@ -141,7 +141,7 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
   if (account) {
     try {
       const eff = await sshdEffective(rec.sshdConfig, { user: rec.user, addr: a.allowFrom ? allowedSample(a.allowFrom) : '127.0.0.1' });
-      const want = matchSettings({ ...rec.answers, tools: rec.tools, jail: rec.jail });
+      const want = matchSettings({ ...rec.answers, tools: rec.tools, jail: rec.jail }, rec.gate);
       for (const [k, v] of Object.entries(want)) {
         const got = eff.get(k.toLowerCase())?.[0];
         if (got !== v) f.push({ id: `sshd:${k}`, title: `sshd's effective ${k} for ${rec.user} is ${got ?? 'unset'}, not ${v}`, evidence: [`sshd -T -C user=${rec.user}`, `drop-in ${rec.dropIn}${existsSync(rec.dropIn) ? '' : ' is missing'}`], hint: `jailwizard doctor ${rec.user}` });

@@ -11,6 +11,7 @@ import { hostEntriesFor, resolveClosure } from './ld-resolve.ts';
 import { readElf } from './elf.ts';
 import { chrootChain, type ChainLink } from './ownership.ts';
 import { readFileAt, rootOnly, rootOnlyChain, withParent } from './safe-fs.ts';
+import { mountOf } from './mountinfo.ts';
 import { copyIntoJail } from './plan.ts';
 import { run } from './run.ts';
 import {
@@ -174,20 +175,6 @@ async function readLog(user: string, sshdLog?: string): Promise<Pick<DoctorFacts
 }
 
 // ---------------------------------------------------------------- facts
-
-function mountOf(p: string): { target: string; options: string[] } | undefined {
-  let best: { target: string; options: string[] } | undefined;
-  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
-    const f = line.split(' ');
-    const target = f[4]?.replace(/\\040/g, ' ');
-    if (!target) continue;
-    if ((p === target || p.startsWith(target === '/' ? '/' : `${target}/`)) && (!best || target.length >= best.target.length)) {
-      const sep = f.indexOf('-');
-      best = { target, options: [...(f[5] ?? '').split(','), ...(f[sep + 3] ?? '').split(',')] };
-    }
-  }
-  return best;
-}
 
 /** The ACL mask of a dir whose group bits show write (the mask is what `ls -l` shows). */
 async function aclMask(p: string): Promise<string | undefined> {

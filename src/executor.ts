@@ -10,6 +10,7 @@ import { run, runOk } from './run.ts';
 import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
 import { Interrupted, UserError, signalExitCode } from './errors.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
+import { readMountInfo } from './mountinfo.ts';
 import { livePid } from './proc.ts';
 import { removeProbeFiles } from './probe-files.ts';
 import { waitForNewListener, listenerInodes } from './listen.ts';
@@ -440,16 +441,7 @@ function readText(p: string): string | undefined {
 
 /** The mount points in this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
 export function mountPoints(): Set<string> {
-  try {
-    return new Set(
-      readFileSync('/proc/self/mountinfo', 'utf8')
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (l.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
-    );
-  } catch {
-    return new Set();
-  }
+  return new Set(readMountInfo().map((m) => m.target));
 }
 
 export function isMountPoint(p: string): boolean {

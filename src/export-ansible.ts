@@ -3,6 +3,8 @@
 // jailwizard does the work, so the playbook stays readable and idempotent for free:
 // apply changes only what differs and says so in JSON, which the playbook reports.
 // Pure: text in, text out. Writing the files is src/commands/export.ts.
+import { oneLine } from './effects.ts';
+import { UserError } from './errors.ts';
 import type { Answers } from './types.ts';
 
 export interface AnsibleExport {
@@ -15,20 +17,29 @@ export interface AnsibleExport {
   source: string;
 }
 
-/** YAML double-quoted scalar (also a valid JSON string). */
-function yq(s: string): string {
-  return JSON.stringify(s);
+/**
+ * YAML double-quoted scalar (also a valid JSON string). Everything outside printable ASCII
+ * is escaped: PyYAML, which Ansible uses, reads NEL and the Unicode line separators as line
+ * breaks and refuses other control characters.
+ */
+export function yq(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 export function ansiblePlaybook(x: AnsibleExport): string {
   const { version, answers: a, answersName: name } = x;
   const user = a.user;
   const pkg = `jailwizard@${version}`;
+  // The user and the file name go into commands and Jinja-templated strings: plain names only
+  // (export checks the user name first, so this holds for every answers file it accepts).
+  for (const v of [user, name]) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*\$?(\.json|\.ya?ml)?$/.test(v)) throw new UserError(`cannot export a playbook for ${JSON.stringify(v)}`, 'user names are lowercase letters, digits, "_" and "-"');
+  }
   // Every task name is plain text (no templates), so logs and tests can find them.
-  return `# jailwizard ${version}: jail ${user} on every host of an inventory.
+  return `# jailwizard ${version}: jail ${oneLine(user)} on every host of an inventory.
 #
-# Exported by \`jailwizard export --format ansible\` from ${x.source}
-# (${a.tools.join(', ')} in ${a.jail}). On each host this play
+# Exported by \`jailwizard export --format ansible\` from ${oneLine(x.source)}
+# (${oneLine(a.tools.join(', '))} in ${oneLine(a.jail)}). On each host this play
 #   1. checks for Node.js 18.19 or later, and installs jailwizard ${version} with npm
 #      unless \`jailwizard --version\` already prints ${version};
 #   2. copies files/${name} to the host (root only, mode 0600);
@@ -55,7 +66,7 @@ export function ansiblePlaybook(x: AnsibleExport): string {
 #
 # apply's exit codes: 0 ok, 1 failed and rolled back, 2 bad input (nothing changed),
 # 4 rollback incomplete (the commands to run by hand are in its JSON, under "manual").
-# To undo on a host: jailwizard remove ${user} --yes
+# To undo on a host: jailwizard remove ${oneLine(user)} --yes
 
 - name: ${yq(`Jail ${user} with jailwizard ${version}`)}
   hosts: "{{ jailwizard_hosts | default('all') }}"

@@ -15,9 +15,10 @@ import {
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
+import { entryPointsOf, resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, readRetiredUids, sharersOf, type JailRecord } from './state.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
-import { mountPoints } from './executor.ts';
+import { mountOf, readMountInfo } from './mountinfo.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
 import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
 import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
@@ -62,6 +63,8 @@ export interface SshdFacts {
   includeLine?: string;
   /** Path of the global external sftp Subsystem, undefined for internal-sftp. */
   sftpSubsystem?: string;
+  /** The sftp-server binary the gate runs: the Subsystem's, or the distro's when the Subsystem is internal-sftp. */
+  sftpServer?: string;
   pidFile: string;
   reload?: { argv: string[]; pid?: number };
   listen: { host: string; port: number }[];
@@ -95,7 +98,7 @@ export interface HostFacts {
   /** Mount points now (for bind mounts already in place). */
   mounts: string[];
   /** Each bind source: its real path (symlinks resolved) and state. */
-  bindSources: Record<string, { real: string; state?: FileState }>;
+  bindSources: Record<string, { real: string; state?: FileState; fsType?: string }>;
   fstab: { path: string; text: string };
   /** systemd mount units of the bind targets, when they exist. */
   mountUnits: Record<string, FileState>;
@@ -215,6 +218,9 @@ async function simulateInstall(manager: PackageManager, pkgs: string[]): Promise
   return names.length > 0 ? names : pkgs;
 }
 
+/** Where distros put the sftp-server (Debian and Ubuntu, RHEL, Arch and Alpine). */
+const SFTP_SERVERS = ['/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/lib/ssh/sftp-server'];
+
 export async function gatherSshdFacts(mainConfig: string, user: string): Promise<SshdFacts> {
   const mainText = readFileSync(mainConfig, 'utf8');
   const include = findIncludeDir(mainText);
@@ -239,6 +245,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
     needsInclude: !include.dropInDir,
     includeLine: added?.line,
     sftpSubsystem,
+    sftpServer: sftpSubsystem ?? SFTP_SERVERS.find((p) => existsSync(p)),
     pidFile,
     reload,
     listen: connectAddresses(effective),
@@ -252,31 +259,7 @@ export interface GatherOptions {
   syslogConfig?: string;
 }
 
-const PATH_DIRS = ['/usr/local/bin', '/usr/bin', '/bin', '/usr/local/sbin', '/usr/sbin', '/sbin'];
-
-export interface ExtraBinary {
-  asked: string;
-  path?: string;
-  /** The file itself, symlinks resolved (/bin/su is /usr/bin/su on merged-/usr hosts): what is copied. */
-  real?: string;
-  setid: boolean;
-  elf: boolean;
-}
-
-/** An extra binary by name or path, as the host has it. */
-export function resolveExtra(asked: string): ExtraBinary {
-  const p = asked.startsWith('/') ? asked : PATH_DIRS.map((d) => path.join(d, asked)).find((c) => existsSync(c));
-  if (!p || !existsSync(p)) return { asked, setid: false, elf: false };
-  const real = realpathSync(p);
-  const st = statSync(p);
-  let elf = false;
-  try {
-    elf = st.isFile() && readElf(p) !== undefined;
-  } catch {
-    elf = false;
-  }
-  return { asked, path: p, real, setid: (st.mode & 0o6000) !== 0, elf };
-}
+export { resolveExtra, type ExtraBinary } from './extra-commands.ts';
 
 /** Files for the named extras that come from the host (locale, terminfo, libnss_files). */
 function runtimeExtraPaths(extras: readonly string[]): { files: string[]; elfs: string[] } {
@@ -316,7 +299,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const everyone = [answers, ...sharers.map((x) => x.record.answers)];
   const wide = jailWide(answers, everyone.slice(1));
   // What each user runs (its login shell, sftp-server only with a shell), together: a shared jail holds them all.
-  const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem)));
+  const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem, sshd.sftpServer)));
   const manager = detectPackageManager();
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
@@ -329,8 +312,8 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     const c = resolveClosure(present);
     closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
   }
-  const extraBinaries = wide.extraBinaries.map(resolveExtra);
-  const extraPaths = extraBinaries.filter((x) => x.path && x.elf).map((x) => x.path!);
+  const extraBinaries = wide.extraBinaries.map((x) => resolveExtra(x, opts.stateDir));
+  const extraPaths = extraBinaries.filter((x) => x.path && x.elf).flatMap((x) => [x.path!, ...entryPointsOf(x)]);
   if (extraPaths.length > 0) {
     const c = resolveClosure(extraPaths);
     closures.push({ name: 'extra', title: 'extra commands', binaries: extraPaths, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
@@ -355,6 +338,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
   const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;
   const keysFile = fileState(keysFilePath);
+  const mounts = readMountInfo();
 
   return {
     hostArch: hostArch(),
@@ -383,7 +367,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     stateDir: opts.stateDir,
     sharers,
     extraBinaries,
-    mounts: [...mountPoints()],
+    mounts: mounts.map((m) => m.target),
     bindSources: Object.fromEntries(
       wide.binds.map((b) => {
         let real = b.source;
@@ -392,13 +376,14 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
         } catch {
           // missing: the planner refuses it with the path as given
         }
-        return [b.source, { real, state: fileState(real, false) }];
+        return [b.source, { real, state: fileState(real, false), fsType: mountOf(real, mounts)?.fsType }];
       }),
     ),
     fstab: { path: FSTAB, text: existsSync(FSTAB) ? readFileSync(FSTAB, 'utf8') : '' },
+    // The bind targets', and the units of the dirs a noexec bind may cover (home, writable, group dir, /tmp).
     mountUnits: Object.fromEntries(
-      wide.binds.flatMap((b) => {
-        const unit = path.join('/etc/systemd/system', systemdUnitForPath(path.join(answers.jail, b.target)));
+      [...wide.binds.map((b) => path.join(answers.jail, b.target)), jailHome, ...[answers.writable, answers.groupDir, '/tmp'].filter((d): d is string => !!d).map((d) => path.join(answers.jail, d))].flatMap((where) => {
+        const unit = path.join('/etc/systemd/system', systemdUnitForPath(where));
         const st = fileState(unit);
         return st ? [[unit, st]] : [];
       }),

@@ -3,6 +3,7 @@
 // turns answers into text or settings; nothing here reads the host.
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from './errors.ts';
+import { checkKeyLineOptions, splitKeyLine } from './key-options.ts';
 import { EXTRAS, TOOLS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
 
 /** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
@@ -47,19 +48,19 @@ export function ownedDir(a: Pick<Answers, 'writable'>, home: string): string {
   return a.writable ?? home;
 }
 
-const KEY_TYPE = /^(ssh-|ecdsa-sha2-|sk-)/;
-
-/** One authorized_keys line, restricted to `allowFrom` with from= when that is set. */
-export function keyLine(key: string, allowFrom: string[] | undefined, index: number): string {
+/**
+ * One authorized_keys line as jailwizard writes it: the admin's key, its options checked as
+ * sshd parses them (refused when duplicated or in conflict with the jail), and from= with
+ * `allowFrom` in front when that is set. The connection test's temporary key goes through
+ * here too, so sshd parses the same kind of line it will see for the admin's keys.
+ */
+export function keyLine(key: string, allowFrom: readonly string[] | undefined, index: number): string {
   const k = key.trim();
+  checkKeyLineOptions(k, allowFrom, `authorized key ${index + 1}`);
   if (!allowFrom || allowFrom.length === 0) return k;
+  const { options, rest } = splitKeyLine(k);
   const from = `from="${allowFrom.join(',')}"`;
-  if (KEY_TYPE.test(k)) return `${from} ${k}`;
-  // The key has options already: add ours in front, unless it names its own sources.
-  if (/(^|,)\s*from=/i.test(k.split(/\s+/)[0] ?? '')) {
-    throw new UserError(`authorized key ${index + 1} already has a from= option`, 'drop it from the key, or drop allowFrom: jailwizard will not merge two source lists');
-  }
-  return `${from},${k}`;
+  return options ? `${from},${options} ${rest}` : `${from} ${rest}`;
 }
 
 /** sshd's Match Address pattern for every source except the allowed ones. */
@@ -158,13 +159,42 @@ export function inside(p: string, dir: string): boolean {
   return p === dir || p.startsWith(dir === '/' ? '/' : `${dir}/`);
 }
 
-/** Bind sources jailwizard refuses, whatever the admin says. */
-export function checkBind(b: BindMount, jail: string, realSource: string): void {
-  if (realSource === '/' || inside(realSource, '/etc')) {
-    throw new UserError(`bind source ${b.source} is ${realSource === '/' ? 'the whole system' : 'under /etc'}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
+/** Filesystems of the kernel itself: bound into a jail they show the host's processes, devices or kernel knobs. */
+export const KERNEL_FS_TYPES = ['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'bpf', 'configfs', 'mqueue'];
+
+/** Host trees no bind mount may show, in part or whole, with why (the state dir is added per run). */
+const SENSITIVE_TREES: { tree: string; what: string }[] = [
+  { tree: '/', what: 'the whole system' },
+  { tree: '/etc', what: "the host's configuration and secrets" },
+  { tree: '/root', what: "root's home" },
+  { tree: '/boot', what: 'the kernel and the boot loader' },
+  { tree: '/run', what: 'runtime sockets, pids and secrets' },
+  { tree: '/var/lib', what: "services' state: databases, keys" },
+  { tree: '/proc', what: "the kernel's view of processes" },
+  { tree: '/sys', what: "the kernel's view of devices" },
+  { tree: '/dev', what: "the host's devices" },
+];
+
+/** Why no jail may show this host dir (its real path, its filesystem type), or undefined. */
+export function forbiddenBindSource(real: string, fsType: string | undefined, stateDir: string | undefined): string | undefined {
+  if (fsType && KERNEL_FS_TYPES.includes(fsType)) return `is on a ${fsType} filesystem (the kernel's own, not data)`;
+  const trees = [...SENSITIVE_TREES, ...(stateDir ? [{ tree: stateDir, what: "jailwizard's state" }] : [])];
+  for (const t of trees) {
+    if (real === t.tree) return `is ${t.tree} (${t.what})`;
+    if (t.tree !== '/' && inside(real, t.tree)) return `is under ${t.tree} (${t.what})`;
   }
-  if (inside(jail, realSource)) throw new UserError(`bind source ${b.source} contains the jail ${jail}`, 'a jail inside its own bind mount would loop; bind a dir beside the jail');
-  if (inside(realSource, jail)) throw new UserError(`bind source ${b.source} is inside the jail ${jail}`, 'bind a host dir from outside the jail');
+  // A dir above one of them shows it too (a bind of /var shows /var/lib).
+  const below = trees.find((t) => t.tree !== '/' && inside(t.tree, real));
+  return below ? `contains ${below.tree} (${below.what})` : undefined;
+}
+
+/** Bind sources jailwizard refuses, whatever the admin says. */
+export function checkBind(b: BindMount, jail: string, realSource: string, fsType?: string, stateDir?: string): void {
+  const shown = realSource === b.source ? '' : ` (${realSource})`;
+  if (inside(jail, realSource) && realSource !== '/') throw new UserError(`bind source ${b.source}${shown} contains the jail ${jail}`, 'a jail inside its own bind mount would loop; bind a dir beside the jail');
+  if (inside(realSource, jail)) throw new UserError(`bind source ${b.source}${shown} is inside the jail ${jail}`, 'bind a host dir from outside the jail');
+  const why = forbiddenBindSource(realSource, fsType, stateDir);
+  if (why) throw new UserError(`bind source ${b.source}${shown} ${why}`, 'bind a data dir of its own, e.g. /srv/web/example.com');
   const top = b.target.split('/')[1] ?? '';
   if (['etc', 'dev', 'usr', 'bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32', 'home', 'tmp', 'proc'].includes(top)) {
     throw new UserError(`bind target ${b.target} is under /${top}, which jailwizard manages inside the jail`, 'mount it at a path of its own, e.g. target: /web (and startDir: /web for sftp users)');

@@ -5,7 +5,7 @@ import type { Action, Effect, Plan, Step } from './effects.ts';
 import type { JailRecord, RetiredUid } from './state.ts';
 import { quarantineDir, recordPath, retiredUidsPath } from './state.ts';
 import { AUTHORIZED_KEYS_DIR } from './plan.ts';
-import { inside } from './plan-options.ts';
+import { inside, systemdUnitForPath } from './plan-options.ts';
 
 export interface RemoveFacts {
   stateDir: string;
@@ -119,6 +119,8 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   const socket = path.join(jailRoot, 'dev/log');
   const ownDirs = [{ path: f.jailHome, hasFiles: f.homeHasFiles }, ...f.ownedDirs];
   const isOwn = (p: string): boolean => ownDirs.some((d) => inside(p, d.path));
+  /** Mount units of the user's own dirs (their noexec bind). */
+  const ownUnits = new Set(ownDirs.map((d) => systemdUnitForPath(d.path)));
   const keepHomePaths = (p: string): boolean => opts.keepHome && ownDirs.some((d) => inside(d.path, p) || inside(p, d.path));
   const movedOut = (p: string): boolean => ownDirs.some((d) => d.path === p && d.hasFiles) || (!shared && f.sharedDirs.some((d) => d.path === p && d.hasFiles));
   const jailNamesFile = (p: string): boolean => p === path.join(jailRoot, 'etc/passwd') || p === path.join(jailRoot, 'etc/group');
@@ -139,12 +141,13 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       if (shared) handOver(f.sharers[0]!, a);
       return shared;
     };
+    // The noexec bind of the user's own dirs is the user's, shared jail or not: it goes before the dirs move out.
     if (e.kind === 'mount') {
-      if (!jailWide()) mounts.push({ effect: { kind: 'umount', target: e.target }, undo: [e], pre: { kind: 'none' } });
+      if (isOwn(e.target) || !jailWide()) mounts.push({ effect: { kind: 'umount', target: e.target }, undo: [e], pre: { kind: 'none' } });
       continue;
     }
     if (e.kind === 'line-add') {
-      if (!jailWide()) mounts.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
+      if (isOwn(e.line.split(' ')[1] ?? '') || !jailWide()) mounts.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
       continue;
     }
     if (e.kind === 'run') {
@@ -153,7 +156,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
         if (inside(target, jailRoot) && !keepHomePaths(target)) continue; // removed with the jail
         jail.push(...inverse(a, f));
       } else if (isMountUnitRun(e)) {
-        if (!jailWide()) mounts.push(...inverse(a, f));
+        if (ownUnits.has(e.argv[2] ?? '') || !jailWide()) mounts.push(...inverse(a, f));
       } else if (e.argv[0] === 'useradd') {
         if (!opts.keepUser && f.userExists) user.push({ ...inverse(a, f)[0]!, pre: { kind: 'user-present', user: rec.user } });
       } else if (['usermod', 'gpasswd', 'chage'].includes(e.argv[0]!)) {
@@ -188,7 +191,7 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
         { effect: { kind: 'unlink', path: socket }, undo: [], pre: { kind: 'none' } },
       );
     } else if (inside(p, '/etc/systemd/system')) {
-      if (!jailWide()) mounts.push(...inverse(a, f));
+      if (ownUnits.has(path.basename(p)) || !jailWide()) mounts.push(...inverse(a, f));
     } else if (shared && jailNamesFile(p)) {
       handOver(f.sharers[0]!, a);
     } else {

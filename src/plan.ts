@@ -39,7 +39,8 @@ import {
 import { isSyslogProblem } from './syslog.ts';
 import { checkSharedJailPaths } from './shared-jail.ts';
 import { recordPath, type JailRecord } from './state.ts';
-import type { Answers, Tool } from './types.ts';
+import { usesGate, wantsNoexec, type Answers, type BindMount, type Tool } from './types.ts';
+import { GATE_PATH, gateCommand, gateScript, describeGrant, type GateGrant } from './gate.ts';
 import type { PasswdEntry } from './validate.ts';
 import { TOOLS } from './types.ts';
 
@@ -64,9 +65,14 @@ export function loginShell(tools: readonly Tool[]): string {
   return '/usr/sbin/nologin'; // sftp only: ForceCommand internal-sftp never runs a shell
 }
 
-/** Which host binaries each chosen tool puts in the jail, in recipe order. */
-export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | undefined): BinaryGroup[] {
+/**
+ * Which host binaries each chosen tool puts in the jail, in recipe order. The sftp-server is
+ * the external Subsystem's; a user behind the gate needs one even when the Subsystem is
+ * internal-sftp (sshd hands the gate the request), so then it is `gatedSftpServer`.
+ */
+export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | undefined, gatedSftpServer?: string): BinaryGroup[] {
   const shell = needsShell(tools);
+  const sftpServer = sftpSubsystem ?? (usesGate({ tools }) ? gatedSftpServer : undefined);
   const groups: BinaryGroup[] = [];
   if (shell && !tools.includes('bash')) {
     groups.push({ name: 'shell', title: `${MINIMAL_SHELL} as the login shell`, binaries: [MINIMAL_SHELL] });
@@ -75,18 +81,48 @@ export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | und
     if (!tools.includes(t)) continue;
     // sftp without any shell is internal-sftp: no binaries at all.
     if (t === 'sftp' && !shell) continue;
-    const bins = RECIPES[t].binaries.flatMap((b) => (b === SFTP_SUBSYSTEM ? (sftpSubsystem ? [sftpSubsystem] : []) : [b]));
+    const bins = RECIPES[t].binaries.flatMap((b) => (b === SFTP_SUBSYSTEM ? (sftpServer ? [sftpServer] : []) : [b]));
     if (bins.length > 0) groups.push({ name: t, title: RECIPES[t].summary, binaries: bins });
   }
   return groups;
 }
 
-/** The settings of the user's Match block. */
-export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>): Record<string, string> {
+/** The settings of the user's Match block; `gate` is the grant of a user without bash (gateGrant). */
+export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>, gate?: GateGrant): Record<string, string> {
   const m = { ...baseMatch(a.jail) };
   if (!needsShell(a.tools)) Object.assign(m, RECIPES.sftp.matchWithoutShell, { ForceCommand: internalSftpCommand(a) });
-  else if (!a.tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH);
+  else if (!a.tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH, gate ? { ForceCommand: gateCommand(gate) } : {});
   return m;
+}
+
+/**
+ * What the gate lets a user without bash run, as jail paths: their tools, the sftp-server for
+ * sftp and scp, git's server commands when git is one of their extra commands (never git
+ * itself: `git -c alias.x=!sh x` runs anything), and their other extra commands.
+ */
+export function gateGrant(a: Pick<Answers, 'tools' | 'extraBinaries'>, facts: { sshd: Pick<HostFacts['sshd'], 'sftpSubsystem' | 'sftpServer'>; extraBinaries: HostFacts['extraBinaries'] }): GateGrant | undefined {
+  if (!usesGate(a)) return undefined;
+  const asked = new Set(a.extraBinaries ?? []);
+  const extras = facts.extraBinaries.filter((x) => asked.has(x.asked) && x.path && x.elf);
+  const git = extras.find((x) => path.basename(x.path!) === 'git');
+  const sftp = a.tools.includes('sftp') || a.tools.includes('scp') ? (facts.sshd.sftpSubsystem ?? facts.sshd.sftpServer) : undefined;
+  return {
+    ...(a.tools.includes('rsync') ? { rsync: RECIPES.rsync.binaries[0]! } : {}),
+    ...(a.tools.includes('scp') ? { scp: RECIPES.scp.binaries[0]! } : {}),
+    ...(sftp ? { sftp, sftpSubsystem: facts.sshd.sftpSubsystem ?? 'internal-sftp' } : {}),
+    ...(git ? { git: path.dirname(git.path!) } : {}),
+    commands: extras.filter((x) => x !== git).map((x) => x.path!),
+  };
+}
+
+/**
+ * The dirs inside the jail the user can write, which are bind-mounted onto themselves
+ * noexec,nosuid,nodev when the user (or, for the shared /tmp, any user of the jail) wants it.
+ */
+export function noexecDirs(a: Answers, home: string, everyone: readonly Answers[], extras: readonly string[]): string[] {
+  const dirs = wantsNoexec(a) ? [a.writable ?? home, ...(a.groupDir ? [a.groupDir] : [])] : [];
+  if (extras.includes('tmp') && everyone.some(wantsNoexec)) dirs.push('/tmp');
+  return [...new Set(dirs)];
 }
 
 const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*', '']);
@@ -249,8 +285,10 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     throw new UserError(`group ${a.group} is a system group (gid ${group.gid})`, 'use a regular group made for this purpose, e.g. groupadd uploads');
   }
   for (const x of facts.extraBinaries) {
+    if (x.forbidden) throw new UserError(`extra command ${x.asked} ${x.forbidden}: jailwizard never copies it into a jail`, 'extra commands are programs, e.g. extraBinaries: [git, /usr/bin/nano]');
     if (!x.path) throw new UserError(`extra command ${x.asked} is not on this host`, `install it first (e.g. apt-get install ${x.asked.split('/').pop()}) or give its full path`);
-    if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
+    if (x.notExecutable) throw new UserError(`extra command ${x.path} is not an executable file`, 'name a program (a regular file with an execute bit), e.g. /usr/bin/nano');
+    if (!x.elf) throw new UserError(`extra command ${x.path} is not an ELF program (a script or a library?)`, 'add the program that runs it instead (its #! interpreter), or drop it');
   }
   const setid = facts.extraBinaries.filter((x) => x.setid);
   if (setid.length > 0 && !wide.allowSetuid) {
@@ -263,7 +301,7 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     const src = facts.bindSources[b.source];
     if (!src?.state) throw new UserError(`bind source ${b.source} does not exist`, 'create it first, or fix the path');
     if (src.state.kind !== 'dir') throw new UserError(`bind source ${b.source} is not a directory`, 'bind a directory');
-    checkBind(b, a.jail, src.real);
+    checkBind(b, a.jail, src.real, src.fsType, path.resolve(facts.stateDir));
   }
   const existing = facts.passwd.find((p) => p.name === a.user);
   if (existing) {
@@ -420,6 +458,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   // 5. Base layout: etc, dev, home, and the dirs the options ask for.
   const planned = new Set<string>([jail]);
   const baseActions: Action[] = [];
+  const grant = gateGrant(a, facts);
   const dir = (rel: string, mode = 0o755, uid = 0, gid = 0): void => {
     const p = path.join(jail, rel);
     if (planned.has(p)) return;
@@ -470,6 +509,13 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     parts.forEach((_, i) => dir(parts.slice(0, i + 1).join('/')));
   }
   if (wide.extras.includes('tmp')) dir('tmp', 0o1777);
+  if (grant) {
+    ['usr', 'usr/lib', path.dirname(GATE_PATH).slice(1)].forEach((d) => dir(d));
+    const p = path.join(jail, GATE_PATH);
+    const text = gateScript();
+    planned.add(p);
+    baseActions.push(...ensureFile(p, facts.jail[p], { kind: 'write', path: p, content: text, mode: 0o755, ...ROOT }, opts.sha256(text)));
+  }
   if (wide.extras.includes('profile')) file('etc/profile', PROFILE_TEXT);
   if (wide.extras.includes('nss')) file('etc/nsswitch.conf', NSSWITCH_TEXT);
   for (const b of wide.binds) {
@@ -481,6 +527,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     if (a.writable) why.push(`${a.writable} is the one dir ${user.name} owns (0750); the home stays root's.`);
     if (a.groupDir) why.push(`${a.groupDir} is shared by group ${a.group}: setgid and group-writable (2770), so every file made there belongs to the group.`);
     if (facts.sharers.length > 0) why.push(`A shared jail: etc/passwd lists root and its ${facts.sharers.length + 1} users, each with /home/<user>.`);
+    if (grant) why.push(`${GATE_PATH}: the gate sshd runs for ${user.name} (ForceCommand). It runs only ${describeGrant(grant)}, and refuses everything else: another user's shell, an uploaded program, the jail's ld.so.`);
     for (const e of wide.extras) if (e === 'tmp' || e === 'profile' || e === 'nss') why.push(EXTRA_WHY[e]);
     steps.push({
       id: 'base',
@@ -538,28 +585,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 6c. Bind mounts of host data: mounted now, and again at every boot.
   const mountActions: Action[] = [];
-  for (const b of wide.binds) {
-    const where = path.join(jail, b.target);
-    if (!facts.mounts.includes(where)) {
-      mountActions.push({ effect: { kind: 'mount', source: b.source, target: where, options: bindOptions(b) }, undo: [{ kind: 'umount', target: where }], pre: { kind: 'dir', path: where } });
-    }
-    if (facts.systemd) {
-      const unit = path.join('/etc/systemd/system', systemdUnitForPath(where));
-      const text = mountUnitText(b, where, jail);
-      const have = facts.mountUnits[unit];
-      const write = ensureFile(unit, have, { kind: 'write', path: unit, content: text, mode: 0o644, ...ROOT }, opts.sha256(text));
-      if (write.length > 0) {
-        // The unit's undo reloads systemd after the file is gone, so systemd forgets it.
-        write[0]!.undo.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
-        mountActions.push(...write, runAction(['systemctl', 'daemon-reload'], []), runAction(['systemctl', 'enable', path.basename(unit)], [['systemctl', 'disable', path.basename(unit)]]));
-      }
-    } else {
-      const line = fstabLine(b, where);
-      if (!facts.fstab.text.split('\n').includes(line)) {
-        mountActions.push({ effect: { kind: 'line-add', path: facts.fstab.path, line }, undo: [{ kind: 'line-remove', path: facts.fstab.path, line }], pre: { kind: 'none' } });
-      }
-    }
-  }
+  for (const b of wide.binds) mountActions.push(...persistedBind(b, path.join(jail, b.target), jail, facts, opts));
   if (mountActions.length > 0) {
     steps.push({
       id: 'mounts',
@@ -570,6 +596,27 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
         'Undo unmounts and forgets it; the host data itself is never touched.',
       ],
       actions: mountActions,
+    });
+  }
+
+  // 6c'. The dirs the user can write, bound onto themselves noexec: nothing uploaded runs,
+  // not even through the jail's ld.so (it cannot map an executable segment from there).
+  const everyone = [a, ...facts.sharers.map((x) => x.record.answers)];
+  const noexec = noexecDirs(a, user.home, everyone, wide.extras);
+  const noexecActions = noexec.flatMap((d) => {
+    const where = path.join(jail, d);
+    return persistedBind({ source: where, target: d, readOnly: false }, where, jail, facts, opts);
+  });
+  if (noexecActions.length > 0) {
+    steps.push({
+      id: 'noexec',
+      title: `Mount ${noexec.join(', ')} noexec,nosuid,nodev (each a bind onto itself)`,
+      why: [
+        `What ${user.name} can write cannot run: a program uploaded there is refused by the kernel, and so is the same program run through the jail's ld.so.`,
+        a.noexec === undefined ? `On by default for a user without bash (noexec: false turns it off).` : `Asked for with noexec: true.`,
+        facts.systemd ? 'Persisted as a systemd mount unit, like bind mounts.' : 'Persisted as an /etc/fstab line with nofail, like bind mounts.',
+      ],
+      actions: noexecActions,
     });
   }
 
@@ -606,7 +653,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
 
   // 7. sshd: the drop-in, validated and proved before sshd is reloaded.
   const s = facts.sshd;
-  const settings = matchSettings(a);
+  const settings = matchSettings(a, grant);
   const dropInText = renderDropIn(user.name, settings, a.allowFrom ? deniedAddressPattern(a.allowFrom) : undefined);
   const sshdActions: Action[] = [];
   if (s.needsInclude) {
@@ -673,6 +720,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       manifest,
       ...(logFile ? { logFile } : {}),
       ...(syslogConfig ? { syslogConfig } : {}),
+      ...(grant ? { gate: grant } : {}),
       appliedAt: opts.now,
     };
     const rp = recordPath(facts.stateDir, user.name);
@@ -691,6 +739,31 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     });
   }
   return { command: 'apply', user: a.user, steps, notes };
+}
+
+/** A bind mount made now and again at every boot: a systemd mount unit where systemd runs, an fstab line otherwise; only what is missing. */
+function persistedBind(b: BindMount, where: string, jail: string, facts: HostFacts, opts: PlanOptions): Action[] {
+  const out: Action[] = [];
+  if (!facts.mounts.includes(where)) {
+    out.push({ effect: { kind: 'mount', source: b.source, target: where, options: bindOptions(b) }, undo: [{ kind: 'umount', target: where }], pre: { kind: 'dir', path: where } });
+  }
+  if (facts.systemd) {
+    const unit = path.join('/etc/systemd/system', systemdUnitForPath(where));
+    const text = mountUnitText(b, where, jail);
+    const have = facts.mountUnits[unit];
+    const write = ensureFile(unit, have, { kind: 'write', path: unit, content: text, mode: 0o644, ...ROOT }, opts.sha256(text));
+    if (write.length > 0) {
+      // The unit's undo reloads systemd after the file is gone, so systemd forgets it.
+      write[0]!.undo.push({ kind: 'run', argv: ['systemctl', 'daemon-reload'] });
+      out.push(...write, runAction(['systemctl', 'daemon-reload'], []), runAction(['systemctl', 'enable', path.basename(unit)], [['systemctl', 'disable', path.basename(unit)]]));
+    }
+  } else {
+    const line = fstabLine(b, where);
+    if (!facts.fstab.text.split('\n').includes(line)) {
+      out.push({ effect: { kind: 'line-add', path: facts.fstab.path, line }, undo: [{ kind: 'line-remove', path: facts.fstab.path, line }], pre: { kind: 'none' } });
+    }
+  }
+  return out;
 }
 
 /**

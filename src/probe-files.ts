@@ -3,6 +3,8 @@
 // named after the test's tag in the jail. Journaled before the first client starts, so a
 // kill -9 at any moment is undone by `jailwizard rollback`: leftover clients are stopped,
 // the user's sessions in the jail are let end, and the tagged files go.
+import path from 'node:path';
+import { run } from './run.ts';
 import { listAt, lstatAt, unlinkAt, withDir } from './safe-fs.ts';
 import type { Action, Effect } from './effects.ts';
 import { pidsChrootedIn, pidsNaming } from './proc.ts';
@@ -42,6 +44,7 @@ export async function removeProbeFiles(e: Omit<ProbeFiles, 'kind'>): Promise<voi
     // session of this user (not ours to wait for) does not hold up a normal test.
     if (e.uid !== undefined) await until(() => pidsChrootedIn(e.jail, e.uid!).length === 0);
   }
+  const trees: { path: string; uid: number; gid: number }[] = [];
   for (const dir of e.dirs) {
     try {
       // Through the dir's fd (safe-fs): a dir the user swapped for a link is not followed.
@@ -50,7 +53,9 @@ export async function removeProbeFiles(e: Omit<ProbeFiles, 'kind'>): Promise<voi
           const name = n.toString('utf8');
           if (!name.startsWith(e.prefix) && !name.startsWith(`.${e.prefix}`)) continue;
           try {
-            if (lstatAt(d, n)?.isDirectory() === false) unlinkAt(d, n);
+            const st = lstatAt(d, n);
+            if (st?.isDirectory() === false) unlinkAt(d, n);
+            else if (st && e.uid !== undefined && st.uid === e.uid && st.uid !== 0) trees.push({ path: path.join(dir, name), uid: st.uid, gid: st.gid });
           } catch (err) {
             if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // gone meanwhile is what we want
           }
@@ -62,4 +67,7 @@ export async function removeProbeFiles(e: Omit<ProbeFiles, 'kind'>): Promise<voi
       if (code !== 'ENOENT' && code !== 'ENOTDIR' && code !== 'EUNSAFE') throw err;
     }
   }
+  // A tree a probe made as the user (git's repository) goes as the user too: root never walks
+  // into a tree the user can change, and as the user rm can only take what the user could.
+  for (const t of trees) await run(['setpriv', '--reuid', String(t.uid), '--regid', String(t.gid), '--clear-groups', '--', 'rm', '-rf', '--', t.path]);
 }

@@ -62,6 +62,7 @@ export function includeLineFor(mainConfig: string): { line: string; dir: string 
  * from there; sshd evaluates every Match block, so the jail's settings still apply everywhere.
  */
 export function renderDropIn(user: string, settings: Record<string, string>, deniedAddresses?: string): string {
+  for (const [k, v] of [['User', user], ['Address', deniedAddresses ?? '*'], ...Object.entries(settings)] as const) checkSshdValue(k, v);
   const lines = [
     `# Written by jailwizard: chroot jail for ${user}.`,
     `# Remove with: jailwizard remove ${user}   (do not edit: jailwizard check compares it)`,
@@ -70,6 +71,19 @@ export function renderDropIn(user: string, settings: Record<string, string>, den
     ...Object.entries(settings).map(([k, v]) => `    ${k} ${v}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What may stand in a value jailwizard writes into sshd_config: no quotes, `#` (a comment in
+ * OpenSSH 9), `%` (a token in ChrootDirectory and AuthorizedKeysFile other than jailwizard's own
+ * `%u`), backslashes or control characters. Every input is checked earlier; this is the last
+ * guard, so a path that slipped through can never add a line or a keyword.
+ */
+export function checkSshdValue(keyword: string, value: string): void {
+  const v = keyword === 'AuthorizedKeysFile' ? value.replace(/%u/g, '') : value;
+  if (v === '' || !/^[A-Za-z0-9._+@/,:=!* -]+$/.test(v)) {
+    throw new UserError(`refusing to write ${keyword} ${JSON.stringify(value)} into sshd's config`, 'use plain paths and names: letters, digits and . _ - + @ /');
+  }
 }
 
 /** `sshd -T` output: keyword (lower case) → every value it printed, in order. */

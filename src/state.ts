@@ -7,6 +7,7 @@ import { checkShape } from './answers.ts';
 import { badStateFile, checkRecord } from './state-check.ts';
 import { UserError } from './errors.ts';
 import type { Answers, Tool } from './types.ts';
+import type { GateGrant } from './gate.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
 
@@ -51,6 +52,8 @@ export interface JailRecord {
   logFile?: string;
   /** With answers.log: the syslog daemon's config the socket was added to (update uses it again). */
   syslogConfig?: string;
+  /** A user without bash: what the gate (ForceCommand) lets them run, as written in the drop-in. */
+  gate?: GateGrant;
   appliedAt: string;
 }
 

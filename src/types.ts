@@ -54,9 +54,24 @@ export interface Answers {
   allowSetuid?: boolean;
   /** Privileged groups (sudo, adm, shadow, disk…) an adopted user may stay in; refused otherwise. */
   allowPrivilegedGroups?: string[];
+  /**
+   * The dirs the user can write are bind-mounted onto themselves noexec,nosuid,nodev, so nothing
+   * uploaded runs. Default: on for a user without bash who has rsync or scp (the gate's users).
+   */
+  noexec?: boolean;
 }
 
 /** True when the user's sessions are internal-sftp (sftp is the only tool). */
 export function isSftpOnly(a: Pick<Answers, 'tools'>): boolean {
   return a.tools.length === 1 && a.tools[0] === 'sftp';
+}
+
+/** A user with rsync or scp but no bash: sshd runs the gate (ForceCommand), which runs only their tools. */
+export function usesGate(a: { tools: readonly Tool[] }): boolean {
+  return !a.tools.includes('bash') && a.tools.some((t) => t === 'rsync' || t === 'scp');
+}
+
+/** Whether the user's writable dirs are mounted noexec: as asked, else for the gate's users. */
+export function wantsNoexec(a: { tools: readonly Tool[]; noexec?: boolean }): boolean {
+  return a.noexec ?? usesGate(a);
 }

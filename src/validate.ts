@@ -3,6 +3,7 @@
 import { lstatSync, readdirSync, readFileSync, fstatSync, type Stats } from 'node:fs';
 import { isatty } from 'node:tty';
 import { UserError, quoteIfOdd } from './errors.ts';
+import { checkKeyLineOptions, shortKey, splitKeyLine } from './key-options.ts';
 import { run } from './run.ts';
 import { ARCHES, TOOLS, type Arch, type Tool } from './types.ts';
 
@@ -306,21 +307,6 @@ export function splitKeys(text: string): string[] {
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
-// OpenSSH 9.2's authorized_keys options. ssh-keygen -l ignores options, but sshd skips a
-// line with an unknown one, so the key would silently not work.
-const KEY_OPTIONS = [
-  'agent-forwarding', 'cert-authority', 'command', 'environment', 'expiry-time', 'from', 'no-agent-forwarding',
-  'no-port-forwarding', 'no-pty', 'no-touch-required', 'no-user-rc', 'no-x11-forwarding', 'permitlisten',
-  'permitopen', 'port-forwarding', 'principals', 'pty', 'restrict', 'tunnel', 'user-rc', 'verify-required',
-  'x11-forwarding',
-];
-
-/** Short, single-line form of a key for messages. */
-function shortKey(line: string): string {
-  const one = line.replace(/\s+/g, ' ');
-  return one.length > 40 ? `${one.slice(0, 40)}…` : one;
-}
-
 /** Validates one authorized_keys line with the real ssh-keygen; returns what it reports. */
 export async function checkAuthorizedKey(line: string): Promise<KeyInfo> {
   const key = line.trim();
@@ -334,9 +320,9 @@ export async function checkAuthorizedKey(line: string): Promise<KeyInfo> {
   }
   if (/[\r\n]/.test(key)) throw new UserError(`"${shortKey(key)}" has more than one line`, 'give one key per entry (split several keys with splitKeys)');
 
-  const { options, rest } = splitOptions(key);
+  const { options, rest } = splitKeyLineOr(key);
   // Only judge options on a line that looks like a key; ssh-keygen judges the rest.
-  if (options && /^(ssh|ecdsa|sk)-/.test(rest)) checkKeyOptions(options, key);
+  if (options && /^(ssh|ecdsa|sk)-/.test(rest)) checkKeyLineOptions(key, undefined);
 
   // The key goes to ssh-keygen on stdin: no temporary file that a refusal or a kill could leave behind.
   const r = await run(['ssh-keygen', '-l', '-f', '-'], { input: `${key}\n`, timeoutMs: 10_000 });
@@ -379,32 +365,15 @@ export async function checkAuthorizedKeys(keys: readonly string[], parallel = 4)
 
 /** The key itself (type and base64 blob), without options and comment: two lines with the same one are the same key. */
 export function keyBlob(line: string): string {
-  const [type = '', blob = ''] = splitOptions(line.trim()).rest.split(/\s+/);
+  const [type = '', blob = ''] = splitKeyLineOr(line.trim()).rest.split(/\s+/);
   return `${type} ${blob}`;
 }
 
-/** [options] type base64 [comment]: like sshd, options end at the first unquoted blank. */
-function splitOptions(key: string): { options: string; rest: string } {
-  if (/^(ssh|ecdsa|sk)-/.test(key)) return { options: '', rest: key };
-  let quoted = false;
-  for (let i = 0; i < key.length; i++) {
-    const c = key[i]!;
-    if (c === '\\' && quoted) i++;
-    else if (c === '"') quoted = !quoted;
-    else if (!quoted && /\s/.test(c)) return { options: key.slice(0, i), rest: key.slice(i).trim() };
-  }
-  return { options: '', rest: key };
-}
-
-function checkKeyOptions(options: string, key: string): void {
-  // Options are comma-separated; commas inside "quoted values" do not split.
-  for (const opt of options.match(/(?:[^,"]|"(?:[^"\\]|\\.)*")+/g) ?? []) {
-    const name = opt.split('=')[0]!.trim().toLowerCase();
-    if (!KEY_OPTIONS.includes(name)) {
-      throw new UserError(
-        `"${shortKey(key)}" has an unknown option ${q(name)}`,
-        `sshd ignores a key line with an unknown option; known: ${KEY_OPTIONS.join(', ')}`,
-      );
-    }
+/** [options] type base64 [comment] as sshd splits it; an unbalanced quote leaves it all to ssh-keygen to reject. */
+function splitKeyLineOr(key: string): { options: string; rest: string } {
+  try {
+    return splitKeyLine(key);
+  } catch {
+    return { options: '', rest: key };
   }
 }

@@ -4,14 +4,16 @@
 // A negative probe passes only when we got in and the server refused the action: a login
 // that fails outright proves nothing about the jail, so it fails the probe too.
 import { randomBytes } from 'node:crypto';
-import { chmod, copyFile, lstat, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
 import { addressAllowed } from './plan-options.ts';
 import { tmpdir } from 'node:os';
-import { basename, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import { run, type RunResult } from './run.ts';
 import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
+import { readElf } from './elf.ts';
+import { readMountInfo } from './mountinfo.ts';
 
 /**
  * The jail's options (#5) the probes prove, as in the record's answers; each absent key
@@ -21,7 +23,13 @@ import type { Answers, Tool } from './types.ts';
 export type ProbeOptions = Pick<
   Answers,
   'readOnly' | 'umask' | 'startDir' | 'writable' | 'group' | 'groupDir' | 'binds' | 'log' | 'allowFrom' | 'extraBinaries' | 'extras'
-> & { logFile?: string };
+> & {
+  logFile?: string;
+  /** The dirs (inside the jail) jailwizard bound onto themselves noexec,nosuid,nodev. */
+  noexecDirs?: string[];
+  /** sshd runs jailwizard's gate for this user (ForceCommand): the record has its grant. */
+  gated?: boolean;
+};
 
 export interface ProbeTarget extends ProbeOptions {
   user: string;
@@ -83,6 +91,7 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
     const sftp = has('sftp');
     const sftpOnly = t.tools.length === 1 && sftp;
     const anyShell = t.tools.some((x) => x !== 'sftp');
+    const gated = t.gated === true;
 
     // allowFrom: the refusal is proved from a loopback source sshd's Match block denies.
     const allow = t.allowFrom && t.allowFrom.length > 0 ? t.allowFrom : undefined;
@@ -120,7 +129,11 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
       else report(`bind ${b.target}: writable`, ...(await p.bindWritable(b.target, b.source)));
     }
     if (sftp && t.log) report(`log: upload appears in ${t.logFile ?? 'the syslog'}`, ...(await p.logged()));
-    if (anyShell) for (const bin of t.extraBinaries ?? []) report(`extra: ${basename(bin)} runs`, ...(await p.extraRuns(bin)));
+    for (const bin of anyShell ? (t.extraBinaries ?? []) : []) {
+      // Behind the gate git itself never runs (git -c alias.x='!sh' x would run anything); a clone and a push do.
+      if (!(gated && basename(bin) === 'git')) report(`extra: ${basename(bin)} runs`, ...(await p.extraRuns(bin)));
+      if (basename(bin) === 'git') report('extra: git clone and git push over ssh', ...(await p.gitRoundTrip()));
+    }
     if (shell && t.extras?.includes('locale')) report('locale: no setlocale warning with LANG=C.UTF-8', ...(await p.noSetlocaleWarning()));
     if (t.extras?.includes('tmp') && (anyShell || !t.readOnly)) report('/tmp is writable', ...(await p.tmpWritable()));
 
@@ -129,6 +142,19 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
     if (shell) report('escape: cd /.. stays in the jail (ssh)', ...(await p.shellListing('/..')));
     if (sftp) report('escape: cd /.. stays in the jail (sftp)', ...(await p.sftpCdUp()));
     if (sftpOnly) report('escape: no shell for an sftp-only user', ...(await p.noShell()));
+    if (gated) {
+      report('gate: a login without a command gets no shell', ...(await p.gateRefuses(undefined)));
+      for (const prog of await p.otherPrograms()) report(`gate: ${prog} refused`, ...(await p.gateRefuses(`${prog} -c 'echo ${p.ranMarker}'`)));
+    }
+    if (t.noexecDirs && t.noexecDirs.length > 0) report(`noexec: ${t.noexecDirs.join(', ')} mounted noexec,nosuid,nodev`, ...(await p.noexecMounted(t.noexecDirs)));
+    if ((gated || (t.noexecDirs ?? []).length > 0) && !t.readOnly) {
+      const [uploaded, detail] = await p.uploadElf();
+      if (!uploaded) report('escape: an uploaded program is refused', false, detail);
+      else {
+        report('escape: an uploaded program is refused', ...(await p.uploadedRefused(false)));
+        report("escape: the same program through the jail's ld.so is refused", ...(await p.uploadedRefused(true)));
+      }
+    }
     report('escape: port forwarding refused', ...(await p.forwarding()));
     for (const w of forbiddenWrites(t.user, p.tag)) {
       if (shell) report(`escape: cannot write ${w.label} (ssh)`, ...(await p.shellWrite(w.path)));
@@ -325,11 +351,9 @@ class Prober {
   async rsyncRoundTrip(): Promise<Outcome> {
     const name = this.remoteName('rsync');
     const back = this.local('rsync');
-    // rsync parses -e itself (no shell): fixed options and paths without spaces only.
-    const e = ['ssh', ...this.sshOptions(), '-p', String(this.t.port)].join(' ');
-    const up = await this.client(['rsync', '-e', e, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
+    const up = await this.client([...this.rsyncArgv(), join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
     if (up.exitCode !== 0) return [false, `upload: ${failure(up)}`];
-    const down = await this.client(['rsync', '-e', e, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
+    const down = await this.client([...this.rsyncArgv(), this.remote(name), back], { timeoutMs: TIMEOUT_MS });
     if (down.exitCode !== 0) return [false, `download: ${failure(down)}`];
     return this.sameAsPayload(back);
   }
@@ -411,7 +435,8 @@ class Prober {
 
   async bindWriteRefused(target: string): Promise<Outcome> {
     const path = `${target}/${this.tag}-bind`;
-    return this.viaShell() ? this.shellWrite(path) : this.sftpWrite(path);
+    const via = this.via();
+    return via === 'shell' ? this.shellWrite(path) : via === 'sftp' ? this.sftpWrite(path) : this.rsyncWrite(path);
   }
 
   /** A read-write bind: a file the user creates at the target appears in the host dir. */
@@ -448,6 +473,13 @@ class Prober {
   /** An extra binary starts in the jail: the loader finds its libraries and the file is there. */
   async extraRuns(bin: string): Promise<Outcome> {
     const path = await this.commandPath(bin);
+    if (this.via() !== 'shell') {
+      // Behind the gate: the command itself, no shell around it.
+      const g = await this.ssh([], `${path} --version`);
+      if (/error while loading shared libraries/.test(g.stderr)) return [false, tail(g.stderr, 1)];
+      if (g.exitCode !== 0) return [false, `${path} --version: ${failure(g)}`];
+      return [true, `${path}: ${g.stdout.trim().split('\n')[0] || 'exit 0'}`];
+    }
     const r = await this.shellAttempt(`${path} --version`);
     if (typeof r === 'string') return [false, r];
     if (/error while loading shared libraries/.test(r.stderr)) return [false, tail(r.stderr, 1)];
@@ -490,21 +522,198 @@ class Prober {
     return [false, `no refusal by sshd from ${from}: ${failure(r)}`];
   }
 
+  // ---- only the chosen tools: the gate, noexec, uploaded programs ----
+
+  /** What a program that ran prints; the refusal probes look for it. */
+  get ranMarker(): string {
+    return `${this.tag}-ran`;
+  }
+
+  /** Behind the gate: `command` (or a login without one) is refused by the gate, and nothing of it ran. */
+  async gateRefuses(command: string | undefined): Promise<Outcome> {
+    const r = await this.ssh([], command);
+    if (r.exitCode === 255) return [false, `could not log in: ${failure(r)}`];
+    if (r.stdout.includes(this.ranMarker)) return [false, `it ran: ${tail(r.stdout, 1)}`];
+    const line = r.stderr.split('\n').find((l) => l.startsWith('jailwizard: refused: '));
+    if (r.exitCode === 0 || !line) return [false, `not refused by the gate: ${failure(r)}`];
+    return [true, line];
+  }
+
+  /** Programs in the jail that are not this user's: the shell sshd needs for the gate, and another user's bash. */
+  async otherPrograms(): Promise<string[]> {
+    const found: string[] = [];
+    for (const p of ['/bin/sh', '/bin/bash']) if (await exists(join(this.t.jail, p))) found.push(p);
+    return found;
+  }
+
+  /** The noexec binds are in place, as the kernel reports them (/proc/self/mountinfo of this host). */
+  async noexecMounted(dirs: string[]): Promise<Outcome> {
+    const table = readMountInfo();
+    const bad = dirs.filter((d) => {
+      const m = table.filter((x) => x.target === join(this.t.jail, d)).at(-1);
+      return !m || !['noexec', 'nosuid', 'nodev'].every((o) => m.options.includes(o));
+    });
+    return bad.length === 0 ? [true, `${dirs.length} mount${dirs.length === 1 ? '' : 's'} with noexec,nosuid,nodev`] : [false, `not mounted noexec,nosuid,nodev: ${bad.join(', ')}`];
+  }
+
+  /** Where the user's uploads go and their programs would be: the one dir the user owns. */
+  private ownedDir(): string | undefined {
+    return this.t.writable ?? this.home;
+  }
+
+  private elf = '';
+
+  /**
+   * Uploads an ELF program that would run in this jail (the host's copy of the jail's
+   * shell, executable) into the user's own dir, by the user's own means.
+   */
+  async uploadElf(): Promise<Outcome> {
+    const dir = this.ownedDir();
+    if (!dir) return [false, "the user's home is unknown"];
+    const shell = (await exists(join(this.t.jail, '/bin/bash'))) && this.t.tools.includes('bash') ? '/bin/bash' : '/bin/sh';
+    const local = join(this.work, 'elf');
+    await copyFile(shell, local);
+    await chmod(local, 0o755);
+    const remote = `${dir}/${this.tag}-elf`;
+    this.uploaded.push(remote);
+    this.elf = remote;
+    const via = this.via();
+    const r =
+      via === 'rsync' ? await run([...this.rsyncArgv(), local, this.remote(remote)], { timeoutMs: TIMEOUT_MS })
+      : via === 'sftp' ? await this.sftp([`put -p ${local} ${remote}`])
+      : await run(['ssh', ...this.sshOptions(), '-p', String(this.t.port), `${this.t.user}@${this.t.host}`, `cat > ${remote} && chmod 755 ${remote}`], { timeoutMs: TIMEOUT_MS, input: await readFile(local) });
+    if (r.exitCode !== 0) return [false, `upload of ${remote}: ${failure(r)}`];
+    const st = await lstat(this.hostPath(remote)).catch(() => undefined);
+    if (!st?.isFile() || (st.mode & 0o111) === 0) return [false, `${remote} did not arrive as an executable file`];
+    return [true, remote];
+  }
+
+  /** The uploaded program does not run: behind the gate the gate refuses it, with bash the kernel does (noexec). */
+  async uploadedRefused(throughLoader: boolean): Promise<Outcome> {
+    const loader = throughLoader ? readElf(join(this.t.jail, this.t.tools.includes('bash') ? '/bin/bash' : '/bin/sh'))?.interp : undefined;
+    if (throughLoader && !loader) return [false, "the jail's shell names no ELF interpreter"];
+    const command = `${loader ? `${loader} ` : ''}${this.elf} -c 'echo ${this.ranMarker}'`;
+    if (this.t.gated) return this.gateRefuses(command);
+    const r = await this.shellAttempt(command);
+    if (typeof r === 'string') return [false, r];
+    if (r.stdout.includes(this.ranMarker)) return [false, `it ran: ${command}`];
+    const why = throughLoader ? /failed to map segment|Permission denied|Operation not permitted/ : /Permission denied/;
+    if (!why.test(r.stderr)) return [false, `not refused by the kernel: ${failure(r)}`];
+    return [true, tail(r.stderr, 1)];
+  }
+
+  // ---- git: what its users do, a push and a clone over ssh ----
+
+  /** Trees the probes made in the user's dirs (a git repository); cleanup() removes them as the user. */
+  private trees: string[] = [];
+
+  /**
+   * An empty repository on the server (made with git for a bash user, uploaded otherwise),
+   * a push of a new commit into it (git-receive-pack), and a clone back (git-upload-pack)
+   * that holds that commit. The real git client over ssh, as the user would.
+   */
+  async gitRoundTrip(): Promise<Outcome> {
+    const dir = this.ownedDir();
+    if (!dir) return [false, "the user's home is unknown"];
+    const repo = `${dir}/${this.tag}.git`;
+    this.trees.push(repo);
+    const env = {
+      GIT_SSH_COMMAND: ['ssh', ...this.sshOptions()].join(' '),
+      GIT_CONFIG_NOSYSTEM: '1',
+      GIT_CONFIG_GLOBAL: '/dev/null',
+      GIT_TERMINAL_PROMPT: '0',
+    };
+    const git = (args: string[], cwd = this.work) =>
+      run(['git', '-c', 'user.name=jailwizard', '-c', 'user.email=jailwizard@localhost', '-c', 'init.defaultBranch=main', ...args], { cwd, env, timeoutMs: TIMEOUT_MS });
+    const host = this.t.host.includes(':') ? `[${this.t.host}]` : this.t.host;
+    const url = `ssh://${this.t.user}@${host}:${this.t.port}${repo}`;
+
+    if (this.via() === 'shell') {
+      const r = await this.ssh([], `git init -q --bare ${repo}`);
+      if (r.exitCode !== 0) return [false, `git init --bare on the server: ${failure(r)}`];
+    } else {
+      const empty = join(this.work, 'empty.git');
+      const init = await git(['init', '-q', '--bare', empty]);
+      if (init.exitCode !== 0) return [false, `git init: ${failure(init)}`];
+      const up =
+        this.via() === 'rsync' ? await run([...this.rsyncArgv(), '-r', `${empty}/`, this.remote(`${repo}/`)], { timeoutMs: TIMEOUT_MS })
+        : await this.sftp([`put -r ${empty} ${repo}`]);
+      if (up.exitCode !== 0) return [false, `upload of an empty repository: ${failure(up)}`];
+    }
+    const src = join(this.work, 'src');
+    for (const step of [['init', '-q', src], ['-C', src, 'commit', '-q', '--allow-empty', '-m', `jailwizard probe ${this.tag}`]]) {
+      const r = await git(step);
+      if (r.exitCode !== 0) return [false, `git ${step.join(' ')}: ${failure(r)}`];
+    }
+    const head = (await git(['-C', src, 'rev-parse', 'HEAD'])).stdout.trim();
+    const push = await git(['-C', src, 'push', '-q', url, 'main']);
+    if (push.exitCode !== 0) return [false, `git push: ${failure(push)}`];
+    // A bare clone: nothing of the server's repository is checked out on this host.
+    const back = join(this.work, 'back.git');
+    const clone = await git(['clone', '-q', '--bare', url, back]);
+    if (clone.exitCode !== 0) return [false, `git clone: ${failure(clone)}`];
+    const got = (await git(['--git-dir', back, 'rev-parse', 'main'])).stdout.trim();
+    if (got !== head) return [false, `pushed ${head}, cloned ${got || 'nothing'}`];
+    return [true, `pushed and cloned ${head.slice(0, 12)}`];
+  }
+
+  /** Removes a tree the probes made in the user's dirs, as the user (root never walks the user's tree). */
+  private async removeTree(tree: string): Promise<void> {
+    const via = this.via();
+    if (via === 'shell') {
+      await this.ssh([], `rm -rf ${tree}`);
+    } else if (via === 'rsync') {
+      // --delete of exactly that name: sync an empty dir onto its parent with everything else excluded.
+      const empty = join(this.work, 'empty-dir');
+      await mkdir(empty, { recursive: true });
+      const name = basename(tree);
+      await run([...this.rsyncArgv(), '-r', '--delete', `--include=/${name}`, `--include=/${name}/**`, '--exclude=*', `${empty}/`, this.remote(`${dirname(tree)}/`)], { timeoutMs: TIMEOUT_MS });
+    } else {
+      // sftp has no rm -r: list each dir, remove files, then the dirs deepest first.
+      const dirs = [tree];
+      const files: string[] = [];
+      for (let i = 0; i < dirs.length && i < 1000; i++) {
+        const r = await this.sftp([`ls -la ${dirs[i]}`]);
+        for (const l of r.stdout.split('\n')) {
+          const f = l.split(/\s+/);
+          const name = f.slice(8).join(' ');
+          if (f.length < 9 || name === '.' || name === '..' || l.startsWith('sftp>')) continue;
+          (f[0]!.startsWith('d') ? dirs : files).push(`${dirs[i]}/${basename(name)}`);
+        }
+      }
+      await this.sftp([...files.map((f) => `-rm ${f}`), ...dirs.reverse().map((d) => `-rmdir ${d}`)]);
+    }
+  }
+
   // ---- acting as the user, by whichever means the user has ----
 
-  /** A shell (bash, or the /bin/sh rsync and scp bring) when the user has one, else sftp. */
-  private viaShell(): boolean {
-    return this.t.tools.some((x) => x !== 'sftp');
+  /**
+   * How the probes act as the user: their shell (bash, or the /bin/sh rsync and scp bring to
+   * a jail without jailwizard's gate); behind the gate the sftp-server (sftp, or scp's), else rsync.
+   */
+  private via(): 'shell' | 'sftp' | 'rsync' {
+    const anyShell = this.t.tools.some((x) => x !== 'sftp');
+    if (this.t.tools.includes('bash') || (anyShell && !this.t.gated)) return 'shell';
+    if (this.t.tools.includes('sftp') || this.t.tools.includes('scp')) return 'sftp';
+    return 'rsync';
+  }
+
+  /** `rsync -e 'ssh …'`: rsync parses -e itself (no shell), so fixed options and paths without spaces only. */
+  private rsyncArgv(): string[] {
+    return ['rsync', '-e', ['ssh', ...this.sshOptions(), '-p', String(this.t.port)].join(' ')];
   }
 
   /** Creates a file at a jail path as the user and checks on the host that it exists; cleanup() removes it. */
   private async userCreate(path: string): Promise<Outcome> {
     const host = this.hostPath(path);
     this.created.push(host);
-    if (this.viaShell()) {
+    if (this.via() === 'shell') {
       const r = await this.shellAttempt(`printf x > ${path}`);
       if (typeof r === 'string') return [false, r];
       if (r.exitCode !== 0) return [false, `cannot create ${path}: ${failure(r)}`];
+    } else if (this.via() === 'rsync') {
+      const r = await run([...this.rsyncArgv(), join(this.work, 'payload'), this.remote(path)], { timeoutMs: TIMEOUT_MS });
+      if (r.exitCode !== 0) return [false, `cannot upload ${path}: ${failure(r)}`];
     } else {
       const r = await this.sftp([`put ${join(this.work, 'payload')} ${path}`]);
       if (r.exitCode !== 0) return [false, `cannot upload ${path}: ${failure(r)}`];
@@ -515,11 +724,17 @@ class Prober {
 
   /** The names in a jail dir as the user sees them (shell builtins only, or sftp), or why not. */
   private async userList(dir: string): Promise<string[] | string> {
-    if (this.viaShell()) {
+    if (this.via() === 'shell') {
       const r = await this.shellAttempt(`cd ${dir} && for f in .* *; do if [ -e "$f" ] || [ -L "$f" ]; then printf '%s\\n' "$f"; fi; done`);
       if (typeof r === 'string') return r;
       if (r.exitCode !== 0) return `cannot list ${dir}: ${failure(r)}`;
       return r.stdout.slice(IN.length).split('\n');
+    }
+    if (this.via() === 'rsync') {
+      // One line per entry: mode, size, date, time, name.
+      const r = await run([...this.rsyncArgv(), '--list-only', this.remote(`${dir}/`)], { timeoutMs: TIMEOUT_MS });
+      if (r.exitCode !== 0) return `cannot list ${dir}: ${failure(r)}`;
+      return r.stdout.split('\n').map((l) => l.split(/\s+/).slice(4).join(' '));
     }
     const r = await this.sftp([`cd ${dir}`, 'ls -1a']);
     if (r.exitCode !== 0) return `cannot list ${dir}: ${failure(r)}`;
@@ -614,6 +829,15 @@ class Prober {
     });
   }
 
+  async rsyncWrite(path: string): Promise<Outcome> {
+    return this.checkWrite(path, async () => {
+      const r = await run([...this.rsyncArgv(), join(this.work, 'payload'), this.remote(path)], { timeoutMs: TIMEOUT_MS });
+      if (r.exitCode === 0) return [false, `rsync wrote ${path}`];
+      if (/connection unexpectedly closed|Permission denied \(publickey/.test(r.stderr) && !/rsync:/.test(r.stderr)) return [false, `could not log in: ${failure(r)}`];
+      return [true, tail(r.stderr, 1) || `exit ${r.exitCode}`];
+    });
+  }
+
   async sftpWrite(path: string): Promise<Outcome> {
     return this.checkWrite(path, async () => this.sftpRefused(await this.sftp([`put ${join(this.work, 'payload')} ${path}`])));
   }
@@ -641,6 +865,7 @@ class Prober {
 
   /** Removes the files our probes uploaded or created: over sftp when we can, then on the host. */
   async cleanup(): Promise<void> {
+    for (const t of this.trees) await this.removeTree(t).catch(() => undefined);
     for (const p of this.created) removeProbeFile(p);
     if (this.uploaded.length === 0) return;
     // "-rm": a leading "-" lets the batch go on when a file is already gone.

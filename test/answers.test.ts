@@ -204,6 +204,7 @@ describe('answersToYaml', () => {
     extras: ['locale', 'terminfo', 'profile', 'tmp', 'nss'],
     allowSetuid: true,
     allowPrivilegedGroups: ['adm'],
+    noexec: true,
   };
   // The sftp-only options cannot go with a shell, so they get their own file.
   const sftpFull: Answers = {

@@ -162,22 +162,28 @@ describe.skipIf(skip)('fleets: apply --json, plan --json, export', () => {
     expect(json<ApplyJson>(first).changed).toBe(true);
 
     // + rsync: the shell (dash), rsync, the sftp-server (sftp with a shell is no longer
-    // internal-sftp), their libraries, the login shell, and the Match block. Nothing else.
+    // internal-sftp), their libraries, the login shell, the gate that runs only rsync and the
+    // sftp-server (ForceCommand), the home mounted noexec, and the Match block. Nothing else.
     answersFile(env, { user, tools: ['sftp', 'rsync'], authorizedKeys: [key1] });
     const plus = json<PlanJson>(await jw(env, ['plan', '--config', cfg, '--json']));
     const ids = plus.steps.map((s) => s.id);
     expect(ids).toContain('copy-rsync');
     expect(ids).toContain('copy-shell');
-    for (const id of ids) expect(['user', 'base', 'copy-shell', 'copy-rsync', 'copy-sftp', 'sshd', 'record']).toContain(id);
+    for (const id of ids) expect(['user', 'base', 'copy-shell', 'copy-rsync', 'copy-sftp', 'noexec', 'sshd', 'record']).toContain(id);
     const step = (id: string) => plus.steps.find((s) => s.id === id);
+    expect(step('noexec')?.commands[0]).toBe(`mount --bind ${path.join(env.jailRoot, user, 'home', user)} ${path.join(env.jailRoot, user, 'home', user)}`);
     expect(step('user')?.commands).toEqual([`usermod --shell /bin/sh ${user}`]);
     // The jail's own passwd names the new shell; no dir, device or group is made again.
     const base = step('base')?.commands ?? [];
-    expect(base.filter((c) => /^(install|mknod|chown|chmod)\b/.test(c))).toEqual([expect.stringMatching(/\/etc\/passwd <</)]);
+    expect(base.filter((c) => /^(install|mknod|chown|chmod)\b/.test(c))).toEqual([
+      expect.stringMatching(/\/etc\/passwd <</),
+      ...['usr', 'usr/lib', 'usr/lib/jailwizard'].map((d) => `install -d -m 0755 -o 0 -g 0 ${path.join(env.jailRoot, user, d)}`),
+      expect.stringMatching(/^install -m 0755 -o 0 -g 0 \/dev\/stdin .*\/usr\/lib\/jailwizard\/gate <</),
+    ]);
     expect(base.join('\n')).toContain(`${user}:x:`);
     const sshd = step('sshd')!.commands;
     expect(sshd.filter((c) => c.startsWith('install'))).toEqual([expect.stringContaining(`jailwizard-${user}.conf`)]);
-    expect(sshd.join('\n')).not.toContain('ForceCommand');
+    expect(sshd.join('\n')).toContain('ForceCommand /usr/lib/jailwizard/gate --rsync=/usr/bin/rsync --sftp=/usr/lib/openssh/sftp-server');
     // Every copied file is rsync, dash, the sftp-server or a shared library.
     const copied = copiedFrom(plus);
     expect(copied).toContain('/usr/bin/rsync');
@@ -345,11 +351,13 @@ describe.skipIf(ansibleOrSkipReason())('the Ansible export, run by ansible-playb
     expect(tasks(second).get(`Install jailwizard ${PKG.version} with npm`)?.status).toBe('skipping');
     expect(debugMsg(second, 'The steps apply ran')).toEqual([]);
 
-    // rsync added: the plan and the run are about rsync alone (its shell is already there).
+    // rsync added: the plan and the run are about rsync alone (its shell is already there, and
+    // the gate's ForceCommand now lets rsync through too).
     answersFile(env, { user, tools: ['sftp', 'scp', 'rsync'] });
     expect((await jw(env, ['export', '--config', cfg, '--format', 'ansible', '--out', dir])).exitCode).toBe(0);
     const plan = json<PlanJson>(await jw(env, ['plan', '--config', cfg, '--json']));
-    expect(plan.steps.map((s) => s.id)).toEqual(['copy-rsync', 'record']);
+    expect(plan.steps.map((s) => s.id)).toEqual(['copy-rsync', 'sshd', 'record']);
+    expect(plan.steps[1]!.commands.join('\n')).toContain('ForceCommand /usr/lib/jailwizard/gate --rsync=/usr/bin/rsync --scp=/usr/bin/scp');
     const checkRsync = await playbookRun('--check');
     expect(checkRsync.exitCode, out(checkRsync)).toBe(0);
     expect(debugMsg(checkRsync, 'The steps apply would run')).toEqual(plan.steps.map((s) => s.title));

@@ -1,14 +1,15 @@
 // The planner is pure: fixed answers and host facts in, a fixed plan out (snapshot-tested).
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { planApply, toolBinaries, matchSettings, loginShell } from '../src/plan.ts';
+import { planApply, toolBinaries, matchSettings, loginShell, gateGrant } from '../src/plan.ts';
+import { gateScript } from '../src/gate.ts';
 import { aptHookPlan } from '../src/commands/update.ts';
 import { deniedSample, internalSftpCommand, addressAllowed as isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
 import { planToShellScript, formatPlan, type Plan } from '../src/effects.ts';
-import type { HostFacts, FileState, ClosureFacts } from '../src/host-facts.ts';
+import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host-facts.ts';
 import { parseEffective } from '../src/sshd-config.ts';
 import { UserError } from '../src/errors.ts';
 import type { Answers, Tool } from '../src/types.ts';
@@ -282,7 +283,7 @@ describe('options: pieces', () => {
     expect(keyLine(KEY, undefined, 0)).toBe(KEY);
     expect(keyLine(KEY, ['127.0.0.1', '10.0.0.0/8'], 0)).toBe(`from="127.0.0.1,10.0.0.0/8" ${KEY}`);
     expect(keyLine(`no-pty ${KEY}`, ['127.0.0.1'], 0)).toBe(`from="127.0.0.1",no-pty ${KEY}`);
-    expect(() => keyLine(`from="1.2.3.4" ${KEY}`, ['127.0.0.1'], 2)).toThrow(/key 3 already has a from=/);
+    expect(() => keyLine(`from="1.2.3.4" ${KEY}`, ['127.0.0.1'], 2)).toThrow(/^authorized key 3 has a from= option, and allowFrom adds one/);
   });
 
   it('matches addresses against networks', () => {
@@ -397,6 +398,41 @@ describe('options: planApply', () => {
     expect(bindPlan('/srv/web', '/home/alice/web')).toMatch(/under \/home/);
   });
 
+  it('refuses kernel filesystems by type and sensitive trees (in, at or above them), each with its reason; a tmpfs elsewhere is fine', () => {
+    const bindPlan = (source: string, fsType: string, real = source) => {
+      const f = { bindSources: { [source]: { real, state: dir(), fsType } } };
+      try {
+        return plan(['sftp'], f, { binds: [{ source, target: '/web', readOnly: true }] });
+      } catch (e) {
+        if (e instanceof UserError) return e.message;
+        throw e;
+      }
+    };
+    for (const t of ['proc', 'sysfs', 'devtmpfs', 'devpts', 'cgroup', 'cgroup2', 'debugfs', 'tracefs', 'securityfs', 'bpf', 'configfs', 'mqueue']) {
+      expect(bindPlan('/srv/k', t)).toBe(`bind source /srv/k is on a ${t} filesystem (the kernel's own, not data)`);
+    }
+    expect(bindPlan('/proc', 'proc')).toMatch(/^bind source \/proc is on a proc filesystem/);
+    expect(bindPlan('/run', 'tmpfs')).toBe('bind source /run is /run (runtime sockets, pids and secrets)');
+    expect(bindPlan('/run/user/0', 'tmpfs')).toBe('bind source /run/user/0 is under /run (runtime sockets, pids and secrets)');
+    expect(bindPlan('/root', 'ext4')).toBe("bind source /root is /root (root's home)");
+    expect(bindPlan('/boot', 'ext4')).toMatch(/is \/boot \(the kernel and the boot loader\)/);
+    expect(bindPlan('/var/lib/mysql', 'ext4')).toBe("bind source /var/lib/mysql is under /var/lib (services' state: databases, keys)");
+    expect(bindPlan('/var', 'ext4')).toBe("bind source /var contains /var/lib (services' state: databases, keys)");
+    expect(bindPlan('/var/lib/jailwizard', 'ext4')).toMatch(/is \/var\/lib\/jailwizard \(jailwizard's state\)|under \/var\/lib/);
+    expect(bindPlan('/srv/data-link', 'ext4', '/etc')).toBe("bind source /srv/data-link (/etc) is /etc (the host's configuration and secrets)");
+    expect(bindPlan('/dev/shm', 'tmpfs')).toMatch(/under \/dev/);
+    // A tmpfs of its own elsewhere is data like any other.
+    const ok = bindPlan('/srv/scratch', 'tmpfs');
+    expect(typeof ok === 'string' ? ok : 'planned').toBe('planned');
+  });
+
+  it("refuses a bind of jailwizard's own state dir, wherever --state-dir puts it", () => {
+    const f = { stateDir: '/srv/jwstate', bindSources: { '/srv/jwstate': { real: '/srv/jwstate', state: dir(), fsType: 'ext4' } } };
+    expect(refusal(() => plan(['sftp'], f, { binds: [{ source: '/srv/jwstate', target: '/web', readOnly: true }] }))).toBe("bind source /srv/jwstate is /srv/jwstate (jailwizard's state)");
+    const g = { stateDir: '/srv/jwstate', bindSources: { '/srv': { real: '/srv', state: dir(), fsType: 'ext4' } } };
+    expect(refusal(() => plan(['sftp'], g, { binds: [{ source: '/srv', target: '/web', readOnly: true }] }))).toMatch(/contains the jail/);
+  });
+
   it('gives the user only its writable dir, and a group dir setgid 2770', () => {
     const p = plan(['sftp'], {}, { writable: '/home/alice/upload', group: 'uploads', groupDir: '/shared' });
     const mk = Object.fromEntries(actionsOf(p, 'base').flatMap((a) => (a.effect.kind === 'mkdir' ? [[a.effect.path, [a.effect.mode, a.effect.uid, a.effect.gid]]] : [])));
@@ -424,6 +460,73 @@ describe('options: planApply', () => {
     expect(copy.kind === 'copy' && copy.mode).toBe(0o4755);
     expect(p.notes.join('\n')).toMatch(/WARNING: \/usr\/bin\/su keeps the setuid\/setgid bit/);
     expect(refusal(() => plan(['bash'], { extraBinaries: [{ asked: 'nano', setid: false, elf: false }] }, { extraBinaries: ['nano'] }))).toMatch(/extra command nano is not on this host/);
+  });
+
+  it('refuses extra commands that are host secrets, kernel views, non-programs or scripts, each in one line', () => {
+    const refuse = (x: ExtraBinary) => refusal(() => plan(['bash'], { extraBinaries: [x] }, { extraBinaries: [x.asked] }));
+    expect(refuse({ asked: '/etc/shadow', path: '/etc/shadow', real: '/etc/shadow', setid: false, elf: false, forbidden: 'is /etc/shadow (the password hashes)' })).toBe(
+      'extra command /etc/shadow is /etc/shadow (the password hashes): jailwizard never copies it into a jail',
+    );
+    expect(refuse({ asked: '/usr/share/doc', path: '/usr/share/doc', real: '/usr/share/doc', setid: false, elf: false, notExecutable: true })).toMatch(/\/usr\/share\/doc is not an executable file/);
+    expect(refuse({ asked: '/usr/bin/x.sh', path: '/usr/bin/x.sh', real: '/usr/bin/x.sh', setid: false, elf: false })).toMatch(/is not an ELF program/);
+  });
+
+  it('gives a user without bash the gate as ForceCommand, writes it root-owned 0755, and mounts their home noexec', () => {
+    const p = plan(['rsync', 'sftp']);
+    const dropIn = actionsOf(p, 'sshd').find((a) => a.effect.kind === 'write')!.effect;
+    expect(dropIn.kind === 'write' && dropIn.content).toContain(
+      '    ForceCommand /usr/lib/jailwizard/gate --rsync=/usr/bin/rsync --sftp=/usr/lib/openssh/sftp-server\n',
+    );
+    expect(dropIn.kind === 'write' && dropIn.content).toContain('    PermitTTY no\n');
+    const expectF = actionsOf(p, 'sshd').find((a) => a.effect.kind === 'sshd-expect')!.effect;
+    expect(expectF.kind === 'sshd-expect' && expectF.expect.forcecommand).toBe('/usr/lib/jailwizard/gate --rsync=/usr/bin/rsync --sftp=/usr/lib/openssh/sftp-server');
+    const gate = actionsOf(p, 'base').find((a) => a.effect.kind === 'write' && a.effect.path === '/srv/jails/alice/usr/lib/jailwizard/gate')!.effect;
+    expect(gate).toMatchObject({ mode: 0o755, uid: 0, gid: 0 });
+    expect(gate.kind === 'write' && gate.content).toBe(gateScript());
+    expect(actionsOf(p, 'noexec').map((a) => a.effect)).toEqual([
+      { kind: 'mount', source: '/srv/jails/alice/home/alice', target: '/srv/jails/alice/home/alice', options: ['rw', 'nodev', 'nosuid', 'noexec'] },
+      { kind: 'line-add', path: '/etc/fstab', line: '/srv/jails/alice/home/alice /srv/jails/alice/home/alice none bind,rw,nodev,nosuid,noexec,nofail 0 0' },
+    ]);
+    // The mount comes after the home exists, so a rollback unmounts before the dir goes.
+    const ids = p.steps.map((x) => x.id);
+    expect(ids.indexOf('noexec')).toBeGreaterThan(ids.indexOf('base'));
+    const record = actionsOf(p, 'record')[0]!.effect;
+    expect(record.kind === 'write' && JSON.parse(record.content).gate).toEqual({ rsync: '/usr/bin/rsync', sftp: '/usr/lib/openssh/sftp-server', sftpSubsystem: '/usr/lib/openssh/sftp-server', commands: [] });
+  });
+
+  it('noexec covers what the user can write: the writable dir, the group dir, a shared /tmp; bash users only when asked', () => {
+    const mounted = (p: Plan) => actionsOf(p, 'noexec').flatMap((a) => (a.effect.kind === 'mount' ? [a.effect.target] : []));
+    expect(mounted(plan(['scp'], {}, { writable: '/home/alice/upload', group: 'uploads', groupDir: '/shared', extras: ['tmp'] }))).toEqual([
+      '/srv/jails/alice/home/alice/upload', '/srv/jails/alice/shared', '/srv/jails/alice/tmp',
+    ]);
+    expect(mounted(plan(['bash', 'rsync']))).toEqual([]);
+    expect(mounted(plan(['bash'], {}, { noexec: true, extras: ['tmp'] }))).toEqual(['/srv/jails/alice/home/alice', '/srv/jails/alice/tmp']);
+    expect(mounted(plan(['rsync'], {}, { noexec: false }))).toEqual([]);
+    expect(mounted(plan(['sftp']))).toEqual([]);
+    // Already mounted and persisted: nothing to do.
+    const where = '/srv/jails/alice/home/alice';
+    expect(actionsOf(plan(['rsync'], { mounts: [where], fstab: { path: '/etc/fstab', text: `${where} ${where} none bind,rw,nodev,nosuid,noexec,nofail 0 0\n` } }), 'noexec')).toEqual([]);
+    // A shared jail's /tmp is noexec when any of its users is behind the gate.
+    const bobRec = { user: 'bob', uid: 1003, gid: 1003, jail: '/srv/jails/alice', answers: answers(['rsync'], { user: 'bob', shared: true }), actions: [], manifest: [] } as unknown as JailRecord;
+    expect(mounted(plan(['bash'], { sharers: [{ record: bobRec }] }, { shared: true, extras: ['tmp'] }))).toEqual(['/srv/jails/alice/tmp']);
+  });
+
+  it("the gate's grant: git's server commands for git (never git itself), other extras as commands, the sftp-server even with internal-sftp", () => {
+    const git: ExtraBinary = { asked: 'git', path: '/usr/bin/git', real: '/usr/bin/git', setid: false, elf: true };
+    const md5: ExtraBinary = { asked: 'md5sum', path: '/usr/bin/md5sum', real: '/usr/bin/md5sum', setid: false, elf: true };
+    expect(gateGrant({ tools: ['rsync'], extraBinaries: ['git', 'md5sum'] }, { sshd: { sftpSubsystem: undefined, sftpServer: '/usr/lib/openssh/sftp-server' }, extraBinaries: [git, md5] })).toEqual({
+      rsync: '/usr/bin/rsync', git: '/usr/bin', commands: ['/usr/bin/md5sum'],
+    });
+    expect(gateGrant({ tools: ['scp'] }, { sshd: { sftpSubsystem: undefined, sftpServer: '/usr/lib/openssh/sftp-server' }, extraBinaries: [] })).toEqual({
+      scp: '/usr/bin/scp', sftp: '/usr/lib/openssh/sftp-server', sftpSubsystem: 'internal-sftp', commands: [],
+    });
+    // Only this user's extras: a sharer's git is not theirs.
+    expect(gateGrant({ tools: ['rsync'] }, { sshd: { sftpSubsystem: undefined }, extraBinaries: [git] })).toEqual({ rsync: '/usr/bin/rsync', commands: [] });
+    expect(gateGrant({ tools: ['bash', 'rsync'] }, { sshd: {}, extraBinaries: [] })).toBeUndefined();
+    expect(gateGrant({ tools: ['sftp'] }, { sshd: {}, extraBinaries: [] })).toBeUndefined();
+    // With internal-sftp, a gated scp user still gets an sftp-server binary to run.
+    expect(toolBinaries(['scp'], undefined, '/usr/lib/openssh/sftp-server').flatMap((g) => g.binaries)).toContain('/usr/lib/openssh/sftp-server');
+    expect(toolBinaries(['bash', 'scp'], undefined, '/usr/lib/openssh/sftp-server').flatMap((g) => g.binaries)).not.toContain('/usr/lib/openssh/sftp-server');
   });
 
   it('adds /tmp 1777, /etc/profile and nsswitch.conf as extras', () => {
@@ -467,6 +570,42 @@ describe('options: planRemove', () => {
     // The user's own things are not handed over.
     expect(heir.actions.some((a) => 'path' in a.effect && a.effect.path === '/srv/jails/alice/home/alice')).toBe(false);
     expect(heir.actions.some((a) => a.effect.kind === 'run' && a.effect.argv[0] === 'useradd')).toBe(false);
+  });
+});
+
+describe('planRemove: the noexec bind of the user\'s own dirs', () => {
+  const recordOf = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+
+  it('unmounts the home and drops its fstab line before the home moves out, in a shared jail too', () => {
+    for (const sharedJail of [false, true]) {
+      const rec = recordOf(plan(['rsync'], {}, { shared: sharedJail, extras: ['tmp'] }));
+      const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
+      const f = removeFacts(rec, { homeHasFiles: true, ...(sharedJail ? { sharers: [{ record: bob, sha256: 'cc' }], heir: { record: bob, sha256: 'cc' } } : {}) });
+      const p = planRemove(rec, f, { keepUser: false, keepHome: false, now: NOW });
+      const ids = p.steps.map((x) => x.id);
+      expect(ids.indexOf('mounts'), `shared ${sharedJail}`).toBeLessThan(ids.indexOf('home'));
+      const m = actionsOf(p, 'mounts').map((a) => a.effect);
+      expect(m).toContainEqual({ kind: 'umount', target: '/srv/jails/alice/home/alice' });
+      expect(m.some((e) => e.kind === 'line-remove' && e.line.startsWith('/srv/jails/alice/home/alice '))).toBe(true);
+      // The shared /tmp stays mounted for the others and goes with the last user.
+      const tmpUmounted = m.some((e) => e.kind === 'umount' && e.target === '/srv/jails/alice/tmp');
+      expect(tmpUmounted).toBe(!sharedJail);
+      if (sharedJail) {
+        const heir = JSON.parse((actionsOf(p, 'handover')[0]!.effect as { content: string }).content) as JailRecord;
+        expect(heir.actions.some((a) => a.effect.kind === 'mount' && a.effect.target === '/srv/jails/alice/tmp')).toBe(true);
+        expect(heir.actions.some((a) => a.effect.kind === 'mount' && a.effect.target === '/srv/jails/alice/home/alice')).toBe(false);
+      }
+    }
+  });
+
+  it('with systemd: the mount unit of the home goes with the user, the unit of a shared /tmp stays', () => {
+    const rec = recordOf(plan(['rsync'], { systemd: true }, { shared: true, extras: ['tmp'] }));
+    const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
+    const p = planRemove(rec, removeFacts(rec, { sharers: [{ record: bob, sha256: 'cc' }] }), { keepUser: false, keepHome: false, now: NOW });
+    const m = actionsOf(p, 'mounts').map((a) => (a.effect.kind === 'run' ? a.effect.argv.join(' ') : a.effect.kind === 'unlink' ? `unlink ${a.effect.path}` : a.effect.kind));
+    expect(m).toContain('unlink /etc/systemd/system/srv-jails-alice-home-alice.mount');
+    expect(m).toContain('systemctl disable srv-jails-alice-home-alice.mount');
+    expect(m).not.toContain('unlink /etc/systemd/system/srv-jails-alice-tmp.mount');
   });
 });
 

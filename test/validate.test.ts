@@ -330,9 +330,14 @@ describe('checkAuthorizedKey with the real ssh-keygen', () => {
     expect(await checkAuthorizedKey(pub('rsa'))).toMatchObject({ type: 'RSA', bits: 2048, comment: '' });
   });
   test('options such as from="..." are accepted (ssh-keygen -l reads authorized_keys lines)', async () => {
-    const line = `from="127.0.0.1",no-pty,command="echo \\"ssh-rsa AAAAB3 x\\", hi" ${pub('ed')}`;
+    const line = `from="127.0.0.1",no-pty,principals="a \\"ssh-rsa AAAAB3 x\\", hi" ${pub('ed')}`;
     expect(await checkAuthorizedKey(line)).toMatchObject({ type: 'ED25519', comment: 'alice@laptop two words' });
     expect(await checkAuthorizedKey(`restrict,pty ${pub('rsa')}`)).toMatchObject({ type: 'RSA' });
+  });
+  test('options that fight the jail (command=, environment=…) and an option given twice, which ssh-keygen -l takes', async () => {
+    await expectUserErrorAsync(checkAuthorizedKey(`command="a b",from="*" ${pub('ed')}`), 'has a command= option');
+    await expectUserErrorAsync(checkAuthorizedKey(`from="*",from="10.0.0.1" ${pub('ed')}`), 'multiple "from" clauses');
+    await expectUserErrorAsync(checkAuthorizedKey(`no-pty,no-pty ${pub('ed')}`), 'the option pty twice');
   });
   test('an unknown option, which sshd would skip the line for', async () => {
     const e = await expectUserErrorAsync(checkAuthorizedKey(`form="127.0.0.1" ${pub('ed')}`), 'unknown option "form"');

@@ -5,8 +5,10 @@ import path from 'node:path';
 import { UserError, EXIT } from '../errors.ts';
 import { Executor, explain, signalExitCode } from '../executor.ts';
 import type { Plan, Step } from '../effects.ts';
-import { safeLstat } from '../safe-fs.ts';
+import { rootOnlyChain, safeLstat, safeReadFile } from '../safe-fs.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
+import { keyLine } from '../plan-options.ts';
+import { unparsableKeyLines } from '../key-options.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { readPasswd, type PasswdEntry } from '../validate.ts';
@@ -18,7 +20,7 @@ import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
 
 /** What verifyJail needs: a jail jailwizard made has answers (its options) and maybe a logFile; doctor's jails have neither. */
-export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile'>>;
+export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile' | 'actions' | 'gate'>>;
 
 /** The options of the record's answers that the probes prove (#5), and where its log lands. */
 export function probeOptions(rec: VerifyTarget): ProbeOptions {
@@ -37,9 +39,19 @@ export function probeOptions(rec: VerifyTarget): ProbeOptions {
     extraBinaries: a.extraBinaries,
     extras: a.extras,
     logFile: rec.logFile,
+    noexecDirs: noexecBinds(rec),
+    gated: rec.gate !== undefined,
   };
   for (const k of Object.keys(o) as (keyof ProbeOptions)[]) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/** The dirs jailwizard bound onto themselves noexec in this jail, from the record (paths inside the jail). */
+function noexecBinds(rec: VerifyTarget): string[] | undefined {
+  const dirs = (rec.actions ?? []).flatMap((a) =>
+    a.effect.kind === 'mount' && a.effect.source === a.effect.target && a.effect.target.startsWith(`${rec.jail}/`) ? [a.effect.target.slice(rec.jail.length)] : [],
+  );
+  return dirs.length > 0 ? [...new Set(dirs)] : undefined;
 }
 
 /** Runs the probes inside an open executor run; the temporary key is rolled back afterwards. */
@@ -58,7 +70,7 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     // With allowFrom, the key also admits the source the refusal probe uses, so that the
     // refusal can only come from sshd's Match … Address block, never from the key.
     const denied = options.allowFrom?.length ? refusalSource(options.allowFrom) : undefined;
-    const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])].join(',');
+    const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])];
     // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
     // admin's own setting for a jail jailwizard did not make.
     const account = readPasswd().find((p) => p.name === rec.user);
@@ -70,7 +82,10 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     // followed through a link (it may be the user's own, in a dir they can write). The
     // leading newline ends a last line that has none; sshd skips the empty line.
     const present = safeLstat(keysPath) !== undefined;
-    const text = `\nfrom="${from}" ${pub}\n`;
+    // The same function writes the admin's lines: the test key gets jailwizard's options
+    // (from=, with the test's sources in place of allowFrom) exactly as they would.
+    const line = keyLine(pub, from, 0);
+    const text = `\n${line}\n`;
     const plan: Plan = {
       command: 'test',
       user: rec.user,
@@ -78,7 +93,7 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
       steps: [
         {
           id: 'test-key',
-          title: `Authorize a temporary test key for ${rec.user} (from ${from} only)`,
+          title: `Authorize a temporary test key for ${rec.user} (from ${from.join(',')} only)`,
           why: ['Removed again right after the probes, even if they fail.'],
           actions: [
             {
@@ -94,13 +109,29 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
     };
     await ex.withListener(quietKeyEvents, () => ex.apply(plan));
     try {
-      return await runProbes({ ...probes, onClient: (n) => pauseWhileClientRuns(ex, n, dir) }, onResult);
+      // Every line sshd will read parses, the admin's and ours; read only where root alone
+      // can write (jailwizard's keys dir), never in a user's own .ssh.
+      const keys = keysProbe(keysPath);
+      if (keys) onResult?.(keys);
+      return [...(keys ? [keys] : []), ...(await runProbes({ ...probes, onClient: (n) => pauseWhileClientRuns(ex, n, dir) }, onResult))];
     } finally {
       await ex.withListener(quietKeyEvents, () => ex.rollback('the temporary test key and the probes\' files are removed', plan.steps.length));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Every line of the keys file, the temporary one included, as sshd parses its options: a line sshd skips fails the test. */
+/** Read after the test key was appended: the admin's lines and ours, as sshd reads them now. */
+function keysProbe(keysPath: string): ProbeResult | undefined {
+  if (!rootOnlyChain(path.dirname(keysPath))) return undefined;
+  const content = safeReadFile(keysPath, 1 << 20)?.toString('utf8') ?? '';
+  const lines = content.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#')).length;
+  const bad = unparsableKeyLines(content);
+  const name = 'keys: every line parses as sshd reads its options';
+  if (bad.length === 0) return { name, ok: true, detail: `${lines} line${lines === 1 ? '' : 's'} in ${keysPath}` };
+  return { name, ok: false, detail: bad.map((b) => `${keysPath} line ${b.line}: ${b.reason} (sshd skips that key)`).join('; ') };
 }
 
 export async function testCommand(user: string, o: CommonOptions): Promise<number> {

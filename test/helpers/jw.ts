@@ -1,7 +1,8 @@
 // Running the real jailwizard bundle against the private sshd, and the fixtures the
 // end-to-end tests share.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run, type RunResult } from '../../src/run.ts';
@@ -51,7 +52,7 @@ function removeTestKeys(): void {
 }
 
 /** Removes the jails of these users that a failed test left behind (newest first); reports, never throws. */
-export async function removeLeftJails(env: TestEnv, users: string[]): Promise<void> {
+export async function removeLeftJails(env: TestEnv, users: readonly string[]): Promise<void> {
   for (const user of [...users].reverse()) {
     if (!existsSync(path.join(env.stateDir, 'jails', `${user}.json`))) continue;
     const r = await jw(env, ['remove', user, '--yes']).catch((e: unknown) => e);
@@ -148,4 +149,44 @@ export function startPaused(env: TestEnv, args: string[], moment: string): Pause
     child.on('exit', (code, signal) => resolve({ code, signal, output })),
   );
   return { child, paused, exited };
+}
+
+/** The mount point's own options (field 6 of /proc/self/mountinfo; the last mount there wins), or undefined when nothing is mounted there. */
+export function mountOptions(where: string): string[] | undefined {
+  let found: string[] | undefined;
+  for (const l of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = l.split(' ');
+    if (f[4] === where) found = f[5]!.split(',');
+  }
+  return found;
+}
+
+/** Bad input: exit 2, one `jailwizard: …` line naming what is wrong, one hint line, nothing on stdout. */
+export function expectRefused(r: RunResult, says: string[]): void {
+  expect(r.exitCode, out(r)).toBe(2);
+  const lines = r.stderr.replace(/\n$/, '').split('\n');
+  expect(lines, out(r)).toHaveLength(2);
+  expect(lines[0], out(r)).toMatch(/^jailwizard: \S/);
+  expect(lines[1], out(r)).toMatch(/^ {2}hint: \S/);
+  for (const s of says) expect(lines[0], out(r)).toContain(s);
+  expect(r.stdout, out(r)).toBe('');
+}
+
+/**
+ * For afterAll: removes the users a test file applied (newest first) that still have a record,
+ * then unmounts what a failed test left under the jail root (teardown must never rm -rf
+ * through a mount into host data) and drops its fstab lines.
+ */
+export async function removeApplied(env: TestEnv, users: readonly string[], fstab = '/etc/fstab'): Promise<void> {
+  await removeLeftJails(env, users);
+  await unmountLeftovers(env, fstab);
+}
+
+async function unmountLeftovers(env: TestEnv, fstab: string): Promise<void> {
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+  for (const m of mounts.filter((x) => x.startsWith(`${env.jailRoot}/`)).reverse()) await run(['umount', m]);
+  if (existsSync(fstab)) {
+    const now = readFileSync(fstab, 'utf8');
+    if (now.includes(env.jailRoot)) writeFileSync(fstab, now.split('\n').filter((l) => !l.includes(env.jailRoot)).join('\n'));
+  }
 }
