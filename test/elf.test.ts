@@ -328,4 +328,37 @@ describe('loader rules, on synthetic x86_64 ELF files', () => {
     writeFileSync(join(root, 'etc/ld.so.conf.d/a.conf'), '# first, sorted by name\n/opt/first\n');
     expect(resolveClosure(['/usr/bin/app'], { root }).objects).toContain('/opt/first/libq.so');
   });
+
+  it('musl: libc is the loader itself, the path is /etc/ld-musl-ARCH.path, no ld.so.conf or multiarch dirs', () => {
+    const musl = '/lib/ld-musl-x86_64.so.1';
+    const root = sysroot('musl', {
+      [musl]: x64({ soname: 'libc.musl-x86_64.so.1' }),
+      '/lib/libc.musl-x86_64.so.1': 'ld-musl-x86_64.so.1',
+      '/usr/bin/app': x64({ interp: musl, needed: ['libq.so.1', 'libc.musl-x86_64.so.1', 'libm.so.6'] }),
+      '/usr/local/lib/libq.so.1': x64({ needed: ['libr.so.2'] }),
+      '/usr/lib/libq.so.1': x64({}), // later in musl's default path
+      '/usr/lib/libr.so.2': x64({}),
+      [`${LIBDIR}/libq.so.1`]: x64({}), // glibc's multiarch dir: musl never looks there
+    });
+    writeTree(root, { '/etc/ld.so.conf': Buffer.from('/opt/glibc-only\n'), '/opt/glibc-only/libr.so.2': x64({}) });
+    const c = resolveClosure(['/usr/bin/app'], { root });
+    expect(c).toEqual({ objects: ['/usr/bin/app', musl, '/usr/local/lib/libq.so.1', '/usr/lib/libr.so.2'], realObjects: ['/usr/bin/app', musl, '/usr/local/lib/libq.so.1', '/usr/lib/libr.so.2'], missing: [] });
+
+    // With a path file, only its dirs count (':' and newlines both separate).
+    writeTree(root, { '/etc/ld-musl-x86_64.path': Buffer.from('/opt/one:/usr/lib\n/opt/two\n'), '/opt/two/libq.so.1': x64({}) });
+    expect(resolveClosure(['/usr/bin/app'], { root }).objects).toEqual(['/usr/bin/app', musl, '/usr/lib/libq.so.1']);
+  });
+
+  it('musl: an rpath is searched up the chain of loaders, DT_RUNPATH included', () => {
+    const musl = '/lib/ld-musl-aarch64.so.1';
+    const a64 = (o: Parameters<typeof x64>[0]) => makeElf({ bits: 64, le: true, machine: 183, ...o });
+    const root = sysroot('musl-rpath', {
+      [musl]: a64({}),
+      '/opt/app/bin/app': a64({ interp: musl, needed: ['liba.so'], runpath: '$ORIGIN/../lib' }),
+      '/opt/app/lib/liba.so': a64({ needed: ['libb.so'] }), // no rpath of its own: the app's applies (unlike glibc's RUNPATH)
+      '/opt/app/lib/libb.so': a64({}),
+      '/usr/lib/libb.so': a64({}),
+    });
+    expect(resolveClosure(['/opt/app/bin/app'], { root }).realObjects).toEqual(['/opt/app/bin/app', musl, '/opt/app/lib/liba.so', '/opt/app/lib/libb.so']);
+  });
 });
