@@ -302,14 +302,17 @@ function loadProcess(
   return loaded;
 }
 
+/** `path` as the loader would open it for `main`'s process: an ELF object of its class and machine, or null. */
+function openable(view: RootView, path: string, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
+  const real = view.realpath(path);
+  if (real === null) return null;
+  const elf = view.elf(real);
+  return elf && compatible(elf, main.elf) ? { name: path, real, elf } : null;
+}
+
 /** Where ld.so would find `needed` for `requester`, or null. */
 function findObject(view: RootView, conf: string[], needed: string, requester: Loaded, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
-  const accept = (path: string) => {
-    const real = view.realpath(path);
-    if (real === null) return null;
-    const elf = view.elf(real);
-    return elf && compatible(elf, main.elf) ? { name: path, real, elf } : null;
-  };
+  const accept = (p: string) => openable(view, p, main);
 
   // A name with a slash is a path, opened as is (relative ones from / here: no cwd).
   if (needed.includes('/')) return accept(absolute(expandTokens(needed, requester, main.elf)));
@@ -328,12 +331,7 @@ function findObject(view: RootView, conf: string[], needed: string, requester: L
  * object has one, else its DT_RPATH: musl treats both alike), then musl's path.
  */
 function findObjectMusl(view: RootView, path: string[], needed: string, requester: Loaded, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
-  const accept = (p: string) => {
-    const real = view.realpath(p);
-    if (real === null) return null;
-    const elf = view.elf(real);
-    return elf && compatible(elf, main.elf) ? { name: p, real, elf } : null;
-  };
+  const accept = (p: string) => openable(view, p, main);
   if (needed.includes('/')) return accept(absolute(expandTokens(needed, requester, main.elf)));
   const dirs: string[] = [];
   for (let l: Loaded | undefined = requester; l; l = l.loader) {
