@@ -37,6 +37,7 @@ import {
   systemdUnitForPath,
 } from './plan-options.ts';
 import { isSyslogProblem } from './syslog.ts';
+import { checkPlatform, platformNotes } from './platform.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import type { Answers, Tool } from './types.ts';
 import type { PasswdEntry } from './validate.ts';
@@ -161,6 +162,7 @@ export function plannedUser(a: Answers, facts: HostFacts): PlannedUser {
 
 /** Refusals that need host facts; each is bad input (exit 2) and nothing has changed. */
 function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
+  checkPlatform({ ...a, extraBinaries: wide.extraBinaries }, facts.platform, [a, ...facts.sharers.map((x) => x.record.answers)].some((x) => needsShell(x.tools)));
   for (const anc of facts.ancestors) {
     const s = anc.state;
     if (!s) continue;
@@ -246,7 +248,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
   checkHost(a, facts, wide);
   const steps: Step[] = [];
-  const notes: string[] = [];
+  const notes: string[] = platformNotes(a, facts.platform);
   const user = plannedUser(a, facts);
   const jail = a.jail;
 

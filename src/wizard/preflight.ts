@@ -4,6 +4,7 @@ import { readUnfinished } from '../journal.ts';
 import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
 import { UserError } from '../errors.ts';
 import { chrootFailureUsers, sshdLogLines } from '../doctor.ts';
+import { gatherPlatformFacts, platformFindings } from '../platform.ts';
 
 export interface Finding {
   label: string;
@@ -49,6 +50,7 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
   f.push(root ? { label: 'root', value: 'yes', status: 'ok' } : { label: 'root', value: 'no', status: 'bad', fix: 'run jailwizard with sudo' });
   blocked ||= !root;
   f.push({ label: 'distro', value: distro(), status: 'ok' });
+  f.push(...platformFindings(gatherPlatformFacts()));
 
   const version = await sshdVersion();
   const chroot = supportsChroot(version);
