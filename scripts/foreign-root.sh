@@ -51,6 +51,10 @@ unmount_all() {
   for ((i = ${#MOUNTED[@]} - 1; i >= 0; i--)); do umount "${MOUNTED[$i]}" 2>/dev/null || umount -l "${MOUNTED[$i]}"; done
   MOUNTED=()
 }
+# A build that was killed (kill -9, a power cut) may have left /proc and /dev mounted in a root.
+unmount_under() {
+  awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
+}
 mount_root() {
   mount -t proc proc "$ROOT/proc" && MOUNTED+=("$ROOT/proc")
   mount --bind /dev "$ROOT/dev" && MOUNTED+=("$ROOT/dev")
@@ -137,14 +141,18 @@ for old in "$CACHE/$NAME"-*/; do
     log "keeping $old: a running test uses it"
   else
     log "removing the outdated $old"
+    unmount_under "$old"
     rm -rf --one-file-system "$old"
   fi
 done
 
+unmount_under "$DIR"
 T0=$(date +%s)
 rm -rf --one-file-system "$DIR"
 mkdir -p "$DIR"
 trap 'unmount_all' EXIT
+trap 'exit 143' TERM
+trap 'exit 130' INT
 build_root
 T2=$(date +%s)
 
