@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.ts';
+import { chrootFailureUsers, findFailure, sshdLogLines } from '../src/doctor.ts';
 import { gatherSshdFacts, type ClosureFacts, type HostFacts } from '../src/host-facts.ts';
 import { hostEntriesFor, resolveClosure } from '../src/ld-resolve.ts';
 import { planApply, toolBinaries } from '../src/plan.ts';
@@ -155,6 +156,13 @@ describe('Rocky/RHEL 9 layout', () => {
     expect(formatPlan(p)).toContain('semanage fcontext -a -e / /srv/jails/alice && restorecon -RF /srv/jails/alice /etc/ssh/authorized_keys');
   });
 
+  it('doctor reads RHEL 9\'s /var/log/secure: the failed chroot and whose login it was', async () => {
+    const root = rhel9Root(fresh('rhel'), { now: 'disabled' });
+    const log = await sshdLogLines(join(root, 'var/log/secure'));
+    expect(findFailure(log!.lines, 'alice')).toBe('Nov 30 10:01:02 rocky9 sshd[2348]: fatal: bad ownership or modes for chroot directory component "/srv/"');
+    expect(chrootFailureUsers(log!.lines)).toEqual(['alice']);
+  });
+
   it('SELinux disabled: plans without a warning', async () => {
     const root = rhel9Root(fresh('rhel'), { now: 'disabled' });
     const sshd = await sshdOf(root);
@@ -216,6 +224,13 @@ describe('Alpine 3.20 layout', () => {
       expect(u.message).toMatch(/^\/bin\/sh is busybox here \(\/bin\/busybox\): .* on Alpine Linux v3\.20$/);
       expect(u.hint).toContain('tools: [sftp]');
     }
+  });
+
+  it('doctor reads busybox syslogd\'s /var/log/messages (facility.level before the program)', async () => {
+    const root = alpineRoot(fresh('alpine'), { shadow: true });
+    const log = await sshdLogLines(join(root, 'var/log/messages'));
+    expect(findFailure(log!.lines, 'alice')).toBe('Nov 30 10:05:09 alpine auth.crit sshd[3103]: fatal: bad ownership or modes for chroot directory "/srv/jails/alice"');
+    expect(chrootFailureUsers(log!.lines)).toEqual(['alice']);
   });
 
   it('OpenRC reload only for the stock config and an sshd that OpenRC started', () => {

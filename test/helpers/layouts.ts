@@ -29,6 +29,14 @@ AuthorizedKeysFile	.ssh/authorized_keys
 Subsystem	sftp	/usr/libexec/openssh/sftp-server
 `;
 
+// rsyslog's /var/log/secure on RHEL 9 (AUTHPRIV), OpenSSH 8.7: a login whose chroot
+// parent is group-writable.
+const RHEL9_SECURE = `Nov 30 10:01:02 rocky9 sshd[2345]: Accepted publickey for alice from 203.0.113.7 port 50112 ssh2: ED25519 SHA256:q0KxJ7vYQ2p3cMa8d6T0lJw1xkqP4u2H3wnZs1mX9bU
+Nov 30 10:01:02 rocky9 sshd[2345]: pam_unix(sshd:session): session opened for user alice(uid=1001) by (uid=0)
+Nov 30 10:01:02 rocky9 sshd[2348]: fatal: bad ownership or modes for chroot directory component "/srv/"
+Nov 30 10:01:02 rocky9 sshd[2345]: pam_unix(sshd:session): session closed for user alice
+`;
+
 export type SelinuxSetting = 'enforcing' | 'permissive' | 'disabled';
 
 /**
@@ -71,7 +79,7 @@ export function rhel9Root(root: string, selinux: { now: SelinuxSetting; atBoot?:
     '/etc/ld.so.conf': text('include ld.so.conf.d/*.conf\n'),
     '/etc/ssh/sshd_config': text(RHEL9_SSHD_CONFIG),
     '/etc/selinux/config': text(`SELINUX=${selinux.atBoot ?? selinux.now}\nSELINUXTYPE=targeted\n`),
-    '/var/log/secure': text(''),
+    '/var/log/secure': text(RHEL9_SECURE),
     ...Object.fromEntries(BASIC_COMMANDS.map((c) => [c, prog(['libselinux.so.1'])])),
     ...Object.fromEntries(['useradd', 'usermod', 'userdel', 'gpasswd', 'chage'].map((t) => [`/usr/sbin/${t}`, prog([])])),
   });
@@ -92,6 +100,11 @@ VERSION_ID=3.20.3
 PRETTY_NAME="Alpine Linux v3.20"
 HOME_URL="https://alpinelinux.org/"
 BUG_REPORT_URL="https://gitlab.alpinelinux.org/alpine/aports/-/issues"
+`;
+
+// busybox syslogd's /var/log/messages (Alpine logs everything there, with facility.level).
+const ALPINE_MESSAGES = `Nov 30 10:05:09 alpine auth.info sshd[3101]: Accepted publickey for alice from 203.0.113.7 port 50220 ssh2: ED25519 SHA256:q0KxJ7vYQ2p3cMa8d6T0lJw1xkqP4u2H3wnZs1mX9bU
+Nov 30 10:05:09 alpine auth.crit sshd[3103]: fatal: bad ownership or modes for chroot directory "/srv/jails/alice"
 `;
 
 const MUSL = '/lib/ld-musl-x86_64.so.1';
@@ -134,7 +147,7 @@ export function alpineRoot(root: string, o: { shadow: boolean }): string {
     '/run/openrc/started/sshd': '/etc/init.d/sshd',
     '/etc/os-release': text(ALPINE_OS_RELEASE),
     '/etc/alpine-release': text('3.20.3\n'),
-    '/var/log/messages': text(''),
+    '/var/log/messages': text(ALPINE_MESSAGES),
     // busybox's adduser/deluser are applets; the shadow tools come only with `apk add shadow`.
     ...(o.shadow ? Object.fromEntries(['useradd', 'usermod', 'userdel', 'gpasswd', 'chage'].map((t) => [`/usr/sbin/${t}`, prog([])])) : {}),
   });
