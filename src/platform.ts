@@ -131,10 +131,12 @@ export function selinuxLabelCommands(jail: string): string[] {
  */
 export function checkPlatform(a: Pick<Answers, 'jail' | 'tools' | 'extraBinaries'>, p: PlatformFacts, needsShell: boolean): void {
   if (p.selinux.mode === 'enforcing') {
-    // Copies made under /srv get /srv's label (var_t), not bin_t, lib_t, ld_so_t or the
-    // device types of what they copy; sshd and the user's programs would be denied.
+    // New files take the label of the dir they are made in (under /srv: var_t), not bin_t,
+    // lib_t, ld_so_t, user_home_dir_t or the device types of what they copy. Whether sshd
+    // and the user's programs are then denied depends on the policy and the user's SELinux
+    // mapping, which cannot be tried here: refused rather than left to fail at login.
     throw new UserError(
-      `SELinux is enforcing (${p.selinux.policy ?? 'policy unknown'}): jailwizard cannot label a jail yet, and its files would keep /srv's label instead of those of /usr/bin, /usr/lib and /dev`,
+      `SELinux is enforcing (${p.selinux.policy ?? 'policy unknown'}): jailwizard cannot label a jail yet, and its files would get the label of ${path.dirname(a.jail)} instead of those of /usr/bin, /usr/lib, /home and /dev`,
       `label it like / yourself: run jailwizard while SELinux is permissive (setenforce 0), then \`${selinuxLabelCommands(a.jail).join(' && ')}\`, check \`ausearch -m avc -ts recent\`, and setenforce 1`,
     );
   }
