@@ -81,7 +81,14 @@ build_root() {
   cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
   mount_root
   log "apt-get install ${PACKAGES[*]}"
-  apt_in_root update
+  if ! in_root apt-get update >>"$DIR/build.log" 2>&1; then
+    # A partial mirror may carry an arch's main suite but not its updates or security
+    # indexes (seen for armhf); the root is then built from the main suite alone.
+    log "the mirror lacks $SUITE-updates or $SUITE-security for $ARCH: building from $SUITE alone"
+    echo "deb $MIRROR $SUITE main" >"$ROOT/etc/apt/sources.list"
+    echo "$SUITE only: $SUITE-updates and $SUITE-security were not on the mirror for $ARCH" >"$DIR/sources.note"
+    apt_in_root update
+  fi
   apt_in_root install -y "${PACKAGES[@]}"
   apt_in_root clean
   rm -rf "$ROOT"/var/lib/apt/lists/*_Packages "$ROOT"/var/lib/apt/lists/*_Translation-*
@@ -159,6 +166,7 @@ T2=$(date +%s)
 {
   echo "built $(date -u +%Y-%m-%dT%H:%M:%SZ) from $MIRROR in $((T2 - T0)) s (debootstrap $((T1 - T0)) s, packages $((T2 - T1)) s)"
   echo "arch $(in_root dpkg --print-architecture)"
+  if [ -f "$DIR/sources.note" ]; then cat "$DIR/sources.note"; fi
   in_root dpkg-query -W -f '${Package} ${Version}\n' nodejs npm openssh-server rsync libc6
   echo "size $(du -sh --one-file-system "$ROOT" | cut -f1)"
 } >"$DIR/ready.new"
