@@ -99,7 +99,7 @@ function story(st: Story, reason: string | undefined): void {
       console.log(`[${spec.name}] timings:\n${timings.map(([l, ms]) => `  ${(ms / 1000).toFixed(1).padStart(7)} s  ${l}`).join('\n')}`);
     }, 120_000);
 
-    it('runs the root\'s own arm64 Node, emulated', async () => {
+    it(`runs the root's own ${st.nodeArch} Node, emulated`, async () => {
       const elf = readElf(root!.view('/usr/bin/node'));
       expect(elf?.arch).toBe(st.elfArch);
       expect(elf?.interp).toBe(st.loader);
