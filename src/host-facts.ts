@@ -25,6 +25,7 @@ import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
 import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
 import { RECIPES } from '../recipes/index.ts';
 import { UnsafePathError, hashAt, rootOnly, withParent } from './safe-fs.ts';
+import { gatherPlatformFacts, type PackageManager, type PlatformFacts } from './platform.ts';
 
 export interface FileState {
   kind: 'dir' | 'file' | 'symlink' | 'char' | 'other';
@@ -107,9 +108,11 @@ export interface HostFacts {
   /** With log: the syslog daemon that gets a socket inside the jail, or why there is none. */
   syslog?: SyslogFacts | SyslogProblem;
   syslogDropIn?: FileState & { text?: string };
+  /** libc, init, SELinux, busybox, the shadow tools: what decides whether a jail can be built right here. */
+  platform: PlatformFacts;
 }
 
-export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'apk';
+export type { PackageManager } from './platform.ts';
 
 
 export function hostArch(): Arch {
@@ -203,12 +206,6 @@ function readShadow(user: string): { field: string; lastChange: string } | undef
   return { field: f[1] ?? '', lastChange: f[2] ?? '' };
 }
 
-export function detectPackageManager(): PackageManager | undefined {
-  const found = (['apt-get', 'dnf', 'pacman', 'apk'] as const).find((m) =>
-    ['/usr/bin', '/bin', '/sbin', '/usr/sbin'].some((d) => existsSync(path.join(d, m))),
-  );
-  return found;
-}
 
 /** What `apt-get install` would add, from its own simulation (nothing is installed). */
 async function simulateInstall(manager: PackageManager, pkgs: string[]): Promise<string[]> {
@@ -300,7 +297,8 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const wide = jailWide(answers, everyone.slice(1));
   // What each user runs (its login shell, sftp-server only with a shell), together: a shared jail holds them all.
   const groups = mergeGroups(everyone.map((x) => toolBinaries(x.tools, sshd.sftpSubsystem, sshd.sftpServer)));
-  const manager = detectPackageManager();
+  const platform = gatherPlatformFacts();
+  const manager = platform.packageManager;
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
   for (const g of groups) {
@@ -391,6 +389,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     systemd,
     syslog,
     syslogDropIn: syslogDropIn && { ...syslogDropIn, text: syslogDropIn.kind === 'file' ? readFileSync(syslogDropInPath!, 'utf8') : undefined },
+    platform,
   };
 }
 

@@ -42,6 +42,14 @@ const MULTIARCH: Record<Arch, { dirs: string[]; lib: string; platform: string }>
 // Debian's ld.so itself only falls back to the multiarch dirs; /lib and /usr/lib are
 // the classic defaults of other distros and cost nothing when empty.
 const COMMON_DIRS = ['/lib', '/usr/lib'];
+// musl's loader (/lib/ld-musl-ARCH.so.1) is also its libc. It reads no ld.so.conf and
+// knows no multiarch dirs: its path is /etc/ld-musl-ARCH.path (':' or newline separated),
+// else this default.
+const MUSL_DEFAULT_PATH = ['/lib', '/usr/local/lib', '/usr/lib'];
+const MUSL_LOADER = /\/ld-musl-([^/]+)\.so\.1$/;
+// Names musl never opens: libc, libpthread, librt, libm, libdl, libutil and libxnet (any
+// suffix, e.g. libc.musl-x86_64.so.1) are the loader itself.
+const MUSL_BUILTIN = /^lib(c|pthread|rt|m|dl|util|xnet)\./;
 // Like the kernel's limit on symlinks followed in one lookup (ELOOP).
 const MAX_SYMLINKS = 40;
 
@@ -197,6 +205,7 @@ interface Loaded {
 export function resolveClosure(binaries: string[], opts: Opts = {}): Closure {
   const view = new RootView(normalizeRoot(opts.root));
   const conf = ldSoConfDirs(view);
+  const muslPaths = new Map<string, string[]>();
   const objects = new Map<string, string>(); // opened path -> real path
   const missing: Closure['missing'] = [];
   const missingSeen = new Set<string>();
@@ -218,12 +227,21 @@ export function resolveClosure(binaries: string[], opts: Opts = {}): Closure {
     objects.set(binPath, real);
     const elf = view.elf(real);
     if (!elf || elf.static) continue;
-    for (const l of loadProcess(view, conf, binPath, real, elf, addMissing)) objects.set(l.name, l.real);
+    const musl = elf.interp ? MUSL_LOADER.exec(elf.interp)?.[1] : undefined;
+    let dirs = conf;
+    if (musl !== undefined) {
+      if (!muslPaths.has(musl)) muslPaths.set(musl, muslPathDirs(view, musl));
+      dirs = muslPaths.get(musl)!;
+    }
+    for (const l of loadProcess(view, dirs, binPath, real, elf, addMissing, musl !== undefined)) objects.set(l.name, l.real);
   }
   return { objects: [...objects.keys()], realObjects: [...objects.values()], missing };
 }
 
-/** Emulates ld.so loading one executable: the interpreter, then DT_NEEDED breadth-first. */
+/**
+ * Emulates ld.so loading one executable: the interpreter, then DT_NEEDED breadth-first.
+ * `conf` is ld.so.conf's dirs for glibc, musl's whole path for musl.
+ */
 function loadProcess(
   view: RootView,
   conf: string[],
@@ -231,6 +249,7 @@ function loadProcess(
   real: string,
   elf: ElfInfo,
   addMissing: (name: string, neededBy: string) => void,
+  musl = false,
 ): Loaded[] {
   // ld.so computes the executable's $ORIGIN from /proc/self/exe, i.e. its real path.
   const main: Loaded = { name: binPath, real, elf, names: new Set([binPath]), origin: posix.dirname(real) };
@@ -251,13 +270,18 @@ function loadProcess(
 
   // Breadth-first, like _dl_map_object_deps: the order decides which object is the
   // l_loader of which, and so whose DT_RPATH applies.
+  const interp = elf.interp ? loaded.find((l) => l.name === elf.interp) : undefined;
   const queue: Loaded[] = [main];
   for (let i = 0; i < queue.length; i++) {
     const requester = queue[i]!;
     for (const needed of requester.elf.needed) {
       const already = loaded.find((l) => l.names.has(needed));
       if (already) continue;
-      const found = findObject(view, conf, needed, requester, main);
+      if (musl && interp && MUSL_BUILTIN.test(needed)) {
+        interp.names.add(needed);
+        continue;
+      }
+      const found = musl ? findObjectMusl(view, conf, needed, requester, main) : findObject(view, conf, needed, requester, main);
       if (!found) {
         addMissing(needed, requester.name);
         continue;
@@ -278,14 +302,17 @@ function loadProcess(
   return loaded;
 }
 
+/** `path` as the loader would open it for `main`'s process: an ELF object of its class and machine, or null. */
+function openable(view: RootView, path: string, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
+  const real = view.realpath(path);
+  if (real === null) return null;
+  const elf = view.elf(real);
+  return elf && compatible(elf, main.elf) ? { name: path, real, elf } : null;
+}
+
 /** Where ld.so would find `needed` for `requester`, or null. */
 function findObject(view: RootView, conf: string[], needed: string, requester: Loaded, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
-  const accept = (path: string) => {
-    const real = view.realpath(path);
-    if (real === null) return null;
-    const elf = view.elf(real);
-    return elf && compatible(elf, main.elf) ? { name: path, real, elf } : null;
-  };
+  const accept = (p: string) => openable(view, p, main);
 
   // A name with a slash is a path, opened as is (relative ones from / here: no cwd).
   if (needed.includes('/')) return accept(absolute(expandTokens(needed, requester, main.elf)));
@@ -296,6 +323,40 @@ function findObject(view: RootView, conf: string[], needed: string, requester: L
     if (hit) return hit;
   }
   return null;
+}
+
+/**
+ * Where musl's loader would find `needed`: a name with a slash as is; else the rpath of
+ * the requester and then of each object up its chain of loaders (DT_RUNPATH where an
+ * object has one, else its DT_RPATH: musl treats both alike), then musl's path.
+ */
+function findObjectMusl(view: RootView, path: string[], needed: string, requester: Loaded, main: Loaded): { name: string; real: string; elf: ElfInfo } | null {
+  const accept = (p: string) => openable(view, p, main);
+  if (needed.includes('/')) return accept(absolute(expandTokens(needed, requester, main.elf)));
+  const dirs: string[] = [];
+  for (let l: Loaded | undefined = requester; l; l = l.loader) {
+    const own = l.elf.runpath.length > 0 ? l.elf.runpath : l.elf.rpath;
+    for (const d of own) dirs.push(cleanDir(expandTokens(d, l, main.elf)));
+  }
+  dirs.push(...path);
+  for (const dir of dirs) {
+    const hit = accept(dir === '/' ? `/${needed}` : `${dir}/${needed}`);
+    if (hit) return hit;
+  }
+  return null;
+}
+
+/** musl's library path for one loader arch: /etc/ld-musl-ARCH.path when it exists, else the default. */
+function muslPathDirs(view: RootView, arch: string): string[] {
+  const file = `/etc/ld-musl-${arch}.path`;
+  const real = view.realpath(file);
+  if (real === null || !view.lstat(real)?.isFile()) return MUSL_DEFAULT_PATH;
+  const text = readFileSync(view.host(real), 'utf8');
+  return text
+    .split(/[:\n]/)
+    .map((d) => d.trim())
+    .filter((d) => d.startsWith('/'))
+    .map(cleanDir);
 }
 
 /** The directories ld.so tries for a DT_NEEDED of `requester`, in order. */

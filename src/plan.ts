@@ -38,6 +38,7 @@ import {
 } from './plan-options.ts';
 import { isSyslogProblem } from './syslog.ts';
 import { checkSharedJailPaths } from './shared-jail.ts';
+import { checkPlatform, platformNotes } from './platform.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import { usesGate, wantsNoexec, type Answers, type BindMount, type Tool } from './types.ts';
 import { GATE_PATH, gateCommand, gateScript, describeGrant, type GateGrant } from './gate.ts';
@@ -260,6 +261,7 @@ function checkExistingHome(user: PasswdEntry): void {
 
 /** Refusals that need host facts; each is bad input (exit 2) and nothing has changed. */
 function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
+  checkPlatform({ ...a, extraBinaries: wide.extraBinaries }, facts.platform, [a, ...facts.sharers.map((x) => x.record.answers)].some((x) => needsShell(x.tools)));
   for (const anc of facts.ancestors) {
     const s = anc.state;
     if (!s) continue;
@@ -361,7 +363,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   const wide = jailWide(a, facts.sharers.map((x) => x.record.answers));
   checkHost(a, facts, wide);
   const steps: Step[] = [];
-  const notes: string[] = [];
+  const notes: string[] = platformNotes(a, facts.platform);
   const user = plannedUser(a, facts);
   checkSharedJailPaths(
     { answers: a, home: user.home },

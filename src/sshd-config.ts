@@ -6,6 +6,7 @@ import path from 'node:path';
 import { run } from './run.ts';
 import { UserError } from './errors.ts';
 import { livePid } from './proc.ts';
+import { openrcReload } from './platform.ts';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 
@@ -147,7 +148,8 @@ export function readPid(pidFile: string): number | undefined {
 
 /**
  * How to reload sshd without restarting it: systemd's reload where systemd runs this
- * sshd (the stock config), otherwise SIGHUP to the pid in PidFile.
+ * sshd (the stock config), OpenRC's where OpenRC started it, otherwise SIGHUP to the pid
+ * in PidFile.
  */
 export async function reloadCommand(config: string, pidFile: string): Promise<{ argv: string[]; pid?: number } | undefined> {
   const pid = readPid(pidFile);
@@ -161,6 +163,8 @@ export async function reloadCommand(config: string, pidFile: string): Promise<{ 
     }
   }
   if (pid === undefined) return undefined;
+  const openrc = openrcReload(config, DEFAULT_SSHD_CONFIG);
+  if (openrc) return { ...openrc, pid };
   return { argv: ['kill', '-HUP', String(pid)], pid };
 }
 

@@ -11,6 +11,7 @@ import { ElfFormatError, readElf } from '../src/elf.ts';
 import { hostEntriesFor, resolveClosure, type HostEntry } from '../src/ld-resolve.ts';
 import { run } from '../src/run.ts';
 import { foreignSysroot, type DebArch } from './helpers/foreign-debs.ts';
+import { makeElf, writeTree, x64 } from './helpers/elf-fixture.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'jw-elf-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -263,16 +264,7 @@ describe('readElf edge cases', () => {
 
 describe('loader rules, on synthetic x86_64 ELF files', () => {
   const LIBDIR = '/usr/lib/x86_64-linux-gnu';
-  function sysroot(name: string, files: Record<string, Buffer | string>): string {
-    const root = join(scratch, name);
-    for (const [p, content] of Object.entries(files)) {
-      mkdirSync(join(root, posix.dirname(p)), { recursive: true });
-      if (typeof content === 'string') symlinkSync(content, join(root, p));
-      else writeFileSync(join(root, p), content);
-    }
-    return root;
-  }
-  const x64 = (o: Omit<ElfSpec, 'bits' | 'le' | 'machine'>) => makeElf({ bits: 64, le: true, machine: 62, ...o });
+  const sysroot = (name: string, files: Record<string, Buffer | string>): string => writeTree(join(scratch, name), files);
   const loader = { '/lib64/ld.so': x64({ soname: 'ld.so' }) };
 
   it('DT_RPATH (with $ORIGIN) is inherited by libraries without DT_RUNPATH', () => {
@@ -336,86 +328,37 @@ describe('loader rules, on synthetic x86_64 ELF files', () => {
     writeFileSync(join(root, 'etc/ld.so.conf.d/a.conf'), '# first, sorted by name\n/opt/first\n');
     expect(resolveClosure(['/usr/bin/app'], { root }).objects).toContain('/opt/first/libq.so');
   });
+
+  it('musl: libc is the loader itself, the path is /etc/ld-musl-ARCH.path, no ld.so.conf or multiarch dirs', () => {
+    const musl = '/lib/ld-musl-x86_64.so.1';
+    const root = sysroot('musl', {
+      [musl]: x64({ soname: 'libc.musl-x86_64.so.1' }),
+      '/lib/libc.musl-x86_64.so.1': 'ld-musl-x86_64.so.1',
+      '/usr/bin/app': x64({ interp: musl, needed: ['libq.so.1', 'libc.musl-x86_64.so.1', 'libm.so.6'] }),
+      '/usr/local/lib/libq.so.1': x64({ needed: ['libr.so.2'] }),
+      '/usr/lib/libq.so.1': x64({}), // later in musl's default path
+      '/usr/lib/libr.so.2': x64({}),
+      [`${LIBDIR}/libq.so.1`]: x64({}), // glibc's multiarch dir: musl never looks there
+    });
+    writeTree(root, { '/etc/ld.so.conf': Buffer.from('/opt/glibc-only\n'), '/opt/glibc-only/libr.so.2': x64({}) });
+    const c = resolveClosure(['/usr/bin/app'], { root });
+    expect(c).toEqual({ objects: ['/usr/bin/app', musl, '/usr/local/lib/libq.so.1', '/usr/lib/libr.so.2'], realObjects: ['/usr/bin/app', musl, '/usr/local/lib/libq.so.1', '/usr/lib/libr.so.2'], missing: [] });
+
+    // With a path file, only its dirs count (':' and newlines both separate).
+    writeTree(root, { '/etc/ld-musl-x86_64.path': Buffer.from('/opt/one:/usr/lib\n/opt/two\n'), '/opt/two/libq.so.1': x64({}) });
+    expect(resolveClosure(['/usr/bin/app'], { root }).objects).toEqual(['/usr/bin/app', musl, '/usr/lib/libq.so.1']);
+  });
+
+  it('musl: an rpath is searched up the chain of loaders, DT_RUNPATH included', () => {
+    const musl = '/lib/ld-musl-aarch64.so.1';
+    const a64 = (o: Parameters<typeof x64>[0]) => makeElf({ bits: 64, le: true, machine: 183, ...o });
+    const root = sysroot('musl-rpath', {
+      [musl]: a64({}),
+      '/opt/app/bin/app': a64({ interp: musl, needed: ['liba.so'], runpath: '$ORIGIN/../lib' }),
+      '/opt/app/lib/liba.so': a64({ needed: ['libb.so'] }), // no rpath of its own: the app's applies (unlike glibc's RUNPATH)
+      '/opt/app/lib/libb.so': a64({}),
+      '/usr/lib/libb.so': a64({}),
+    });
+    expect(resolveClosure(['/opt/app/bin/app'], { root }).realObjects).toEqual(['/opt/app/bin/app', musl, '/opt/app/lib/liba.so', '/opt/app/lib/libb.so']);
+  });
 });
-
-interface ElfSpec {
-  bits: 32 | 64;
-  le: boolean;
-  machine: number;
-  type?: number;
-  interp?: string;
-  needed?: string[];
-  soname?: string;
-  rpath?: string;
-  runpath?: string;
-  dynamic?: boolean;
-}
-
-/** A minimal ELF file: headers, one PT_LOAD over the whole file, PT_INTERP, PT_DYNAMIC and its strings. */
-function makeElf(s: ElfSpec): Buffer {
-  const is64 = s.bits === 64;
-  const W = is64 ? 8 : 4;
-  const ehsize = is64 ? 64 : 52;
-  const phentsize = is64 ? 56 : 32;
-  const base = 0x10000;
-  const dynamic = s.dynamic ?? true;
-
-  let strtab = '\0';
-  const str = (v: string) => {
-    const off = strtab.length;
-    strtab += `${v}\0`;
-    return off;
-  };
-  const dyn: [number, number][] = [];
-  for (const n of s.needed ?? []) dyn.push([1, str(n)]);
-  if (s.soname) dyn.push([14, str(s.soname)]);
-  if (s.rpath) dyn.push([15, str(s.rpath)]);
-  if (s.runpath) dyn.push([29, str(s.runpath)]);
-
-  const phnum = 1 + (s.interp ? 1 : 0) + (dynamic ? 1 : 0);
-  const interpOff = ehsize + phnum * phentsize;
-  const interpLen = s.interp ? s.interp.length + 1 : 0;
-  const strOff = interpOff + interpLen;
-  const dynOff = Math.ceil((strOff + strtab.length) / 8) * 8;
-  dyn.push([5, base + strOff], [10, strtab.length], [0, 0]);
-  const size = dynOff + (dynamic ? dyn.length * 2 * W : 0);
-  const b = Buffer.alloc(size);
-
-  const u16 = (o: number, v: number) => (s.le ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
-  const u32 = (o: number, v: number) => (s.le ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
-  const word = (o: number, v: number) => (is64 ? (s.le ? b.writeBigUInt64LE(BigInt(v), o) : b.writeBigUInt64BE(BigInt(v), o)) : u32(o, v));
-
-  b.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, s.le ? 1 : 2, 1]);
-  u16(16, s.type ?? 3);
-  u16(18, s.machine);
-  u32(20, 1);
-  word(is64 ? 32 : 28, ehsize); // e_phoff
-  u16(is64 ? 52 : 40, ehsize);
-  u16(is64 ? 54 : 42, phentsize);
-  u16(is64 ? 56 : 44, phnum);
-
-  let ph = ehsize;
-  const phdr = (type: number, offset: number, filesz: number) => {
-    u32(ph, type);
-    if (is64) {
-      word(ph + 8, offset);
-      word(ph + 16, base + offset);
-      word(ph + 32, filesz);
-      word(ph + 40, filesz);
-    } else {
-      u32(ph + 4, offset);
-      u32(ph + 8, base + offset);
-      u32(ph + 16, filesz);
-      u32(ph + 20, filesz);
-    }
-    ph += phentsize;
-  };
-  phdr(1, 0, size); // PT_LOAD
-  if (s.interp) phdr(3, interpOff, interpLen);
-  if (dynamic) phdr(2, dynOff, dyn.length * 2 * W);
-
-  if (s.interp) b.write(s.interp, interpOff, 'latin1');
-  b.write(strtab, strOff, 'latin1');
-  if (dynamic) dyn.forEach(([tag, val], i) => (word(dynOff + i * 2 * W, tag), word(dynOff + i * 2 * W + W, val)));
-  return b;
-}

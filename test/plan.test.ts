@@ -10,6 +10,7 @@ import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
 import { planToShellScript, formatPlan, type Plan } from '../src/effects.ts';
 import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host-facts.ts';
+import type { PlatformFacts } from '../src/platform.ts';
 import { parseEffective } from '../src/sshd-config.ts';
 import { UserError } from '../src/errors.ts';
 import type { Answers, Tool } from '../src/types.ts';
@@ -51,6 +52,17 @@ function closures(tools: Tool[]): ClosureFacts[] {
   }));
 }
 
+/** What gatherPlatformFacts says on a Debian 12 host like this one. */
+const DEBIAN12: PlatformFacts = {
+  os: { id: 'debian', like: [], name: 'Debian GNU/Linux 12 (bookworm)' },
+  libc: 'glibc',
+  loader: '/lib64/ld-linux-x86-64.so.2',
+  init: 'other',
+  packageManager: 'apt-get',
+  selinux: { mode: 'disabled' },
+  missingAccountTools: [],
+};
+
 function facts(tools: Tool[], over: Partial<HostFacts> = {}): HostFacts {
   const mainText = 'Include /etc/ssh/sshd_config.d/*.conf\nUsePAM yes\nSubsystem sftp /usr/lib/openssh/sftp-server\n';
   return {
@@ -91,6 +103,7 @@ function facts(tools: Tool[], over: Partial<HostFacts> = {}): HostFacts {
     fstab: { path: '/etc/fstab', text: '' },
     mountUnits: {},
     systemd: false,
+    platform: DEBIAN12,
     ...over,
   };
 }

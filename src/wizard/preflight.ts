@@ -6,6 +6,7 @@ import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../ss
 import { UserError } from '../errors.ts';
 import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
 import { readPasswd } from '../validate.ts';
+import { gatherPlatformFacts, platformFindings } from '../platform.ts';
 
 export interface Finding {
   label: string;
@@ -44,6 +45,7 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
   f.push(root ? { label: 'root', value: 'yes', status: 'ok' } : { label: 'root', value: 'no', status: 'bad', fix: 'run jailwizard with sudo' });
   blocked ||= !root;
   f.push({ label: 'distro', value: distro(), status: 'ok' });
+  f.push(...platformFindings(gatherPlatformFacts()));
 
   const version = await sshdVersion();
   const chroot = supportsChroot(version);

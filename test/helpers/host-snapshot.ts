@@ -22,13 +22,18 @@ export interface HostSnapshot {
   dirs: Map<string, Map<string, Entry>>;
 }
 
-export async function snapshotHost(extra: { files?: string[]; dirs?: string[] } = {}): Promise<HostSnapshot> {
+/**
+ * The host's account files and keys dir plus `extra`; with `defaults: false`, only `extra`
+ * (another root's files, seen from here). passwd and group texts are kept for diffs.
+ */
+export async function snapshotHost(extra: { files?: string[]; dirs?: string[]; defaults?: boolean } = {}): Promise<HostSnapshot> {
   const snap: HostSnapshot = { files: new Map(), texts: new Map(), dirs: new Map() };
-  for (const f of unique([...DEFAULT_FILES, ...(extra.files ?? [])])) {
+  const defaults = extra.defaults ?? true;
+  for (const f of unique([...(defaults ? DEFAULT_FILES : []), ...(extra.files ?? [])])) {
     snap.files.set(f, await describe(f));
-    if (TEXT_FILES.has(f)) snap.texts.set(f, await readFile(f, 'utf8').catch(() => undefined));
+    if (TEXT_FILES.has(f) || /\/etc\/(passwd|group)$/.test(f)) snap.texts.set(f, await readFile(f, 'utf8').catch(() => undefined));
   }
-  for (const d of unique([...DEFAULT_DIRS, ...(extra.dirs ?? [])])) {
+  for (const d of unique([...(defaults ? DEFAULT_DIRS : []), ...(extra.dirs ?? [])])) {
     const listing = new Map<string, Entry>();
     await walk(d, '.', listing);
     snap.dirs.set(d, listing);
