@@ -186,7 +186,7 @@ export function refusalSource(allowFrom: readonly string[]): string | undefined 
  */
 export function probeDirs(t: Pick<ProbeTarget, 'jail' | 'startDir' | 'writable' | 'groupDir' | 'binds' | 'extras'>, home: string | undefined): string[] {
   const inJail = ['/', '/etc', '/bin', home, t.startDir, t.writable, t.groupDir, ...(t.binds ?? []).map((b) => b.target), t.extras?.includes('tmp') ? '/tmp' : undefined];
-  return [...new Set(inJail.filter((d): d is string => !!d).map((d) => join(t.jail, d)))];
+  return [...new Set(inJail.filter((d): d is string => !!d).map((d) => (d === '/' ? t.jail : join(t.jail, d))))];
 }
 
 /** A plain-text pass/fail table, one probe a line, with a summary. */
