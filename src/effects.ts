@@ -194,6 +194,10 @@ export function previewEffect(e: Effect, full = true): string[] {
       return [
         shJoin(['pkill', '-KILL', '-f', e.clients]),
         `find ${e.dirs.map(shQuote).join(' ')} -maxdepth 1 ! -type d \\( -name ${shQuote(`${e.prefix}*`)} -o -name ${shQuote(`.${e.prefix}*`)} \\) -delete`,
+        // A tree a probe made (git's repository) goes as the user: root never walks into it.
+        ...(e.uid === undefined
+          ? []
+          : [`${shJoin(['setpriv', '--reuid', String(e.uid), '--regid', String(e.uid), '--clear-groups', '--', 'find', ...e.dirs, '-mindepth', '1', '-maxdepth', '1', '-type', 'd', '-user', String(e.uid), '-name', `${e.prefix}*`, '-exec', 'rm', '-rf', '--'])} {} +`]),
       ];
     case 'sshd-validate':
       return [shJoin(['sshd', '-t', '-f', e.config])];

@@ -3,7 +3,7 @@
 // the tag go, never a dir, never through a link.
 import { afterEach, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { probeFilesAction, removeProbeFiles } from '../src/probe-files.ts';
@@ -30,6 +30,7 @@ describe('the connection test\'s files', () => {
     expect(previewEffect(a.undo[0]!)).toEqual([
       'pkill -KILL -f /var/lib/jailwizard/journal/scratch/1-ab',
       "find /srv/j/home/alice -maxdepth 1 ! -type d \\( -name 'jwprobe-1a2b*' -o -name '.jwprobe-1a2b*' \\) -delete",
+      "setpriv --reuid 1001 --regid 1001 --clear-groups -- find /srv/j/home/alice -mindepth 1 -maxdepth 1 -type d -user 1001 -name 'jwprobe-1a2b*' -exec rm -rf -- {} +",
     ]);
   });
 
@@ -62,5 +63,27 @@ describe('the connection test\'s files', () => {
     expect(await exited).toBe('SIGKILL');
     expect(pidsNaming(scratch)).toEqual([]);
     expect(readdirSync(home)).toEqual([]);
+  });
+
+  it('removes a tree a probe made (a git repository) as the user, never following a link in it', async () => {
+    const home = tempDir();
+    const outside = tempDir();
+    const keep = path.join(outside, 'keep.txt');
+    writeFileSync(keep, 'root\'s');
+    const repo = path.join(home, 'jwprobe-1a2b.git');
+    mkdirSync(path.join(repo, 'objects'), { recursive: true });
+    writeFileSync(path.join(repo, 'objects', 'x'), 'x');
+    symlinkSync(outside, path.join(repo, 'link'));
+    const uid = 54321;
+    // The dir the probes wrote in is the user's, as in a jail (the user may remove what is in it).
+    chmodSync(home, 0o755);
+    chownSync(home, uid, uid);
+    for (const p of [repo, path.join(repo, 'objects'), path.join(repo, 'objects', 'x')]) chownSync(p, uid, uid);
+    lchownSync(path.join(repo, 'link'), uid, uid);
+    // A dir of someone else's with the tag is not the user's to remove.
+    mkdirSync(path.join(home, 'jwprobe-1a2b-roots'));
+    await removeProbeFiles({ dirs: [home], prefix: 'jwprobe-1a2b', clients: path.join(home, 'no-such-scratch'), jail: '/nonexistent-jail', uid });
+    expect(readdirSync(home)).toEqual(['jwprobe-1a2b-roots']);
+    expect(readFileSync(keep, 'utf8')).toBe('root\'s');
   });
 });
