@@ -22,15 +22,17 @@ export interface HostSnapshot {
   dirs: Map<string, Map<string, Entry>>;
 }
 
-export async function snapshotHost(extra: { files?: string[]; dirs?: string[] } = {}): Promise<HostSnapshot> {
+/** `root`: read every path under this dir instead of / (a container's root seen from the host). */
+export async function snapshotHost(extra: { files?: string[]; dirs?: string[]; root?: string } = {}): Promise<HostSnapshot> {
   const snap: HostSnapshot = { files: new Map(), texts: new Map(), dirs: new Map() };
+  const at = (p: string): string => (extra.root ? join(extra.root, p) : p);
   for (const f of unique([...DEFAULT_FILES, ...(extra.files ?? [])])) {
-    snap.files.set(f, await describe(f));
-    if (TEXT_FILES.has(f)) snap.texts.set(f, await readFile(f, 'utf8').catch(() => undefined));
+    snap.files.set(f, await describe(at(f)));
+    if (TEXT_FILES.has(f)) snap.texts.set(f, await readFile(at(f), 'utf8').catch(() => undefined));
   }
   for (const d of unique([...DEFAULT_DIRS, ...(extra.dirs ?? [])])) {
     const listing = new Map<string, Entry>();
-    await walk(d, '.', listing);
+    await walk(at(d), '.', listing);
     snap.dirs.set(d, listing);
   }
   return snap;
