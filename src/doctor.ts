@@ -19,10 +19,10 @@ import {
   findIncludeDir,
   includeLineFor,
   readPid,
-  reloadCommand,
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
+import { reloadCommand, reloadEffect, type SshdReload } from './sshd-service.ts';
 import { readRecord, type JailRecord } from './state.ts';
 import { readPasswd, type PasswdEntry } from './validate.ts';
 import type { Tool } from './types.ts';
@@ -66,7 +66,7 @@ export interface DoctorFacts {
   acl: { path: string; mask: string }[];
   /** The chroot dir itself is the user's, holding the user's files (ArchWiki %h gone wrong). */
   homeAsChroot?: { entries: string[]; keepInPlace: string[] };
-  reload?: { argv: string[]; pid?: number };
+  reload?: SshdReload;
   pidFile: string;
   listen: { host: string; port: number }[];
 }
@@ -579,8 +579,9 @@ export function planFixes(f: DoctorFacts, findings: Finding[]): Plan {
   const touchesSshd = steps.some((s) => s.actions.some((a) => a.effect.kind === 'write' && a.effect.path === f.sshdConfig));
   if (touchesSshd) {
     const actions: Action[] = [{ effect: { kind: 'sshd-validate', config: f.sshdConfig }, undo: [], pre: { kind: 'none' } }];
-    if (f.reload && readPid(f.pidFile) !== undefined) {
-      const e = { kind: 'sshd-reload' as const, argv: f.reload.argv, pidFile: f.pidFile, listen: f.listen };
+    // A socket-activated sshd that is not running reads the new config when it starts.
+    if (f.reload && (f.reload.socket || readPid(f.pidFile) !== undefined)) {
+      const e = reloadEffect(f.reload, f.pidFile, f.listen);
       actions.push({ effect: e, undo: [e], pre: { kind: 'none' }, deferUndo: true });
     }
     steps.push({ id: 'sshd', title: 'Check sshd\'s config and reload it', why: [], actions });

@@ -11,11 +11,11 @@ import {
   findIncludeDir,
   dropInName,
   includeLineFor,
-  reloadCommand,
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
 import { readRecord, sharersOf, type JailRecord } from './state.ts';
+import { detectSshdMode, reloadFor, type SshdMode, type SshdReload } from './sshd-service.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountPoints } from './executor.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
@@ -62,7 +62,9 @@ export interface SshdFacts {
   /** Path of the global external sftp Subsystem, undefined for internal-sftp. */
   sftpSubsystem?: string;
   pidFile: string;
-  reload?: { argv: string[]; pid?: number };
+  /** How sshd runs (a service, socket-activated, by hand) and so how a change reaches it. */
+  mode: SshdMode;
+  reload?: SshdReload;
   listen: { host: string; port: number }[];
   effective: EffectiveConfig;
 }
@@ -201,7 +203,8 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
   const dropInPath = path.join(dropInDir, dropInName(user, include.pattern ?? 'jailwizard-*.conf'));
   const effective = await sshdEffective(mainConfig);
   const pidFileEarly = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
-  const reload = await reloadCommand(mainConfig, pidFileEarly);
+  const mode = await detectSshdMode(mainConfig, pidFileEarly);
+  const reload = reloadFor(mode);
   const sub = (effective.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
   const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
   const pidFile = pidFileEarly;
@@ -218,6 +221,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
     includeLine: added?.line,
     sftpSubsystem,
     pidFile,
+    mode,
     reload,
     listen: connectAddresses(effective),
     effective,

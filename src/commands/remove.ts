@@ -7,8 +7,9 @@ import { Executor, Interrupted, assertNoUnfinished, explain, lexists, signalExit
 import { formatPlan } from '../effects.ts';
 import { planRemove, type RemoveFacts } from '../plan-remove.ts';
 import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
-import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
-import { listRecords, readRecord, recordPath, sharersOf, type JailRecord } from '../state.ts';
+import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
+import { forgetUpdate, listRecords, readRecord, recordPath, sharersOf, type JailRecord } from '../state.ts';
 import { readGroups, sha256File } from '../host-facts.ts';
 import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
@@ -33,6 +34,7 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
   const eff = await sshdEffective(rec.sshdConfig);
   const pidFile = eff.get('pidfile')?.[0] ?? '/run/sshd.pid';
   const dropInDir = path.dirname(rec.dropIn);
+  const mode = await detectSshdMode(rec.sshdConfig, pidFile);
   return {
     stateDir,
     existing: new Set(named.filter(lexists)),
@@ -47,7 +49,8 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     userExists: user !== undefined,
     aptHook: existsSync(APT_HOOK) ? APT_HOOK : undefined,
     otherJails: listRecords(stateDir).filter((r) => r.user !== rec.user).length,
-    reload: await reloadCommand(rec.sshdConfig, pidFile),
+    reload: reloadFor(mode),
+    reloadProblem: reloadProblem(mode),
     pidFile,
     listen: connectAddresses(eff),
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
@@ -97,6 +100,7 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
   try {
     await ex.apply(plan);
     ex.finish('committed');
+    forgetUpdate(o.stateDir, user);
     say(`Removed ${user}'s jail ${rec.jail}.`);
     for (const n of plan.notes) say(n);
     return EXIT.ok;
