@@ -113,13 +113,20 @@ export function chrootFailureUsers(lines: string[]): string[] {
   return [...users];
 }
 
+/** The syslog identifiers sshd's lines carry in the journal. */
+export const SSHD_IDENTIFIERS = ['sshd', 'sshd-session', 'sshd-auth'];
+
 /** The tail of sshd's log: --sshd-log, the journal, auth.log or secure. */
 export async function sshdLogLines(sshdLog?: string): Promise<{ source: string; lines: string[] } | undefined> {
   const tail = (text: string): string[] => text.split('\n').slice(-20000);
   if (sshdLog) return existsSync(sshdLog) ? { source: sshdLog, lines: tail(readFileSync(sshdLog, 'utf8')) } : undefined;
   if (existsSync('/run/systemd/system')) {
-    const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
-    if (r.exitCode === 0 && r.stdout.trim()) return { source: 'journalctl -u ssh -u sshd', lines: tail(r.stdout) };
+    // By syslog identifier, not by unit (-u ssh): the session child that logs the chroot
+    // failure exits at once, often before journald can read its unit from /proc, and such
+    // a line has no _SYSTEMD_UNIT (measured on a booted Debian 13). sshd-session and
+    // sshd-auth are OpenSSH 9.8+'s per-connection programs.
+    const r = await run(['journalctl', ...SSHD_IDENTIFIERS.flatMap((t) => ['-t', t]), '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
+    if (r.exitCode === 0 && r.stdout.trim()) return { source: `journalctl ${SSHD_IDENTIFIERS.map((t) => `-t ${t}`).join(' ')}`, lines: tail(r.stdout) };
   }
   for (const f of ['/var/log/auth.log', '/var/log/secure']) if (existsSync(f)) return { source: f, lines: tail(readFileSync(f, 'utf8')) };
   return undefined;

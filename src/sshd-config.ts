@@ -112,9 +112,13 @@ export function privsepArgv(privsepDir: string, sshdArgs: readonly string[]): st
 /** `sshd ARGS` for -t and -T; retried with the privsep dir provided when only that is missing. */
 export async function runSshdCheck(args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
   const r = await run([SSHD, ...args], { timeoutMs });
-  const missing = r.exitCode !== 0 ? MISSING_PRIVSEP.exec(r.stderr) : null;
-  if (!missing) return r;
-  return run(privsepArgv(missing[1]!, args), { timeoutMs });
+  const missing = r.exitCode !== 0 ? missingPrivsepDir(r.stderr) : undefined;
+  return missing ? run(privsepArgv(missing, args), { timeoutMs }) : r;
+}
+
+/** The runtime privsep dir sshd says is missing (only dirs under /run or /var/run qualify). */
+export function missingPrivsepDir(stderr: string): string | undefined {
+  return MISSING_PRIVSEP.exec(stderr)?.[1];
 }
 
 /** Runs `sshd -T` (optionally for one connection); a bad config is the admin's to fix: exit 2. */

@@ -62,6 +62,7 @@ export function socketListen(listen: string): { host: string; port: number }[] {
   };
   for (const m of listen.matchAll(/(\S+) \(Stream\)/g)) {
     const addr = m[1]!;
+    if (/^(vsock:|\/|@)/.test(addr)) continue; // AF_VSOCK and AF_UNIX sockets (systemd-ssh-generator's): no TCP client reaches them
     const hp = /^\[?(.*?)\]?:(\d+)$/.exec(addr);
     if (/^\d+$/.test(addr)) {
       add('127.0.0.1', Number(addr));

@@ -37,7 +37,7 @@ function supportsChroot(version: string): boolean {
 }
 
 export function sshdLogHint(): string {
-  if (existsSync('/run/systemd/system')) return 'journalctl -u ssh (or -u sshd)';
+  if (existsSync('/run/systemd/system')) return 'journalctl -t sshd -t sshd-session';
   if (existsSync('/var/log/auth.log')) return '/var/log/auth.log';
   if (existsSync('/var/log/secure')) return '/var/log/secure';
   return 'syslog (no auth.log found)';
