@@ -125,7 +125,8 @@ if [ "$NAME" = debian12-amd64 ]; then
   TRIXIE=(-o Dir::Etc::SourceList=/opt/jailwizard-bed/trixie/sources.list -o Dir::Etc::SourceParts=/nonexistent
     -o Dir::State::Lists=/opt/jailwizard-bed/trixie/lists -o Dir::Cache::Archives=/opt/jailwizard-bed/trixie/archives)
   apt_in_root "${TRIXIE[@]}" update
-  apt_in_root "${TRIXIE[@]}" -y --download-only dist-upgrade
+  # With Recommends, as a plain `apt-get dist-upgrade` on the booted root does.
+  apt_in_root "${TRIXIE[@]}" -o APT::Install-Recommends=true -y --download-only dist-upgrade
   rm -rf "$UP/lists/partial" "$UP/archives/partial" "$UP/lists/lock" "$UP/archives/lock"
   du -sh "$UP" | sed 's/^/bed-root: trixie upgrade set: /' >&2
 fi

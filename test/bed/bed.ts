@@ -3,7 +3,7 @@
 // transcript, answers files, logins with the real clients, and snapshots for the
 // byte-identical checks. Everything runs inside the container: its own /etc, its own sshd
 // on its own loopback (--private-network), so nothing here touches this host.
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
@@ -135,7 +135,7 @@ export function printTranscript(bed: Bed, title: string): void {
   const text = `${lines.join('\n')}\n`;
   console.log(text);
   mkdirSync(TRANSCRIPTS, { recursive: true });
-  appendFileSync(path.join(TRANSCRIPTS, `${bed.c.rootName}.md`), `${text}\n`);
+  writeFileSync(path.join(TRANSCRIPTS, `${title.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.md`), `${text}\n`);
 }
 
 /** The wizard's Preflight screen in a real terminal (tmux, 100x30), then Ctrl+C (exit 130). */

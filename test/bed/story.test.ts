@@ -6,6 +6,7 @@
 // it; the apt hook run by a real `apt-get install --reinstall`, its outcome in the system log,
 // in `list` and in `check`; a reboot after which everyone still logs in and `check` is clean;
 // and remove, after which every byte jailwizard touched is as it was.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedSkipReason, type BedRootName } from '../helpers/nspawn.ts';
 import type { HostSnapshot } from '../helpers/host-snapshot.ts';
@@ -31,6 +32,13 @@ describe.skipIf(skip).each(ROOTS)('the whole story on a booted %s', (rootName) =
   afterAll(async () => {
     await stopBed(bed, `The whole story on ${rootName}`);
   }, 180_000);
+
+  it('the distro\'s own Node runs the packed tarball: jailwizard --version', { timeout: 120_000 }, async () => {
+    const node = await step(bed, ['node', '--version']);
+    expect(node.stdout).toMatch(rootName === 'debian12-amd64' ? /^v18\./ : /^v20\./);
+    const version = await jwIn(bed, ['--version']);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync('package.json', 'utf8')).version);
+  });
 
   it('log: where only journald runs, refused with the hint to install rsyslog, nothing changed', { timeout: 300_000 }, async () => {
     const r = await jwIn(bed, ['apply', '--config', answersIn(bed, { user: 'eve', tools: ['sftp'], jail: '/srv/jails/eve', log: true }), '--yes']);
