@@ -52,6 +52,8 @@ describe.skipIf(skip)('Debian 12 → 13 with jails and the apt hook', () => {
     // The hook ran after every dpkg run; the last one found the jails on the new layout.
     const log = await step(bed, ['journalctl', '-t', 'jailwizard', '--no-pager', '-o', 'cat']);
     const runs = log.stdout.trim().split('\n').filter((l) => l.startsWith('apt hook:'));
+    const times = (await bed.c.execOk(['journalctl', '-t', 'jailwizard', '--no-pager', '-o', 'short-iso'])).stdout.trim().split('\n').map((l) => l.split(' ')[0]);
+    bed.transcript.push({ what: `(the hook ran ${runs.length} times during the upgrade, ${times[0]} … ${times.at(-1)})`, exit: 0, seconds: 0 });
     expect(runs.length, log.stdout).toBeGreaterThan(0);
     expect(runs.at(-1)).toMatch(/^apt hook: update --all ok: /);
     expect(log.stdout).toMatch(/four updated \(\d+ changed/);
