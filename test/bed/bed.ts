@@ -35,7 +35,7 @@ export async function startBed(rootName: BedRootName, label: string): Promise<Be
   const t = Date.now();
   const c = await bootContainer(rootName, label);
   transcript.push({ what: `boot ${rootName} (systemd-nspawn -b, overlay on the cached root) to running`, exit: 0, seconds: (Date.now() - t) / 1000 });
-  const tgz = await packTarball(work);
+  const tgz = await packTarball();
   const npmSeconds = await installJailwizard(c, tgz);
   transcript.push({ what: `npm install -g --offline ${path.basename(tgz)}`, exit: 0, seconds: npmSeconds });
   await c.execOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'admin@bed', '-f', '/root/.ssh/id_ed25519']);

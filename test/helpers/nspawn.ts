@@ -7,7 +7,8 @@
 // --private-network: without it the container's sshd would bind this host's port 22.
 // Commands run through `nsenter -t <container PID 1> -a`; a container stops by its pid.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { isRunning } from '../../src/proc.ts';
 import { run, runOk, type RunOptions, type RunResult } from '../../src/run.ts';
@@ -243,13 +244,18 @@ async function leaderOf(nspawnPid: number, gone: () => boolean): Promise<number>
   }
 }
 
-/** The packed tarball (`npm pack`, as a release would be), built once per test file. */
+/**
+ * The packed tarball (`npm pack`, as a release would be), built once per test file into its
+ * own temp dir (containers come and go; the tarball stays until the process exits).
+ */
 let packed: Promise<string> | undefined;
-export function packTarball(workDir: string): Promise<string> {
+export function packTarball(): Promise<string> {
   packed ??= (async () => {
-    const r = await runOk(['npm', 'pack', '--pack-destination', workDir, '--json'], { cwd: REPO, timeoutMs: 300_000 });
+    const dir = mkdtempSync(path.join(tmpdir(), 'jw-bed-pack-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const r = await runOk(['npm', 'pack', '--pack-destination', dir, '--json'], { cwd: REPO, timeoutMs: 300_000 });
     const name = (JSON.parse(r.stdout) as { filename: string }[])[0]!.filename;
-    return path.join(workDir, name);
+    return path.join(dir, name);
   })();
   return packed;
 }
