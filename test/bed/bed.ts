@@ -33,15 +33,23 @@ export async function startBed(rootName: BedRootName, label: string): Promise<Be
   const work = mkdtempSync(path.join(tmpdir(), `jw-bed-${label}-`));
   const transcript: TranscriptLine[] = [];
   const t = Date.now();
-  const c = await bootContainer(rootName, label);
-  transcript.push({ what: `boot ${rootName} (systemd-nspawn -b, overlay on the cached root) to running`, exit: 0, seconds: (Date.now() - t) / 1000 });
-  const tgz = await packTarball();
-  const npmSeconds = await installJailwizard(c, tgz);
-  transcript.push({ what: `npm install -g --offline ${path.basename(tgz)}`, exit: 0, seconds: npmSeconds });
-  await c.execOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'admin@bed', '-f', '/root/.ssh/id_ed25519']);
-  await c.execOk(['sh', '-c', 'cat /root/.ssh/id_ed25519.pub >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys']);
-  const pub = (await c.execOk(['cat', '/root/.ssh/id_ed25519.pub'])).stdout.trim();
-  return { c, work, transcript, pub };
+  let c: Container | undefined;
+  try {
+    c = await bootContainer(rootName, label);
+    transcript.push({ what: `boot ${rootName} (systemd-nspawn -b, overlay on the cached root) to running`, exit: 0, seconds: (Date.now() - t) / 1000 });
+    const tgz = await packTarball();
+    const npmSeconds = await installJailwizard(c, tgz);
+    transcript.push({ what: `npm install -g --offline ${path.basename(tgz)}`, exit: 0, seconds: npmSeconds });
+    await c.execOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'admin@bed', '-f', '/root/.ssh/id_ed25519']);
+    await c.execOk(['sh', '-c', 'cat /root/.ssh/id_ed25519.pub >> /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys']);
+    const pub = (await c.execOk(['cat', '/root/.ssh/id_ed25519.pub'])).stdout.trim();
+    return { c, work, transcript, pub };
+  } catch (e) {
+    // afterAll gets no bed to stop: take down what was made here.
+    await c?.stop();
+    rmSync(work, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 export async function stopBed(bed: Bed | undefined, title: string): Promise<void> {

@@ -4,12 +4,13 @@
 // apply and remove exit 0 with an established session kept open the whole time, the Match
 // block applies to the next connection, and ssh.service is never left failed.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bedSkipReason } from '../helpers/nspawn.ts';
+import { bedSkipReason, removePackedTarball } from '../helpers/nspawn.ts';
 import { answersIn, expectSameAs, preflightScreen, jwIn, out, snapshotIn, sshIn, startBed, step, stopBed, unitState, type Bed } from './bed.ts';
 import type { HostSnapshot } from '../helpers/host-snapshot.ts';
 import type { RunResult } from '../../src/run.ts';
 
 const skip = bedSkipReason();
+afterAll(removePackedTarball);
 
 /** A session that stays open: prints a tick every 0.5 s for `seconds`, then "done". */
 function openSession(bed: Bed, seconds: number): Promise<RunResult> {

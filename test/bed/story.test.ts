@@ -8,12 +8,13 @@
 // and remove, after which every byte jailwizard touched is as it was.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bedSkipReason, type BedRootName } from '../helpers/nspawn.ts';
+import { bedSkipReason, removePackedTarball, type BedRootName } from '../helpers/nspawn.ts';
 import type { HostSnapshot } from '../helpers/host-snapshot.ts';
 import { answersIn, expectSameAs, jwIn, out, sftpIn, snapshotIn, sshIn, startBed, step, stopBed, timed, type Bed } from './bed.ts';
 import { runWizard } from './wizard.ts';
 
 const skip = bedSkipReason();
+afterAll(removePackedTarball);
 const ROOTS: BedRootName[] = ['debian12-amd64', 'debian13-amd64'];
 /** Everyone jailed here, in the order made; removed last-made-first. */
 const USERS = ['wiz', 'ann', 'bob', 'carl', 'dora'] as const;

@@ -5,10 +5,11 @@
 // hook's `update --all` must adapt the jail, journaled; its outcome must reach the system log,
 // `list` and `check`; afterwards the users log in, `check` is clean and the probes pass.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bedSkipReason } from '../helpers/nspawn.ts';
+import { bedSkipReason, removePackedTarball } from '../helpers/nspawn.ts';
 import { answersIn, jwIn, out, sftpIn, sshIn, startBed, step, stopBed, type Bed } from './bed.ts';
 
 const skip = bedSkipReason();
+afterAll(removePackedTarball);
 const LOADER = '/usr/lib64/ld-linux-x86-64.so.2';
 
 describe.skipIf(skip)('Debian 12 → 13 with jails and the apt hook', () => {

@@ -7,8 +7,7 @@
 // --private-network: without it the container's sshd would bind this host's port 22.
 // Commands run through `nsenter -t <container PID 1> -a`; a container stops by its pid.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
 import { isRunning } from '../../src/proc.ts';
 import { run, runOk, type RunOptions, type RunResult } from '../../src/run.ts';
@@ -246,18 +245,29 @@ async function leaderOf(nspawnPid: number, gone: () => boolean): Promise<number>
 
 /**
  * The packed tarball (`npm pack`, as a release would be), built once per test file into its
- * own temp dir (containers come and go; the tarball stays until the process exits).
+ * own scratch dir (containers come and go; the tarball stays until the process exits, and a
+ * later run removes it if this one was killed).
  */
 let packed: Promise<string> | undefined;
 export function packTarball(): Promise<string> {
   packed ??= (async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'jw-bed-pack-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const dir = path.join(SCRATCH, `pack-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'owner'), String(process.pid));
+
     const r = await runOk(['npm', 'pack', '--pack-destination', dir, '--json'], { cwd: REPO, timeoutMs: 300_000 });
     const name = (JSON.parse(r.stdout) as { filename: string }[])[0]!.filename;
     return path.join(dir, name);
   })();
   return packed;
+}
+
+/** Removes this process's packed tarball (a test file's last afterAll). */
+export async function removePackedTarball(): Promise<void> {
+  if (!packed) return;
+  const tgz = await packed.catch(() => undefined);
+  packed = undefined;
+  if (tgz) rmSync(path.dirname(tgz), { recursive: true, force: true });
 }
 
 /** `npm install -g --offline` of the packed tarball inside, as an admin would; returns the seconds it took. */
