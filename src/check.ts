@@ -12,7 +12,7 @@ import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
 import { allowedSample, deniedSample } from './plan-options.ts';
 import { mountPoints } from './executor.ts';
 import { hashAt, rootOnly, withParent } from './safe-fs.ts';
-import { sharersOf } from './state.ts';
+import { lastUpdate, sharersOf } from './state.ts';
 import { sshdEffective } from './sshd-config.ts';
 import type { JailRecord } from './state.ts';
 import { readPasswd } from './validate.ts';
@@ -171,6 +171,17 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
   if (a.log) {
     const sock = fileState(path.join(rec.jail, 'dev/log'), false);
     if (sock?.kind !== 'other') f.push({ id: 'log', title: `${rec.jail}/dev/log is missing: internal-sftp's log lines are lost`, evidence: [], hint: 'restart the syslog daemon (it makes the socket), or jailwizard apply again' });
+  }
+
+  // The last update failed (the apt hook's, most often): the jail may still run old binaries.
+  const upd = stateDir ? lastUpdate(stateDir, rec.user) : undefined;
+  if (upd?.result === 'failed') {
+    f.push({
+      id: 'update',
+      title: `the last update${upd.via === 'apt-hook' ? ' (run by the apt hook)' : ''} failed at ${upd.at.slice(0, 16).replace('T', ' ')}: ${upd.reason ?? 'no reason recorded'}`,
+      evidence: upd.via === 'apt-hook' ? ['journalctl -t jailwizard (or the syslog) has the run'] : [],
+      hint: `jailwizard update ${rec.user}`,
+    });
   }
 
   const shown = f.length > MAX_FINDINGS ? [...f.slice(0, MAX_FINDINGS - 1), { id: 'more', title: `… and ${f.length - MAX_FINDINGS + 1} more findings`, evidence: ['fix the ones above and check again'] }] : f;

@@ -30,7 +30,8 @@ Usage:
                                audit jails: ownership, writable dirs, setuid, devices,
                                files against the manifest, libraries, keys, sshd
   jailwizard update [USER|--all] [--yes] [--install-hook]
-                               refresh jails after package upgrades (or install an apt hook)
+                               refresh jails after package upgrades (or install an apt hook;
+                               it runs update --all --from-apt-hook, which logs to syslog)
   jailwizard list [--json]     the jails jailwizard manages
   jailwizard rollback [--yes]  finish undoing a run that was killed
   jailwizard --help | --version
@@ -56,6 +57,7 @@ const OPTIONS = {
   'sshd-log': { type: 'string' },
   all: { type: 'boolean' },
   'install-hook': { type: 'boolean' },
+  'from-apt-hook': { type: 'boolean' },
   'sshd-config': { type: 'string' },
   'state-dir': { type: 'string' },
   'syslog-config': { type: 'string' },
@@ -163,7 +165,7 @@ export async function main(argv: string[]): Promise<number> {
       if (rest.length > 1) throw new UserError('update takes one user, or --all', 'jailwizard update alice');
       requireRoot();
       const { updateCommand } = await import('./commands/update.ts');
-      return updateCommand(rest[0], { ...common, all: !!v.all, yes: !!v.yes, installHook: !!v['install-hook'] });
+      return updateCommand(rest[0], { ...common, all: !!v.all, yes: !!v.yes, installHook: !!v['install-hook'], fromAptHook: !!v['from-apt-hook'] });
     }
     case 'list': {
       const { listCommand } = await import('./commands/list.ts');

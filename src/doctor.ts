@@ -21,10 +21,10 @@ import {
   findIncludeDir,
   includeLineFor,
   readPid,
-  reloadCommand,
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
+import { reloadCommand, reloadEffect, type SshdReload } from './sshd-service.ts';
 import { readRecord, type JailRecord } from './state.ts';
 import { readPasswd, type PasswdEntry } from './validate.ts';
 import type { Tool } from './types.ts';
@@ -72,7 +72,7 @@ export interface DoctorFacts {
   acl: { path: string; mask: string }[];
   /** The chroot dir itself is the user's, holding the user's files (ArchWiki %h gone wrong). */
   homeAsChroot?: { entries: string[]; keepInPlace: string[] };
-  reload?: { argv: string[]; pid?: number };
+  reload?: SshdReload;
   pidFile: string;
   listen: { host: string; port: number }[];
 }
@@ -142,8 +142,11 @@ export function chrootFailureUsers(lines: string[], exists: (user: string) => bo
   return [...latest].flatMap(([user, failed]) => (failed && exists(user) ? [user] : []));
 }
 
+/** The syslog identifiers sshd's lines carry in the journal. */
+export const SSHD_IDENTIFIERS = ['sshd', 'sshd-session', 'sshd-auth'];
+
 /** Where sshd's log is looked for, in order, when --sshd-log does not say. */
-export const SSHD_LOG_PLACES = ['journalctl -u ssh -u sshd', '/var/log/auth.log', '/var/log/secure'];
+export const SSHD_LOG_PLACES = [`journalctl ${SSHD_IDENTIFIERS.map((t) => `-t ${t}`).join(' ')}`, '/var/log/auth.log', '/var/log/secure'];
 
 /** The tail of sshd's log: --sshd-log, the journal, auth.log or secure; and what was searched. */
 export async function findSshdLog(sshdLog?: string): Promise<{ log?: { source: string; lines: string[] }; searched: string[] }> {
@@ -152,7 +155,11 @@ export async function findSshdLog(sshdLog?: string): Promise<{ log?: { source: s
   const searched: string[] = [];
   if (existsSync('/run/systemd/system')) {
     searched.push(SSHD_LOG_PLACES[0]!);
-    const r = await run(['journalctl', '-u', 'ssh', '-u', 'sshd', '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
+    // By syslog identifier, not by unit (-u ssh): the session child that logs the chroot
+    // failure exits at once, often before journald can read its unit from /proc, and such
+    // a line has no _SYSTEMD_UNIT (measured on a booted Debian 13). sshd-session and
+    // sshd-auth are OpenSSH 9.8+'s per-connection programs.
+    const r = await run(['journalctl', ...SSHD_IDENTIFIERS.flatMap((t) => ['-t', t]), '-o', 'short-iso', '--no-pager', '-n', '20000'], { timeoutMs: 20_000 });
     if (r.exitCode === 0 && r.stdout.trim()) return { log: { source: SSHD_LOG_PLACES[0]!, lines: tail(r.stdout) }, searched };
   }
   for (const f of SSHD_LOG_PLACES.slice(1)) {
@@ -670,8 +677,9 @@ export function planFixes(f: DoctorFacts, findings: Finding[]): Plan {
   const touchesSshd = steps.some((s) => s.actions.some((a) => a.effect.kind === 'write' && a.effect.path === f.sshdConfig));
   if (touchesSshd) {
     const actions: Action[] = [{ effect: { kind: 'sshd-validate', config: f.sshdConfig }, undo: [], pre: { kind: 'none' } }];
-    if (f.reload && readPid(f.pidFile) !== undefined) {
-      const e = { kind: 'sshd-reload' as const, argv: f.reload.argv, pidFile: f.pidFile, listen: f.listen };
+    // A socket-activated sshd that is not running reads the new config when it starts.
+    if (f.reload && (f.reload.socket || readPid(f.pidFile) !== undefined)) {
+      const e = reloadEffect(f.reload, f.pidFile, f.listen);
       actions.push({ effect: e, undo: [e], pre: { kind: 'none' }, deferUndo: true });
     }
     steps.push({ id: 'sshd', title: 'Check sshd\'s config and reload it', why: [], actions });

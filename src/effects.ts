@@ -58,7 +58,11 @@ export type Effect =
   | { kind: 'remove-probe-files'; dirs: string[]; prefix: string; clients: string; jail: string; uid?: number }
   | { kind: 'sshd-validate'; config: string }
   | { kind: 'sshd-expect'; config: string; user: string; addr: string; expect: Record<string, string> }
-  | { kind: 'sshd-reload'; argv: string[]; pidFile?: string; listen: { host: string; port: number }[] };
+  /**
+   * argv makes sshd read its config: a reload, a SIGHUP, or (socket activation, `socket` set)
+   * a stop of the service that the socket starts again on the next connection.
+   */
+  | { kind: 'sshd-reload'; argv: string[]; pidFile?: string; listen: { host: string; port: number }[]; socket?: string; socketListen?: { host: string; port: number }[] };
 
 /** What must hold right before an action runs; it is checked again at run time (stale plans fail). */
 export type Precondition =

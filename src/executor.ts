@@ -7,13 +7,14 @@ import path from 'node:path';
 import { type Action, type Effect, type Plan, type Precondition, type Step, previewEffect } from './effects.ts';
 import { Journal, readUnfinished, type Backup, type JournalEntry } from './journal.ts';
 import { run, runOk } from './run.ts';
-import { SSHD, lastLine, parseEffective, readPid } from './sshd-config.ts';
+import { lastLine, parseEffective, readPid, runSshdCheck } from './sshd-config.ts';
+import { parseShow } from './sshd-service.ts';
 import { Interrupted, UserError, signalExitCode } from './errors.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { readMountInfo } from './mountinfo.ts';
 import { livePid } from './proc.ts';
 import { removeProbeFiles } from './probe-files.ts';
-import { waitForNewListener, listenerInodes } from './listen.ts';
+import { waitForNewListener, listenerInodes, readBanner } from './listen.ts';
 import {
   UnsafePathError,
   type DirHandle,
@@ -634,12 +635,12 @@ export async function perform(e: Effect): Promise<void> {
       await restartDaemon(e.name, e.pidFile, e.argv);
       return;
     case 'sshd-validate': {
-      const r = await run([SSHD, '-t', '-f', e.config], { timeoutMs: 30_000 });
+      const r = await runSshdCheck(['-t', '-f', e.config]);
       if (r.exitCode !== 0) throw new Error(`sshd -t rejects the new config: ${lastLine(r.stderr)}`);
       return;
     }
     case 'sshd-expect': {
-      const r = await run([SSHD, '-T', '-f', e.config, '-C', `user=${e.user},host=localhost,addr=${e.addr}`], { timeoutMs: 30_000 });
+      const r = await runSshdCheck(['-T', '-f', e.config, '-C', `user=${e.user},host=localhost,addr=${e.addr}`]);
       if (r.exitCode !== 0) throw new Error(`sshd -T failed: ${lastLine(r.stderr)}`);
       const eff = parseEffective(r.stdout);
       const wrong = Object.entries(e.expect).filter(([k, v]) => eff.get(k)?.[0] !== v);
@@ -649,6 +650,10 @@ export async function perform(e: Effect): Promise<void> {
       return;
     }
     case 'sshd-reload': {
+      if (e.socket) {
+        await applyToSocketActivated(e);
+        return;
+      }
       const before = listenerInodes(e.listen.map((l) => l.port));
       if (e.argv[0] === 'kill' && e.pidFile) {
         // `kill -HUP PID` as previewed, sent directly. The pid is read from PidFile again:
@@ -661,4 +666,36 @@ export async function perform(e: Effect): Promise<void> {
       return;
     }
   }
+}
+
+/**
+ * Socket activation: the stop of the service (KillMode=process: only the listener exits, the
+ * sessions stay), then proof that the socket still answers as sshd. That first connection
+ * starts sshd again, so it also proves the new config starts.
+ */
+async function applyToSocketActivated(e: Extract<Effect, { kind: 'sshd-reload' }>): Promise<void> {
+  const unit = e.argv[e.argv.length - 1]!;
+  const props = async (u: string): Promise<Record<string, string>> =>
+    parseShow((await run(['systemctl', 'show', '-p', 'ActiveState', '-p', 'KillMode', '-p', 'Result', u], { timeoutMs: 10_000 })).stdout)[0] ?? {};
+  const svc = await props(unit);
+  if (svc.ActiveState === 'active' && svc.KillMode !== 'process') {
+    throw new Error(`${unit} has KillMode=${svc.KillMode}: stopping it would end every SSH session; nothing was stopped`);
+  }
+  await runOk(e.argv, { timeoutMs: 60_000 });
+  const sock = await props(e.socket!);
+  if (sock.ActiveState !== 'active') throw new Error(`${e.socket} is ${sock.ActiveState ?? 'unknown'} after stopping ${unit}: sshd would not be reachable (systemctl start ${e.socket})`);
+  const targets = e.socketListen?.length ? e.socketListen : e.listen;
+  const errors: string[] = [];
+  for (const t of targets) {
+    try {
+      await readBanner(t.host, t.port);
+      errors.length = 0;
+      break;
+    } catch (err) {
+      errors.push((err as Error).message);
+    }
+  }
+  if (errors.length > 0) throw new Error(`after stopping ${unit}, ${e.socket} does not answer as sshd: ${errors.join('; ')}`);
+  const after = await props(unit);
+  if (after.ActiveState === 'failed') throw new Error(`${unit} failed to start with the new config (journalctl -u ${unit})`);
 }

@@ -11,12 +11,12 @@ import {
   findIncludeDir,
   dropInName,
   includeLineFor,
-  reloadCommand,
   sshdEffective,
   type EffectiveConfig,
 } from './sshd-config.ts';
 import { entryPointsOf, resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, readRetiredUids, sharersOf, type JailRecord } from './state.ts';
+import { detectSshdMode, reloadFor, type SshdMode, type SshdReload } from './sshd-service.ts';
 import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
 import { mountOf, readMountInfo } from './mountinfo.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
@@ -67,7 +67,9 @@ export interface SshdFacts {
   /** The sftp-server binary the gate runs: the Subsystem's, or the distro's when the Subsystem is internal-sftp. */
   sftpServer?: string;
   pidFile: string;
-  reload?: { argv: string[]; pid?: number };
+  /** How sshd runs (a service, socket-activated, by hand) and so how a change reaches it. */
+  mode: SshdMode;
+  reload?: SshdReload;
   listen: { host: string; port: number }[];
   effective: EffectiveConfig;
 }
@@ -226,7 +228,8 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
   const dropInPath = path.join(dropInDir, dropInName(user, include.pattern ?? 'jailwizard-*.conf'));
   const effective = await sshdEffective(mainConfig);
   const pidFileEarly = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
-  const reload = await reloadCommand(mainConfig, pidFileEarly);
+  const mode = await detectSshdMode(mainConfig, pidFileEarly);
+  const reload = reloadFor(mode);
   const sub = (effective.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
   const sftpSubsystem = sub && sub[1] !== 'internal-sftp' ? sub[1] : undefined;
   const pidFile = pidFileEarly;
@@ -244,6 +247,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
     sftpSubsystem,
     sftpServer: sftpSubsystem ?? SFTP_SERVERS.find((p) => existsSync(p)),
     pidFile,
+    mode,
     reload,
     listen: connectAddresses(effective),
     effective,

@@ -1,6 +1,7 @@
 // After a SIGHUP, sshd closes its listening sockets and re-executes itself under the same
 // pid. We know the reload is complete when a new listening socket (a new inode) is up.
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 
 const LISTEN = '0A';
 
@@ -37,4 +38,28 @@ export async function waitForNewListener(ports: number[], before: Set<string>, t
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Connects and reads sshd's banner ("SSH-2.0-…"): proves that something answers as sshd there.
+ * Under socket activation this connection starts sshd, with whatever config is current.
+ */
+export function readBanner(host: string, port: number, timeoutMs = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const sock = connect({ host, port });
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      sock.destroy();
+      if (err) reject(err);
+      else resolve(got.split('\r\n')[0]!);
+    };
+    const timer = setTimeout(() => done(new Error(`no SSH banner from ${host}:${port} within ${timeoutMs / 1000} s`)), timeoutMs);
+    sock.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\n')) done(got.startsWith('SSH-') ? undefined : new Error(`${host}:${port} answered ${JSON.stringify(got.slice(0, 40))}, not an SSH banner`));
+    });
+    sock.on('error', (e) => done(e));
+    sock.on('end', () => done(new Error(`${host}:${port} closed the connection before its SSH banner`)));
+  });
 }

@@ -6,6 +6,8 @@ import type { JailRecord, RetiredUid } from './state.ts';
 import { quarantineDir, recordPath, retiredUidsPath } from './state.ts';
 import { AUTHORIZED_KEYS_DIR } from './plan.ts';
 import { inside, systemdUnitForPath } from './plan-options.ts';
+import { UserError } from './errors.ts';
+import { reloadEffect, type SshdReload } from './sshd-service.ts';
 
 export interface RemoveFacts {
   stateDir: string;
@@ -27,7 +29,9 @@ export interface RemoveFacts {
   /** The apt hook of `update --install-hook`, removed with the last jail. */
   aptHook?: string;
   otherJails: number;
-  reload?: { argv: string[]; pid?: number };
+  reload?: SshdReload;
+  /** Why a change cannot reach sshd without dropping sessions (socket activation without KillMode=process). */
+  reloadProblem?: { message: string; hint: string };
   pidFile: string;
   listen: { host: string; port: number }[];
   /** The user's own dirs besides the home (answers.writable), and whether they hold files. */
@@ -231,8 +235,9 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   }
   if (sshd.length > 0) {
     sshd.push({ effect: { kind: 'sshd-validate', config: rec.sshdConfig }, undo: [], pre: { kind: 'none' } });
+    if (f.reloadProblem) throw new UserError(f.reloadProblem.message, f.reloadProblem.hint);
     if (f.reload) {
-      const reload: Effect = { kind: 'sshd-reload', argv: f.reload.argv, pidFile: f.pidFile, listen: f.listen };
+      const reload: Effect = reloadEffect(f.reload, f.pidFile, f.listen);
       sshd.push({ effect: reload, undo: [reload], pre: { kind: 'none' }, deferUndo: true });
     }
     steps.push({

@@ -16,6 +16,7 @@ import { UserError } from './errors.ts';
 import type { FileState, HostFacts } from './host-facts.ts';
 import type { HostEntry } from './ld-resolve.ts';
 import { renderDropIn } from './sshd-config.ts';
+import { modeNote, reloadEffect, reloadProblem } from './sshd-service.ts';
 import {
   EXTRA_WHY,
   NSSWITCH_TEXT,
@@ -542,8 +543,13 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
   // 6. Tool binaries with their ELF closure and symlink chains; then extra commands and extras.
   const manifest: JailRecord['manifest'] = [];
   const keepSetid = new Set(wide.allowSetuid ? facts.extraBinaries.filter((x) => x.setid).map((x) => x.real ?? x.path!) : []);
+  // Links and files an earlier apply (this user's, or another user's of a shared jail) made:
+  // those may be replaced when the host's layout changed; anything else in the way is refused.
+  const ours = new Set(
+    [facts.record, ...facts.sharers.map((x) => x.record)].flatMap((r) => (r?.actions ?? []).flatMap((x) => (x.effect.kind === 'copy' || x.effect.kind === 'symlink' ? [x.effect.path] : []))),
+  );
   for (const c of facts.closures) {
-    const copied = copyIntoJail(c.entries, jail, facts.jail, planned, keepSetid);
+    const copied = copyIntoJail(c.entries, jail, facts.jail, planned, keepSetid, ours);
     manifest.push(...copied.manifest);
     if (copied.actions.length === 0) continue;
     const why =
@@ -681,15 +687,18 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
       // And from anywhere else, sshd refuses the user outright.
       sshdActions.push({ effect: { kind: 'sshd-expect', config: s.mainConfig, user: user.name, addr: denied, expect: { denyusers: user.name } }, undo: [], pre: { kind: 'none' } });
     }
+    const problem = reloadProblem(s.mode);
+    if (problem) throw new UserError(problem.message, problem.hint);
+    const note = modeNote(s.mode);
+    if (note) notes.push(note);
     if (s.reload) {
+      const reload = reloadEffect(s.reload, s.pidFile, s.listen);
       sshdActions.push({
-        effect: { kind: 'sshd-reload', argv: s.reload.argv, pidFile: s.pidFile, listen: s.listen },
-        undo: [{ kind: 'sshd-reload', argv: s.reload.argv, pidFile: s.pidFile, listen: s.listen }],
+        effect: reload,
+        undo: [reload],
         pre: s.reload.pid && s.reload.argv[0] === 'kill' ? { kind: 'pid', pidFile: s.pidFile, pid: s.reload.pid } : { kind: 'none' },
         deferUndo: true,
       });
-    } else {
-      notes.push('sshd is not running, so nothing is reloaded: the jail applies when sshd starts.');
     }
     steps.push({
       id: 'sshd',
@@ -779,6 +788,7 @@ export function copyIntoJail(
   have: Record<string, FileState>,
   planned: Set<string>,
   keepSetid: ReadonlySet<string> = new Set(),
+  ours: ReadonlySet<string> = new Set(),
 ): { actions: Action[]; files: number; bytes: number; manifest: JailRecord['manifest'] } {
   const actions: Action[] = [];
   const manifest: JailRecord['manifest'] = [];
@@ -790,7 +800,14 @@ export function copyIntoJail(
     if (e.kind === 'file') manifest.push({ path: p, from: e.path, sha256: e.sha256!, size: e.size, mtimeMs: e.mtimeMs });
     if (planned.has(p)) continue;
     planned.add(p);
-    const cur = have[p];
+    let cur: FileState | undefined = have[p];
+    const wanted = e.kind === 'symlink' ? cur?.kind === 'symlink' && cur.target === e.target : cur?.kind === e.kind;
+    if (cur && !wanted && ours.has(p) && cur.kind !== 'dir') {
+      // The host's layout changed since jailwizard made this (a major upgrade moved the
+      // loader or a library to a new name): the old link or file goes first, journaled.
+      actions.push({ effect: { kind: 'unlink', path: p }, undo: [{ kind: 'restore', path: p }], pre: { kind: 'none' } });
+      cur = undefined;
+    }
     if (e.kind === 'dir') actions.push(...ensureDir(p, cur, e.mode & 0o755, 0, 0));
     else if (e.kind === 'symlink') {
       if (cur?.kind === 'symlink' && cur.target === e.target) continue;

@@ -59,3 +59,25 @@ export function pidsChrootedIn(root: string, uid: number): number[] {
     }
   });
 }
+
+/**
+ * The systemd service a process runs in, from its cgroup (v2 `0::`, or v1's `name=systemd`
+ * hierarchy), e.g. rsyslog.service; undefined outside a service.
+ */
+export function serviceOf(pid: number): string | undefined {
+  try {
+    return serviceFromCgroup(readFileSync(`/proc/${pid}/cgroup`, 'utf8'));
+  } catch {
+    return undefined; // gone
+  }
+}
+
+/** The service named by the text of /proc/PID/cgroup, if any. */
+export function serviceFromCgroup(text: string): string | undefined {
+  for (const line of text.split('\n')) {
+    const m = /^(?:0:|\d+:name=systemd):(.*)$/.exec(line);
+    const unit = m?.[1]!.split('/').filter(Boolean).pop();
+    if (unit?.endsWith('.service')) return unit;
+  }
+  return undefined;
+}

@@ -3,10 +3,9 @@
 // without an Include, one Include line that names only jailwizard's own drop-ins).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { run } from './run.ts';
+import { run, type RunResult } from './run.ts';
 import { UserError } from './errors.ts';
 import { livePid } from './proc.ts';
-import { openrcReload } from './platform.ts';
 
 export const DEFAULT_SSHD_CONFIG = '/etc/ssh/sshd_config';
 
@@ -105,11 +104,42 @@ export function parseEffective(text: string): EffectiveConfig {
 
 export const SSHD = ['/usr/sbin/sshd', '/usr/bin/sshd', '/sbin/sshd'].find((p) => existsSync(p)) ?? 'sshd';
 
+/**
+ * Where sshd -t/-T fails only because its privilege separation dir is missing: a
+ * socket-activated sshd between connections (ssh.service's RuntimeDirectory=sshd makes
+ * /run/sshd when it starts and removes it when it stops).
+ */
+const MISSING_PRIVSEP = /Missing privilege separation directory: (\/(?:var\/)?run\/[^\s/]+)\s*$/m;
+
+/**
+ * The check sshd runs before it starts (its unit's ExecStartPre is `sshd -t`, run after
+ * systemd made /run/sshd). sshd only stat()s that dir, and its path is compiled in, so when it
+ * is missing the check runs in a private mount namespace with an empty tmpfs on /run and the
+ * dir made there: the same config files, and nothing on the host is created or changed.
+ */
+export const PRIVSEP_SCRIPT = 'mount -t tmpfs -o mode=0755 jailwizard-sshd-check "$1" && mkdir -m 0755 "$2" && shift 2 && exec "$@"';
+
+export function privsepArgv(privsepDir: string, sshdArgs: readonly string[]): string[] {
+  return ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', PRIVSEP_SCRIPT, 'sh', path.dirname(privsepDir), privsepDir, SSHD, ...sshdArgs];
+}
+
+/** `sshd ARGS` for -t and -T; retried with the privsep dir provided when only that is missing. */
+export async function runSshdCheck(args: readonly string[], timeoutMs = 30_000): Promise<RunResult> {
+  const r = await run([SSHD, ...args], { timeoutMs });
+  const missing = r.exitCode !== 0 ? missingPrivsepDir(r.stderr) : undefined;
+  return missing ? run(privsepArgv(missing, args), { timeoutMs }) : r;
+}
+
+/** The runtime privsep dir sshd says is missing (only dirs under /run or /var/run qualify). */
+export function missingPrivsepDir(stderr: string): string | undefined {
+  return MISSING_PRIVSEP.exec(stderr)?.[1];
+}
+
 /** Runs `sshd -T` (optionally for one connection); a bad config is the admin's to fix: exit 2. */
 export async function sshdEffective(config: string, conn?: { user: string; addr: string }): Promise<EffectiveConfig> {
-  const argv = [SSHD, '-T', '-f', config];
+  const argv = ['-T', '-f', config];
   if (conn) argv.push('-C', `user=${conn.user},host=localhost,addr=${conn.addr}`);
-  const r = await run(argv, { timeoutMs: 15_000 });
+  const r = await runSshdCheck(argv, 15_000);
   if (r.exitCode !== 0) {
     throw new UserError(
       `sshd rejects its configuration ${config}: ${lastLine(r.stderr)}`,
@@ -144,28 +174,6 @@ function score(host: string): number {
 /** sshd's pid from its PidFile, when that process is a running sshd. */
 export function readPid(pidFile: string): number | undefined {
   return livePid(pidFile, 'sshd');
-}
-
-/**
- * How to reload sshd without restarting it: systemd's reload where systemd runs this
- * sshd (the stock config), OpenRC's where OpenRC started it, otherwise SIGHUP to the pid
- * in PidFile.
- */
-export async function reloadCommand(config: string, pidFile: string): Promise<{ argv: string[]; pid?: number } | undefined> {
-  const pid = readPid(pidFile);
-  if (existsSync('/run/systemd/system') && config === DEFAULT_SSHD_CONFIG) {
-    for (const unit of ['ssh', 'sshd']) {
-      const r = await run(['systemctl', 'show', '-p', 'MainPID', '--value', `${unit}.service`], { timeoutMs: 5000 });
-      const main = Number(r.stdout.trim());
-      if (r.exitCode === 0 && main > 0 && (pid === undefined || main === pid)) {
-        return { argv: ['systemctl', 'reload', `${unit}.service`], pid: main };
-      }
-    }
-  }
-  if (pid === undefined) return undefined;
-  const openrc = openrcReload(config, DEFAULT_SSHD_CONFIG);
-  if (openrc) return { ...openrc, pid };
-  return { argv: ['kill', '-HUP', String(pid)], pid };
 }
 
 export async function sshdVersion(): Promise<string> {

@@ -32,7 +32,7 @@ const EFFECT_FIELDS: { [K in Effect['kind']]: Spec<Extract<Effect, { kind: K }>>
   'daemon-restart': { name: 'string', pidFile: 'string', argv: 'strings' },
   'sshd-validate': { config: 'string' },
   'sshd-expect': { config: 'string', user: 'string', addr: 'string', expect: 'map' },
-  'sshd-reload': { argv: 'strings', pidFile: 'string?', listen: 'addresses' },
+  'sshd-reload': { argv: 'strings', pidFile: 'string?', listen: 'addresses', socket: 'string?', socketListen: 'addresses?' },
   quarantine: { dir: 'string', uid: 'number', to: 'string' },
   unquarantine: { from: 'string', dir: 'string' },
   append: { path: 'string', text: 'string', mode: 'number', uid: 'number', gid: 'number' },

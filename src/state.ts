@@ -1,6 +1,6 @@
 // jailwizard's own state: the journal of the run in progress and one record per jail it
 // manages. Everything lives under the state dir (/var/lib/jailwizard, or --state-dir).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Action } from './effects.ts';
 import { checkShape } from './answers.ts';
@@ -126,4 +126,41 @@ export function readRetiredUids(stateDir: string): { list: RetiredUid[]; text?: 
 /** Where a removed user's entries in the jail's shared dirs go: root's alone, beside the jail, so a rename (same filesystem) does it. */
 export function quarantineDir(jail: string): string {
   return path.join(path.dirname(jail), `.${path.basename(jail)}.jailwizard-removed`);
+}
+
+/** How one jail's update ended: what `list` and `check` show, and the apt hook logs. */
+export interface UpdateOutcome {
+  user: string;
+  at: string;
+  /** 'apt-hook' when dpkg ran it (DPkg::Post-Invoke), else 'command'. */
+  via: 'apt-hook' | 'command';
+  result: 'unchanged' | 'updated' | 'declined' | 'failed';
+  /** Why it failed, in one line. */
+  reason?: string;
+  summary?: string;
+  exitCode: number;
+}
+
+function updatesDir(stateDir: string): string {
+  return path.join(stateDir, 'updates');
+}
+
+/** The last update of a jail (by the hook or by hand), if any ran since it was applied. */
+export function lastUpdate(stateDir: string, user: string): UpdateOutcome | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(updatesDir(stateDir), `${user}.json`), 'utf8')) as UpdateOutcome;
+  } catch {
+    return undefined;
+  }
+}
+
+export function rememberUpdate(stateDir: string, o: UpdateOutcome): void {
+  // jailwizard's own bookkeeping, like `check`'s results: not a host change.
+  mkdirSync(updatesDir(stateDir), { recursive: true, mode: 0o700 });
+  writeFileSync(path.join(updatesDir(stateDir), `${o.user}.json`), `${JSON.stringify(o, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** A removed jail's update history goes with it (a new jail of the same name starts clean). */
+export function forgetUpdate(stateDir: string, user: string): void {
+  rmSync(path.join(updatesDir(stateDir), `${user}.json`), { force: true });
 }

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Effect } from './effects.ts';
-import { isRunning } from './proc.ts';
+import { isRunning, serviceOf } from './proc.ts';
 
 export const DEFAULT_RSYSLOG_CONFIG = '/etc/rsyslog.conf';
 export const DEFAULT_SYSLOG_NG_CONFIG = '/etc/syslog-ng/syslog-ng.conf';
@@ -102,14 +102,14 @@ export function gatherSyslogFacts(config: string | undefined, systemd: boolean):
       const text = readFileSync(cfg, 'utf8');
       const dropInDir = rsyslogIncludeDir(text);
       if (!dropInDir) return { message: `${cfg} has no $IncludeConfig for drop-ins`, hint: 'add `$IncludeConfig /etc/rsyslog.d/*.conf` to it, or drop log' };
-      if (rs.argv.includes('-n')) {
+      // Debian's rsyslog.service runs `rsyslogd -n -iNONE` (foreground, no pid file): systemd
+      // is its supervisor, and restarts it. Another supervisor (runit, a container) cannot be asked.
+      const unit = systemd ? serviceOf(rs.pid) : undefined;
+      if (!unit && rs.argv.includes('-n')) {
         return { message: `rsyslogd (pid ${rs.pid}) runs in the foreground under a supervisor (-n), so jailwizard cannot restart it`, hint: 'drop log, or restart rsyslog through its supervisor yourself after adding the socket' };
       }
       const pidFile = optionValue(rs.argv, '-i') ?? '/run/rsyslogd.pid';
-      const apply: Effect =
-        systemd && cfg === DEFAULT_RSYSLOG_CONFIG
-          ? { kind: 'run', argv: ['systemctl', 'restart', 'rsyslog.service'] }
-          : { kind: 'daemon-restart', name: 'rsyslogd', pidFile, argv: rs.argv };
+      const apply: Effect = unit ? { kind: 'run', argv: ['systemctl', 'restart', unit] } : { kind: 'daemon-restart', name: 'rsyslogd', pidFile, argv: rs.argv };
       return { kind: 'rsyslog', config: cfg, dropInDir, authLog: rsyslogAuthLog(text), validate: [rs.argv[0]!.includes('/') ? rs.argv[0]! : 'rsyslogd', '-N1', '-f', cfg], apply };
     }
     if (config !== undefined) return { message: `no rsyslogd runs with ${cfg}`, hint: `start it (rsyslogd -f ${cfg}), or drop log` };

@@ -16,6 +16,8 @@ import { UserError } from '../src/errors.ts';
 import type { Answers, Tool } from '../src/types.ts';
 import type { JailRecord } from '../src/state.ts';
 import { removeFacts } from './helpers/remove-facts.ts';
+import { reloadFor } from '../src/sshd-service.ts';
+import { summarizeUpdate } from '../src/commands/update.ts';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const NOW = '2026-11-23T12:00:00.000Z';
@@ -91,6 +93,7 @@ function facts(tools: Tool[], over: Partial<HostFacts> = {}): HostFacts {
       needsInclude: false,
       sftpSubsystem: '/usr/lib/openssh/sftp-server',
       pidFile: '/run/sshd.pid',
+      mode: { kind: 'service', unit: 'ssh.service', pid: 812 },
       reload: { argv: ['systemctl', 'reload', 'ssh.service'], pid: 812 },
       listen: [{ host: '127.0.0.1', port: 22 }],
       effective: parseEffective('port 22\n'),
@@ -121,6 +124,40 @@ function answers(tools: Tool[], over: Partial<Answers> = {}): Answers {
   };
 }
 
+/** The facts the host would report once `first` ran: every planned effect turned into its "have" state. */
+function afterApply(first: Plan, f: HostFacts): HostFacts {
+  const jail: Record<string, FileState> = {};
+  let keysFile: (FileState & { text?: string }) | undefined;
+  let dropIn: (FileState & { text?: string }) | undefined;
+  let keysDir: FileState | undefined;
+  const passwd = [...f.passwd];
+  for (const a of first.steps.flatMap((s) => s.actions)) {
+    const e = a.effect;
+    if (e.kind === 'mkdir') {
+      if (e.path === '/etc/ssh/authorized_keys') keysDir = { kind: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, size: 0 };
+      else jail[e.path] = { kind: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, size: 0 };
+    } else if (e.kind === 'copy') jail[e.path] = { kind: 'file', mode: e.mode, uid: 0, gid: 0, size: e.size, sha256: e.sha256 };
+    else if (e.kind === 'write') {
+      const st = { kind: 'file' as const, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content.length, sha256: sha256(e.content), text: e.content };
+      if (e.path.startsWith('/etc/ssh/authorized_keys/')) keysFile = st;
+      else if (e.path.endsWith('.conf')) dropIn = st;
+      else jail[e.path] = st;
+    } else if (e.kind === 'symlink') jail[e.path] = { kind: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target: e.target };
+    else if (e.kind === 'mknod') jail[e.path] = { kind: 'char', mode: e.mode, uid: 0, gid: 0, size: 0, major: e.major, minor: e.minor };
+    else if (e.kind === 'run' && e.argv[0] === 'useradd') passwd.push({ name: 'alice', uid: 1002, gid: 1002, gecos: 'jailwizard jail', home: '/home/alice', shell: '/bin/bash' });
+  }
+  return {
+    ...f,
+    passwd,
+    shadow: { field: '*', lastChange: '20000' },
+    jail,
+    keysDir,
+    keysFile,
+    ancestors: [{ path: '/', state: dir() }, { path: '/srv', state: dir() }, { path: '/srv/jails', state: dir() }],
+    sshd: { ...f.sshd, dropIn },
+  };
+}
+
 const plan = (tools: Tool[], over: Partial<HostFacts> = {}, a: Partial<Answers> = {}): Plan =>
   planApply(answers(tools, a), facts(tools, over), { now: NOW, sha256 });
 
@@ -137,39 +174,8 @@ describe('planApply', () => {
   });
 
   it('plans nothing when the host already matches', () => {
-    const first = plan(['bash', 'rsync', 'scp', 'sftp']);
-    // Turn every planned effect into the "have" state the facts would then report.
-    const jail: Record<string, FileState> = {};
-    let keysFile: (FileState & { text?: string }) | undefined;
-    let dropIn: (FileState & { text?: string }) | undefined;
-    let keysDir: FileState | undefined;
-    const passwd = [...facts([]).passwd];
-    for (const a of first.steps.flatMap((s) => s.actions)) {
-      const e = a.effect;
-      if (e.kind === 'mkdir') {
-        if (e.path === '/etc/ssh/authorized_keys') keysDir = { kind: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, size: 0 };
-        else jail[e.path] = { kind: 'dir', mode: e.mode, uid: e.uid, gid: e.gid, size: 0 };
-      } else if (e.kind === 'copy') jail[e.path] = { kind: 'file', mode: e.mode, uid: 0, gid: 0, size: e.size, sha256: e.sha256 };
-      else if (e.kind === 'write') {
-        const st = { kind: 'file' as const, mode: e.mode, uid: e.uid, gid: e.gid, size: e.content.length, sha256: sha256(e.content), text: e.content };
-        if (e.path.startsWith('/etc/ssh/authorized_keys/')) keysFile = st;
-        else if (e.path.endsWith('.conf')) dropIn = st;
-        else jail[e.path] = st;
-      } else if (e.kind === 'symlink') jail[e.path] = { kind: 'symlink', mode: 0o777, uid: 0, gid: 0, size: 0, target: e.target };
-      else if (e.kind === 'mknod') jail[e.path] = { kind: 'char', mode: e.mode, uid: 0, gid: 0, size: 0, major: e.major, minor: e.minor };
-      else if (e.kind === 'run' && e.argv[0] === 'useradd') passwd.push({ name: 'alice', uid: 1002, gid: 1002, gecos: 'jailwizard jail', home: '/home/alice', shell: '/bin/bash' });
-    }
-    const f = facts(['bash', 'rsync', 'scp', 'sftp']);
-    const again = planApply(answers(['bash', 'rsync', 'scp', 'sftp']), {
-      ...f,
-      passwd,
-      shadow: { field: '*', lastChange: '20000' },
-      jail,
-      keysDir,
-      keysFile,
-      ancestors: [{ path: '/', state: dir() }, { path: '/srv', state: dir() }, { path: '/srv/jails', state: dir() }],
-      sshd: { ...f.sshd, dropIn },
-    }, { now: NOW, sha256 });
+    const tools: Tool[] = ['bash', 'rsync', 'scp', 'sftp'];
+    const again = planApply(answers(tools), afterApply(plan(tools), facts(tools)), { now: NOW, sha256 });
     expect(again.steps).toEqual([]);
   });
 
@@ -844,5 +850,87 @@ describe('what the preview says (#11 items 9, 10)', () => {
   it('creates the user without subordinate ids, so /etc/subuid and /etc/subgid are never touched', () => {
     const useradd = plan(['sftp']).steps[0]!.actions[0]!.effect;
     expect(useradd.kind === 'run' && useradd.argv.join(' ')).toContain('-K SUB_UID_COUNT=0 -K SUB_GID_COUNT=0');
+  });
+});
+
+// ---------------------------------------------------------------- #14: a major upgrade, socket activation
+
+describe('update after a major upgrade (Debian 12 → 13)', () => {
+  const tools: Tool[] = ['bash', 'rsync', 'scp', 'sftp'];
+  const LOADER = '/usr/lib64/ld-linux-x86-64.so.2';
+  const LIBC = '/usr/lib/x86_64-linux-gnu/libc.so.6';
+  /** Debian 13's layout: the loader link is relative, and (made up here) libc.so.6 a link to its versioned file. */
+  const trixie = (): ClosureFacts[] =>
+    closures(tools).map((c) => ({
+      ...c,
+      entries: c.entries.flatMap((e) =>
+        e.path === LOADER ? [{ ...e, target: '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' }]
+        : e.path === LIBC ? [{ ...file('/usr/lib/x86_64-linux-gnu/libc-2.41.so', 2_000_000) }, { path: LIBC, kind: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, size: 12, target: 'libc-2.41.so' }]
+        : [e],
+      ),
+    }));
+  const applied = (): { f: HostFacts; rec: JailRecord } => {
+    const first = plan(tools);
+    const rec = JSON.parse((first.steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
+    return { f: afterApply(first, facts(tools)), rec };
+  };
+
+  it('replaces the links and files the host moved, each with the old one as its undo, and records the new ones', () => {
+    const { f, rec } = applied();
+    const p = planApply(answers(tools), { ...f, closures: trixie(), record: rec }, { now: NOW, sha256 });
+    const actions = p.steps.flatMap((s) => s.actions);
+    const at = (path: string) => actions.filter((a) => 'path' in a.effect && a.effect.path === `/srv/jails/alice${path}`).map((a) => ({ effect: a.effect, undo: a.undo }));
+    expect(at(LOADER)).toEqual([
+      { effect: { kind: 'unlink', path: `/srv/jails/alice${LOADER}` }, undo: [{ kind: 'restore', path: `/srv/jails/alice${LOADER}` }] },
+      { effect: { kind: 'symlink', path: `/srv/jails/alice${LOADER}`, target: '../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2' }, undo: [{ kind: 'unlink', path: `/srv/jails/alice${LOADER}` }] },
+    ]);
+    expect(at(LIBC).map((x) => x.effect.kind)).toEqual(['unlink', 'symlink']);
+    expect(at('/usr/lib/x86_64-linux-gnu/libc-2.41.so').map((x) => x.effect.kind)).toEqual(['copy']);
+    // Previewed like every other change.
+    expect(formatPlan(p)).toContain(`rm -f /srv/jails/alice${LOADER}`);
+    expect(formatPlan(p)).toContain(`ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 /srv/jails/alice${LOADER}`);
+    expect(summarizeUpdate(p)).toBe('2 changed, 1 added, 0 removed');
+  });
+
+  it('still refuses a link in the way that jailwizard did not make', () => {
+    const { f } = applied();
+    expect(refusal(() => planApply(answers(tools), { ...f, closures: trixie(), record: undefined }, { now: NOW, sha256 }))).toMatch(/ld-linux-x86-64\.so\.2 exists and is not the symlink/);
+  });
+});
+
+describe('sshd modes in the planner', () => {
+  const socketMode = (killMode = 'process'): HostFacts['sshd']['mode'] => ({ kind: 'socket', unit: 'ssh.service', socket: 'ssh.socket', pid: 4242, killMode, listen: [{ host: '127.0.0.1', port: 22 }, { host: '::1', port: 22 }] });
+
+  it('socket activation: stops ssh.service (the socket starts it with the new config) instead of a SIGHUP that kills it', () => {
+    const mode = socketMode();
+    const f = facts(['sftp']);
+    const p = plan(['sftp'], { sshd: { ...f.sshd, mode, reload: reloadFor(mode) } });
+    const reload = actionsOf(p, 'sshd').find((a) => a.effect.kind === 'sshd-reload')!;
+    expect(reload.effect).toEqual({ kind: 'sshd-reload', argv: ['systemctl', 'stop', 'ssh.service'], pidFile: '/run/sshd.pid', listen: [{ host: '127.0.0.1', port: 22 }], socket: 'ssh.socket', socketListen: mode.kind === 'socket' ? mode.listen : [] });
+    expect(reload.undo).toEqual([reload.effect]);
+    expect(formatPlan(p)).toContain('    systemctl stop ssh.service');
+    expect(p.notes.join('\n')).toMatch(/socket-activated by ssh\.socket.*KillMode=process/);
+  });
+
+  it('socket activation with KillMode other than process: refuses, since stopping would end every session', () => {
+    const mode = socketMode('control-group');
+    const f = facts(['sftp']);
+    expect(refusal(() => plan(['sftp'], { sshd: { ...f.sshd, mode, reload: reloadFor(mode) } }))).toMatch(/KillMode=control-group.*would end every open SSH session/);
+  });
+
+  it('Accept=yes (a new sshd -i per connection): nothing to reload, and says so', () => {
+    const mode = { kind: 'per-connection' as const, socket: 'ssh.socket' };
+    const f = facts(['sftp']);
+    const p = plan(['sftp'], { sshd: { ...f.sshd, mode, reload: reloadFor(mode) } });
+    expect(actionsOf(p, 'sshd').some((a) => a.effect.kind === 'sshd-reload')).toBe(false);
+    expect(p.notes.join('\n')).toMatch(/Accept=yes/);
+  });
+
+  it('remove under socket activation stops ssh.service the same way', () => {
+    const applied = plan(['sftp']);
+    const rec = JSON.parse((applied.steps.at(-1)!.actions.at(-1)!.effect as { content: string }).content) as JailRecord;
+    const mode = socketMode();
+    const p = planRemove(rec, removeFacts(rec, { reload: reloadFor(mode) }), { keepUser: false, keepHome: false, now: NOW });
+    expect(actionsOf(p, 'sshd').find((a) => a.effect.kind === 'sshd-reload')?.effect).toMatchObject({ argv: ['systemctl', 'stop', 'ssh.service'], socket: 'ssh.socket' });
   });
 });

@@ -4,6 +4,7 @@
 // (resolveClosure inside the root), sshd's effective config (the host's real `sshd -T` on
 // the layout's sshd_config), OpenRC's reload; then the pure planner either plans the jail
 // or refuses with one line and a hint.
+import { reloadFor } from '../src/sshd-service.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,7 +197,7 @@ describe('Alpine 3.20 layout', () => {
 
   it('without the shadow tools: refuses (exit 2) with `apk add shadow`', () => {
     const root = alpineRoot(fresh('alpine'), { shadow: false });
-    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText: '', mainSha256: sha256(''), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, pidFile: '/run/sshd.pid', listen: [], effective: new Map() };
+    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText: '', mainSha256: sha256(''), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, pidFile: '/run/sshd.pid', mode: { kind: 'stopped' as const }, listen: [], effective: new Map() };
     const u = refusal(() => planApply(answers(['sftp']), factsFor(gatherPlatformFacts(root), sshd, []), { now: NOW, sha256 }));
     expect(u.message).toBe('useradd, usermod, userdel, gpasswd, chage not installed: jailwizard creates, changes and removes the jailed account with the shadow tools');
     expect(u.hint).toMatch(/^apk add shadow/);
@@ -207,7 +208,7 @@ describe('Alpine 3.20 layout', () => {
     const reload = openrcReload(DEFAULT_SSHD_CONFIG, DEFAULT_SSHD_CONFIG, root);
     expect(reload).toEqual({ argv: ['rc-service', 'sshd', 'reload'] });
     const mainText = 'Include /etc/ssh/sshd_config.d/*.conf\nSubsystem sftp /usr/lib/ssh/sftp-server\n';
-    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText, mainSha256: sha256(mainText), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, sftpSubsystem: '/usr/lib/ssh/sftp-server', pidFile: '/run/sshd.pid', reload: { ...reload!, pid: 2101 }, listen: [{ host: '127.0.0.1', port: 22 }], effective: new Map() };
+    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText, mainSha256: sha256(mainText), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, sftpSubsystem: '/usr/lib/ssh/sftp-server', pidFile: '/run/sshd.pid', mode: { kind: 'openrc' as const, pid: 2101 }, reload: reloadFor({ kind: 'openrc', pid: 2101 }), listen: [{ host: '127.0.0.1', port: 22 }], effective: new Map() };
     const p = planApply(answers(['sftp']), factsFor(gatherPlatformFacts(root), sshd, []), { now: NOW, sha256 });
     expect(copied(p)).toEqual([]);
     const reloadAction = p.steps.flatMap((s) => s.actions).find((a) => a.effect.kind === 'sshd-reload');
@@ -218,7 +219,7 @@ describe('Alpine 3.20 layout', () => {
   it('with the shadow tools: a jail with a shell is refused (busybox would bring every applet)', () => {
     const root = alpineRoot(fresh('alpine'), { shadow: true });
     const platform = gatherPlatformFacts(root);
-    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText: '', mainSha256: sha256(''), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, sftpSubsystem: '/usr/lib/ssh/sftp-server', pidFile: '/run/sshd.pid', listen: [], effective: new Map() };
+    const sshd = { mainConfig: DEFAULT_SSHD_CONFIG, mainText: '', mainSha256: sha256(''), dropInDir: '/etc/ssh/sshd_config.d', dropInPath: '/etc/ssh/sshd_config.d/jailwizard-alice.conf', dropInDirExists: true, needsInclude: false, sftpSubsystem: '/usr/lib/ssh/sftp-server', pidFile: '/run/sshd.pid', mode: { kind: 'stopped' as const }, listen: [], effective: new Map() };
     for (const tools of [['rsync'], ['scp'], ['bash', 'sftp']] as Tool[][]) {
       const u = refusal(() => planApply(answers(tools), factsFor(platform, sshd, closuresIn(root, tools, sshd.sftpSubsystem)), { now: NOW, sha256 }));
       expect(u.message).toMatch(/^\/bin\/sh is busybox here \(\/bin\/busybox\): .* on Alpine Linux v3\.20$/);

@@ -6,8 +6,9 @@ import { EXIT, UserError } from '../errors.ts';
 import { Executor, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
 import { formatPlan } from '../effects.ts';
 import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
-import { connectAddresses, reloadCommand, sshdEffective } from '../sshd-config.ts';
-import { listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../state.ts';
+import { connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
+import { forgetUpdate, listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../state.ts';
 import { listAt, lstatAt, withDir } from '../safe-fs.ts';
 import { readGroups, sha256File } from '../host-facts.ts';
 import { jailNames } from '../plan.ts';
@@ -37,6 +38,7 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
   const pidFile = eff.get('pidfile')?.[0] ?? '/run/sshd.pid';
   const dropInDir = path.dirname(rec.dropIn);
   const checkFile = checkPath(stateDir, rec.user);
+  const mode = await detectSshdMode(rec.sshdConfig, pidFile);
   return {
     stateDir,
     existing: new Set(named.filter(lexists)),
@@ -51,7 +53,8 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
     userExists: user !== undefined,
     aptHook: existsSync(APT_HOOK) ? APT_HOOK : undefined,
     otherJails: records.length,
-    reload: await reloadCommand(rec.sshdConfig, pidFile),
+    reload: reloadFor(mode),
+    reloadProblem: reloadProblem(mode),
     pidFile,
     listen: connectAddresses(eff),
     ownedDirs: rec.answers.writable ? [dirFacts(path.join(rec.jail, rec.answers.writable))] : [],
@@ -154,6 +157,7 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
   try {
     await ex.apply(plan);
     ex.finish('committed');
+    forgetUpdate(o.stateDir, user);
     say(`Removed ${user}'s jail ${rec.jail}.`);
     for (const k of ex.kept) say(`${k} stays: something else was put in it after the preview, and it is not jailwizard's to remove.`);
     for (const n of plan.notes) say(n);

@@ -3,12 +3,13 @@
 // broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { EXIT, UserError } from '../errors.ts';
+import { EXIT, UserError, formatUserError } from '../errors.ts';
+import { run } from '../run.ts';
 import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
 import { formatPlan, type Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
-import { listRecords, readRecord, recordPath, type JailRecord } from '../state.ts';
+import { listRecords, readRecord, recordPath, rememberUpdate, type JailRecord, type UpdateOutcome } from '../state.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { fileState } from '../host-facts.ts';
@@ -46,65 +47,68 @@ function refreshManifestStats(rec: JailRecord, entries: { path: string; size: nu
   writeFileSync(recordPath(stateDir, rec.user), `${JSON.stringify({ ...rec, manifest }, null, 2)}\n`, { mode: 0o600 });
 }
 
-/** changed / added / removed, for the preview's first line. */
+/** changed / added / removed, for the preview's first line. A link or file replaced in place (the host's layout changed) counts as changed. */
 export function summarizeUpdate(plan: Plan): string {
+  const actions = plan.steps.flatMap((s) => s.actions);
+  const unlinked = new Set(actions.flatMap((a) => (a.effect.kind === 'unlink' ? [a.effect.path] : [])));
+  const remade = new Set(actions.flatMap((a) => (a.effect.kind === 'copy' || a.effect.kind === 'symlink' ? [a.effect.path] : [])));
   let changed = 0;
   let added = 0;
   let removed = 0;
-  for (const a of plan.steps.flatMap((s) => s.actions)) {
-    if (a.effect.kind === 'copy') a.pre.kind === 'sha256' ? changed++ : added++;
-    if (a.effect.kind === 'unlink') removed++;
+  for (const a of actions) {
+    const e = a.effect;
+    if (e.kind === 'copy' || e.kind === 'symlink') {
+      if (a.pre.kind === 'sha256' || unlinked.has(e.path)) changed++;
+      else if (e.kind === 'copy') added++;
+    }
+    if (e.kind === 'unlink' && !remade.has(e.path)) removed++;
   }
   return `${changed} changed, ${added} added, ${removed} removed`;
 }
 
-export async function updateCommand(user: string | undefined, o: CommonOptions & { all: boolean; yes: boolean; installHook: boolean }): Promise<number> {
+/** One line in the system log (journald or syslog), tagged jailwizard, so the apt hook's outcome is never silent. */
+async function logToSystem(outcomes: UpdateOutcome[]): Promise<void> {
+  const failed = outcomes.filter((x) => x.result === 'failed');
+  const parts = outcomes.map((x) => `${x.user} ${x.result}${x.summary ? ` (${x.summary})` : ''}${x.reason ? `: ${x.reason}` : ''}`);
+  const msg = `apt hook: update --all ${failed.length ? `FAILED for ${failed.map((x) => x.user).join(', ')}` : 'ok'}: ${parts.join('; ') || 'no jails'}`;
+  const r = await run(['logger', '-t', 'jailwizard', '-p', failed.length ? 'user.err' : 'user.notice', '--', msg], { timeoutMs: 10_000 }).catch(() => undefined);
+  if (!r || r.exitCode !== 0) warn(`jailwizard: could not write to the system log: ${r?.stderr.trim() ?? 'logger did not run'}`);
+}
+
+type UpdateOptions = CommonOptions & { all: boolean; yes: boolean; installHook: boolean; fromAptHook?: boolean };
+
+export async function updateCommand(user: string | undefined, o: UpdateOptions): Promise<number> {
   if (o.installHook) return installHook(o);
   if (!user && !o.all) throw new UserError('update needs a user or --all', 'jailwizard update alice, or jailwizard update --all');
   const records = user ? [readRecord(o.stateDir, user)] : listRecords(o.stateDir);
   if (user && !records[0]) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`');
   let code: number = EXIT.ok;
+  const outcomes: UpdateOutcome[] = [];
   for (const [i, rec] of records.entries()) {
     if (!rec) continue;
-    if (unchangedSinceApply(rec)) {
-      say(`${rec.user}: nothing to do; the jail's ${rec.manifest.length} files match the host.`);
-      continue;
-    }
-    assertNoUnfinished(o.stateDir);
-    const facts = await gatherFacts(rec.answers, { sshdConfig: rec.sshdConfig, stateDir: o.stateDir });
-    const plan = planApply(rec.answers, facts, { now: new Date().toISOString(), sha256 });
-    if (plan.steps.length === 0) {
-      // Same content, new mtimes (a reinstall): remember them, so the next run is quick.
-      refreshManifestStats(rec, facts.closures.flatMap((c) => c.entries), o.stateDir);
-      say(`${rec.user}: nothing to do; the jail matches the host.`);
-      continue;
-    }
-    say(`${rec.user}: ${summarizeUpdate(plan)}`);
-    say(formatPlan(plan));
-    if (!(await confirm(`Update ${rec.user}'s jail?`, o.yes))) {
-      say('Nothing changed.');
-      continue;
-    }
-    const ex = Executor.begin(o.stateDir, 'update', rec.user, printEvent);
+    // One jail's failure does not keep the others from following the upgrade.
+    let outcome: OneOutcome;
     try {
-      await ex.apply(plan);
-      ex.finish('committed');
-      say(`${rec.user}: updated.`);
+      outcome = await updateOne(rec, o);
     } catch (e) {
-      const interrupted = ex.interruption(e);
-      const error = interrupted ? interrupted.message : explain(e);
-      warn(`jailwizard: ${rec.user}: ${error}`);
-      const manual = await ex.rollback(error);
-      ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-      code = manual.length ? EXIT.rollbackIncomplete : EXIT.failed;
-      // Ctrl+C or SIGTERM means stop: this jail is rolled back, the others stay as they are.
-      if (interrupted) {
-        const left = records.slice(i + 1).filter(Boolean).length;
-        if (left > 0) warn(`Stopped: ${left} more jail${left === 1 ? ' was' : 's were'} not updated.`);
-        return manual.length ? EXIT.rollbackIncomplete : signalExitCode(interrupted.signal);
-      }
+      if (!(e instanceof UserError)) throw e;
+      warn(`jailwizard: ${rec.user}: ${formatUserError(e).replace(/^jailwizard: /, '')}`);
+      outcome = { result: 'failed', reason: e.message, exitCode: EXIT.usage };
+    }
+    const { interrupted, ...rest } = outcome;
+    const full: UpdateOutcome = { user: rec.user, at: new Date().toISOString(), via: o.fromAptHook ? 'apt-hook' : 'command', ...rest };
+    outcomes.push(full);
+    if (full.result !== 'declined') rememberUpdate(o.stateDir, full);
+    code = Math.max(code, full.exitCode);
+    // Ctrl+C or SIGTERM means stop: this jail is rolled back, the others stay as they are.
+    if (interrupted) {
+      const left = records.slice(i + 1).filter(Boolean).length;
+      if (left > 0) warn(`Stopped: ${left} more jail${left === 1 ? ' was' : 's were'} not updated.`);
+      code = full.exitCode;
+      break;
     }
   }
+  if (o.fromAptHook) await logToSystem(outcomes);
   return code;
 }
 
@@ -118,7 +122,10 @@ export function aptHookPlan(content: string, haveSha256: string | undefined): Pl
       {
         id: 'apt-hook',
         title: `Install the apt hook ${APT_HOOK}`,
-        why: ['After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades: a library upgraded on the host is upgraded in every jail.'],
+        why: [
+          'After each dpkg run, apt calls `jailwizard update --all`, so jails follow upgrades: a library upgraded on the host is upgraded in every jail.',
+          'Its outcome goes to the system log (journalctl -t jailwizard); `jailwizard list` and `check` show a failed run with its reason.',
+        ],
         actions: [
           {
             effect: { kind: 'write', path: APT_HOOK, content, mode: 0o644, uid: 0, gid: 0 },
@@ -131,6 +138,47 @@ export function aptHookPlan(content: string, haveSha256: string | undefined): Pl
   };
 }
 
+/** How one jail's update ended; `interrupted`: a signal stopped it, so the others are not tried. */
+type OneOutcome = Omit<UpdateOutcome, 'user' | 'at' | 'via'> & { interrupted?: boolean };
+
+async function updateOne(rec: JailRecord, o: UpdateOptions): Promise<OneOutcome> {
+  if (unchangedSinceApply(rec)) {
+    say(`${rec.user}: nothing to do; the jail's ${rec.manifest.length} files match the host.`);
+    return { result: 'unchanged', exitCode: EXIT.ok };
+  }
+  assertNoUnfinished(o.stateDir);
+  const facts = await gatherFacts(rec.answers, { sshdConfig: rec.sshdConfig, stateDir: o.stateDir });
+  const plan = planApply(rec.answers, facts, { now: new Date().toISOString(), sha256 });
+  if (plan.steps.length === 0) {
+    // Same content, new mtimes (a reinstall): remember them, so the next run is quick.
+    refreshManifestStats(rec, facts.closures.flatMap((c) => c.entries), o.stateDir);
+    say(`${rec.user}: nothing to do; the jail matches the host.`);
+    return { result: 'unchanged', exitCode: EXIT.ok };
+  }
+  const summary = summarizeUpdate(plan);
+  say(`${rec.user}: ${summary}`);
+  say(formatPlan(plan));
+  if (!(await confirm(`Update ${rec.user}'s jail?`, o.yes))) {
+    say('Nothing changed.');
+    return { result: 'declined', exitCode: EXIT.ok };
+  }
+  const ex = Executor.begin(o.stateDir, 'update', rec.user, printEvent);
+  try {
+    await ex.apply(plan);
+    ex.finish('committed');
+    say(`${rec.user}: updated.`);
+    return { result: 'updated', summary, exitCode: EXIT.ok };
+  } catch (e) {
+    const interrupted = ex.interruption(e);
+    const error = interrupted ? interrupted.message : explain(e);
+    warn(`jailwizard: ${rec.user}: ${error}`);
+    const manual = await ex.rollback(error);
+    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
+    const exitCode = manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
+    return { result: 'failed', reason: error, exitCode, ...(interrupted ? { interrupted: true } : {}) };
+  }
+}
+
 /** An apt hook so jails follow upgrades by themselves; `remove` of the last jail takes it away. */
 async function installHook(o: CommonOptions & { yes: boolean }): Promise<number> {
   const script = realpathSync(process.argv[1] ?? '');
@@ -138,7 +186,9 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     throw new UserError('jailwizard runs from npx\'s cache, which apt cannot rely on', 'install it for good first: npm install -g jailwizard');
   }
   const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
-  const cmd = `${q(process.execPath)} ${q(script)} update --all --yes --state-dir ${q(o.stateDir)} >/dev/null 2>&1 || true`;
+  // Quiet on apt's terminal and never failing apt; its outcome goes to the system log
+  // (logger -t jailwizard), and `list` and `check` show a failed run with its reason.
+  const cmd = `${q(process.execPath)} ${q(script)} update --all --yes --from-apt-hook --state-dir ${q(o.stateDir)} >/dev/null 2>&1 || true`;
   const content = `// Written by jailwizard: refresh chroot jails after every package upgrade.\n// Removed by \`jailwizard remove\` of the last jail.\nDPkg::Post-Invoke { "${cmd.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"; };\n`;
   const have = fileState(APT_HOOK);
   if (have?.sha256 === sha256(content)) {

@@ -2,7 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readUnfinished } from '../journal.ts';
 import { listRecords } from '../state.ts';
-import { findIncludeDir, reloadCommand, sshdEffective, sshdVersion } from '../sshd-config.ts';
+import { findIncludeDir, sshdEffective, sshdVersion } from '../sshd-config.ts';
+import { describeApply, describeMode, detectSshdMode, reloadProblem } from '../sshd-service.ts';
 import { UserError } from '../errors.ts';
 import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
 import { readPasswd } from '../validate.ts';
@@ -69,13 +70,19 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
     );
     try {
       const eff = await sshdEffective(o.sshdConfig);
-      const reload = await reloadCommand(o.sshdConfig, eff.get('pidfile')?.[0] ?? '/run/sshd.pid');
-      const systemd = existsSync('/run/systemd/system');
+      const mode = await detectSshdMode(o.sshdConfig, eff.get('pidfile')?.[0] ?? '/run/sshd.pid');
+      const systemd = existsSync('/run/systemd/system') ? '' : ' (no systemd)';
+      const problem = reloadProblem(mode);
       f.push(
-        reload
-          ? { label: 'sshd', value: `running (pid ${reload.pid}); reload with: ${reload.argv.join(' ')}${systemd ? '' : ' (no systemd)'}`, status: 'ok' }
-          : { label: 'sshd', value: `not running${systemd ? '' : ' (no systemd)'}`, status: 'warn', fix: 'start sshd first, or the connection test at the end will fail' },
+        problem
+          ? { label: 'sshd', value: `${describeMode(mode)}${systemd}`, status: 'bad', fix: problem.hint }
+          : mode.kind === 'stopped'
+            ? { label: 'sshd', value: `${describeMode(mode)}${systemd}`, status: 'warn', fix: 'start sshd first, or the connection test at the end will fail' }
+            : { label: 'sshd', value: `${describeMode(mode)}${systemd}`, status: 'ok' },
       );
+      const apply = describeApply(mode);
+      if (apply && !problem) f.push({ label: 'sshd changes', value: apply, status: 'ok' });
+      blocked ||= problem !== undefined;
     } catch (e) {
       f.push({ label: 'sshd config', value: e instanceof UserError ? e.message : String(e), status: 'bad', fix: `fix it first: sshd -t -f ${o.sshdConfig}` });
       blocked = true;

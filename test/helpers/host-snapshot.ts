@@ -25,17 +25,19 @@ export interface HostSnapshot {
 /**
  * The host's account files and keys dir plus `extra`; with `defaults: false`, only `extra`
  * (another root's files, seen from here). passwd and group texts are kept for diffs.
+ * `root`: read every path under this dir instead of / (a container's root seen from the host).
  */
-export async function snapshotHost(extra: { files?: string[]; dirs?: string[]; defaults?: boolean } = {}): Promise<HostSnapshot> {
+export async function snapshotHost(extra: { files?: string[]; dirs?: string[]; defaults?: boolean; root?: string } = {}): Promise<HostSnapshot> {
   const snap: HostSnapshot = { files: new Map(), texts: new Map(), dirs: new Map() };
   const defaults = extra.defaults ?? true;
+  const at = (p: string): string => (extra.root ? join(extra.root, p) : p);
   for (const f of unique([...(defaults ? DEFAULT_FILES : []), ...(extra.files ?? [])])) {
-    snap.files.set(f, await describe(f));
-    if (TEXT_FILES.has(f) || /\/etc\/(passwd|group)$/.test(f)) snap.texts.set(f, await readFile(f, 'utf8').catch(() => undefined));
+    snap.files.set(f, await describe(at(f)));
+    if (TEXT_FILES.has(f) || /\/etc\/(passwd|group)$/.test(f)) snap.texts.set(f, await readFile(at(f), 'utf8').catch(() => undefined));
   }
   for (const d of unique([...(defaults ? DEFAULT_DIRS : []), ...(extra.dirs ?? [])])) {
     const listing = new Map<string, Entry>();
-    await walk(d, '.', listing);
+    await walk(at(d), '.', listing);
     snap.dirs.set(d, listing);
   }
   return snap;
