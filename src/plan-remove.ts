@@ -38,8 +38,8 @@ export interface RemoveFacts {
   ownedDirs: { path: string; hasFiles: boolean }[];
   /**
    * Dirs of the jail that users write into: the group dir and /tmp (moved out with the last
-   * user when others' files are left in them, never deleted). userEntries: how many of the
-   * top-level entries are this user's (they go to the quarantine beside the jail).
+   * user when they hold files, never deleted). userEntries: how many of the top-level entries
+   * are this user's (while others stay, those go to the quarantine beside the jail).
    */
   sharedDirs: { path: string; hasFiles: boolean; userEntries?: number }[];
   /** Where the user's own dirs are moved: the state dir's removed/, or beside the jail when that is another filesystem. */
@@ -430,6 +430,8 @@ function handoverActions(rec: JailRecord, f: RemoveFacts, handedOver: Map<string
  * copied or walked into, and the next user (even with this uid) cannot reach them (#12).
  */
 function quarantineStep(rec: JailRecord, f: RemoveFacts, stamp: string): { step: Step; note: string } | undefined {
+  // Without other users the shared dirs go whole (moved out below), this user's entries with them.
+  if (f.sharers.length === 0) return undefined;
   const dirs = f.sharedDirs.filter((d) => (d.userEntries ?? 0) > 0);
   if (dirs.length === 0) return undefined;
   const base = path.join(quarantineDir(rec.jail), `${rec.user}-${stamp}`);

@@ -405,7 +405,8 @@ describe.skipIf(skip)('a hostile user against root operations', () => {
     expect(statSync(secret).uid).toBe(u1.uid);
     await tracedRemove(env, n1, userDirs);
     for (const d of shared) {
-      const left = readdirSync(d).filter((n) => lstatSync(path.join(d, n)).uid === u1.uid);
+      // Raw names: some are not UTF-8.
+      const left = readdirSync(d, { encoding: 'buffer' }).filter((n) => lstatSync(Buffer.concat([Buffer.from(`${d}/`), n])).uid === u1.uid).map(String);
       expect(left, `${n1}'s entries left in ${d}`).toEqual([]);
     }
     const q = path.join(env.jailRoot, `.${path.basename(jail)}.jailwizard-removed`);

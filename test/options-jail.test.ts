@@ -4,7 +4,7 @@
 // again with our own real client calls, and removed leaving the host as it was.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { run, runOk, type RunResult } from '../src/run.ts';
 import { systemdUnitForPath } from '../src/plan-options.ts';
@@ -243,11 +243,18 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     expect(get.exitCode, out(get)).toBe(0);
     expect(readFileSync(back, 'utf8')).toBe('for the team\n');
 
+    // u1's own entries leave the dirs u2 goes on writing: a later user with u1's uid would own
+    // them. They are renamed into a root-only dir beside the jail (#12), never read or copied.
     await remove(u1);
-    expect(existsSync(path.join(jail, 'shared', 'team.txt'))).toBe(true); // u2 still shares it
+    expect(existsSync(path.join(jail, 'shared', 'team.txt'))).toBe(false);
+    const quarantine = path.join(env.jailRoot, '.team.jailwizard-removed');
+    const kept = readdirSync(quarantine).map((d) => path.join(quarantine, d, 'team.txt')).filter((p) => existsSync(p));
+    expect(kept.map((p) => readFileSync(p, 'utf8'))).toEqual(['for the team\n']);
+    expect([statSync(quarantine).uid, statSync(quarantine).mode & 0o7777]).toEqual([0, 0o700]);
     await remove(u2);
     expect(existsSync(jail)).toBe(false);
-    expect(diffSnapshots(before, await snap())).toEqual([]);
+    expect(diffSnapshots(before, await snap()).filter((l) => !l.startsWith(quarantine))).toEqual([]);
+    rmSync(quarantine, { recursive: true });
   }, 300_000);
 
   it('read-only bind for a shell user: readable, writes refused (ssh and sftp), nodev,nosuid,noexec,ro, persisted with nofail; remove leaves the host data alone', async () => {

@@ -34,6 +34,9 @@ function record(over: Partial<JailRecord> = {}): JailRecord {
   };
 }
 
+/** Another user who stays in the shared jail. */
+const SHARERS: RemoveFacts['sharers'] = [{ record: record({ user: 'bob', uid: 1003, gid: 1003 }), sha256: 'bb' }];
+
 function facts(over: Partial<RemoveFacts> = {}): RemoveFacts {
   return removeFacts(record(), { jailHome: `${JAIL}/home/alice`, otherJails: 1, listen: [], ...over });
 }
@@ -42,6 +45,7 @@ describe('remove plans the quarantine and the uid record', () => {
   it('moves only this user\'s top-level entries of the shared dirs beside the jail, before the home', () => {
     const f = facts({
       homeHasFiles: true,
+      sharers: SHARERS,
       sharedDirs: [
         { path: `${JAIL}/tmp`, hasFiles: true, userEntries: 3 },
         { path: `${JAIL}/shared`, hasFiles: true, userEntries: 0 },
@@ -60,9 +64,12 @@ describe('remove plans the quarantine and the uid record', () => {
     expect(p.notes.join('\n')).toContain('readable by root only');
   });
 
-  it('plans no quarantine when the user has nothing in the shared dirs', () => {
-    const p = planRemove(record(), facts({ sharedDirs: [{ path: `${JAIL}/tmp`, hasFiles: false, userEntries: 0 }] }), { keepUser: false, keepHome: false, now: NOW });
+  it('plans no quarantine when the user has nothing in the shared dirs, or is the last one (the dirs then go whole)', () => {
+    const p = planRemove(record(), facts({ sharers: SHARERS, sharedDirs: [{ path: `${JAIL}/tmp`, hasFiles: false, userEntries: 0 }] }), { keepUser: false, keepHome: false, now: NOW });
     expect(p.steps.map((s) => s.id)).not.toContain('quarantine');
+    const last = planRemove(record(), facts({ sharedDirs: [{ path: `${JAIL}/tmp`, hasFiles: true, userEntries: 2 }] }), { keepUser: false, keepHome: false, now: NOW });
+    expect(last.steps.map((s) => s.id)).not.toContain('quarantine');
+    expect(last.steps.find((s) => s.id === 'home')?.actions.map((a) => a.effect)).toEqual([{ kind: 'move', from: `${JAIL}/tmp`, to: '/var/lib/jailwizard/removed/shared-2026-11-23T12-00-00-000Z-tmp' }]);
   });
 
   it('records the uid of a user it deletes, once, and not of one it keeps or adopted', () => {

@@ -89,24 +89,21 @@ function sharedDirsOf(records: JailRecord[]): string[] {
   return [...new Set(dirs)];
 }
 
-/**
- * A shared dir's top level, by lstat of each name (nothing is opened but the dir): how many
- * entries are this user's, and whether anyone else's are left.
- */
+/** A shared dir's top level, by lstat of each name (nothing is opened but the dir): whether it holds anything, and how much of it is this user's. */
 function sharedDirFacts(p: string, uid: number): RemoveFacts['sharedDirs'][number] {
+  let entries = 0;
   let userEntries = 0;
-  let others = 0;
   try {
     withDir(p, (d) => {
       for (const name of listAt(d)) {
+        entries++;
         if (lstatAt(d, name)?.uid === uid) userEntries++;
-        else others++;
       }
     });
   } catch {
     // absent, or behind a link jailwizard does not follow: nothing to move
   }
-  return { path: p, hasFiles: others > 0, userEntries };
+  return { path: p, hasFiles: entries > 0, userEntries };
 }
 
 function sameFilesystem(a: string, b: string): boolean {
