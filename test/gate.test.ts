@@ -195,6 +195,15 @@ describe('the gate', () => {
     }
   });
 
+  it('splits long commands in linear steps, and refuses one longer than 4096 characters', async () => {
+    const long = `rsync --server . ${'a'.repeat(4000)}`;
+    expect(ran(await gateRun(long))).toBe(`rsync [--server] [.] [${'a'.repeat(4000)}]`);
+    expect(ran(await gateRun(`rsync --server . ${'a'.repeat(4100)}`))).toBe('refused(1): jailwizard: refused: a command longer than 4096 characters');
+    // The worst shapes for dash (every character special) still finish: many words, many escapes.
+    expect(ran(await gateRun(`md5sum ${'a '.repeat(2000)}`)).split(' [').length).toBe(2001);
+    expect(ran(await gateRun(`md5sum ${'\\a'.repeat(1300)}`))).toBe(`md5sum [${'a'.repeat(1300)}]`);
+  });
+
   it('a login without a command gets no shell, and says what the account may run', async () => {
     const r = await gateRun(undefined);
     expect(r.code).toBe(1);
