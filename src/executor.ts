@@ -198,6 +198,9 @@ export class Executor {
           this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
         }
       } catch (e) {
+        // A refusal that came before the action changed anything needs no undo (the undo
+        // would meet the same planted link and leave the rollback incomplete).
+        if (done.started > 0 && refusedBeforeChange(step.actions[done.started - 1]!.effect, e)) done.started -= 1;
         const interrupted = this.interruption(e);
         if (interrupted) throw interrupted;
         this.emit({ type: 'step-failed', index: k + 1, error: explain(e) });
@@ -476,6 +479,16 @@ function removeDirAt(d: DirHandle, name: string, ifEmpty: boolean | undefined): 
     if (ifEmpty && (code === 'ENOTEMPTY' || code === 'EEXIST')) return;
     throw err;
   }
+}
+
+/**
+ * True when `err` is safe-fs refusing a path before `effect` made its one change: the
+ * effects that change one thing through an fd or an *at call opened after the walk.
+ */
+function refusedBeforeChange(effect: Effect, err: unknown): boolean {
+  if (!(err instanceof UnsafePathError)) return false;
+  if (effect.kind === 'run') return ['chown', 'chmod', 'setfacl'].includes(effect.argv[0] ?? '');
+  return ['symlink', 'mknod', 'unlink', 'rmdir'].includes(effect.kind);
 }
 
 /**

@@ -23,6 +23,8 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../src/run.ts';
+import { Executor } from '../src/executor.ts';
+import type { Plan } from '../src/effects.ts';
 import {
   UnsafePathError,
   appendAt,
@@ -252,5 +254,26 @@ describe.skipIf(!isRoot)('safe-fs', () => {
     );
     expect(readdirSync(u)).toEqual([]);
     expect(readdirSync(q, { encoding: 'buffer' }).map((b) => b.toString('hex')).sort()).toEqual(odd.map((b) => b.toString('hex')).sort());
+  });
+  it('a chmod refused at a planted link fails its step with nothing to undo: the rollback completes', async () => {
+    // doctor --fix on a hand-made jail: the user swaps their .ssh for a link to a root dir
+    // between the preview and the run. The refusal comes before any change, so the undo
+    // (chmod back) must not run into the same link and call the rollback incomplete.
+    const u = userDir('u-fix');
+    symlinkSync(canaryDir, path.join(u, '.ssh'));
+    const stateDir = path.join(work, 'state-fix');
+    const ex = Executor.begin(stateDir, 'doctor', 'nobody');
+    const target = path.join(u, '.ssh');
+    const plan: Plan = {
+      command: 'apply',
+      user: 'nobody',
+      notes: [],
+      steps: [{ id: 'fix', title: 'Fix the keys dir', why: [], actions: [{ effect: { kind: 'run', argv: ['chmod', '0755', target] }, undo: [{ kind: 'run', argv: ['chmod', '0775', target] }], pre: { kind: 'none' } }] }],
+    };
+    await expect(ex.apply(plan)).rejects.toThrow(/does not follow it/);
+    const manual = await ex.rollback('the step failed');
+    expect(manual).toEqual([]);
+    ex.finish('rolled-back');
+    expect(statSync(canaryDir).mode & 0o7777).toBe(0o700);
   });
 });
