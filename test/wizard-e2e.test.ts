@@ -319,7 +319,8 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
         await s.send('Escape');
         await screen(s, title);
       }
-      await s.waitFor(/^. ◉ sftp\b/m); // the tools chosen before
+      await s.waitFor(/^› ◉ sftp\b/m); // the tools chosen before, the cursor where it was left
+      for (let i = 0; i < 3; i++) await s.send('Up');
       await s.waitFor(/^› ○ bash\b/m);
       await s.send('Space');
       await s.waitFor(/^› ◉ bash\b/m);
