@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { Document, parse as parseYaml } from 'yaml';
 import { UserError, quoteIfOdd } from './errors.ts';
-import { ARCHES, EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
+import { ARCHES, EXTRAS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 import { checkTools } from './validate.ts';
 
 export interface KeyDoc {

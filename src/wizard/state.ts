@@ -3,7 +3,8 @@
 import type { ExecEvent } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import type { ProbeResult } from '../verify.ts';
-import { EXTRAS, TOOLS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
+import { EXTRAS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
+import { TOOLS } from '../../recipes/index.ts';
 
 export const SCREENS = ['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'options', 'preview', 'run', 'test', 'summary'] as const;
 export type Screen = (typeof SCREENS)[number];
