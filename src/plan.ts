@@ -10,6 +10,7 @@ import {
   MINIMAL_SHELL,
   base,
   baseMatch,
+  chosenRecipes,
   recipeFor,
   shell as SHELL_RECIPE,
   type Recipe,
@@ -100,6 +101,7 @@ export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | und
 /** The settings of the user's Match block; `gate` is the grant of a user without bash (gateGrant). */
 export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>, gate?: GateGrant): Record<string, string> {
   const m = { ...baseMatch(a.jail) };
+  for (const r of chosenRecipes(a.tools)) Object.assign(m, r.match);
   if (!needsShell(a.tools)) Object.assign(m, RECIPES.sftp.matchWithoutShell, { ForceCommand: internalSftpCommand(a) });
   else if (!a.tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH, gate ? { ForceCommand: gateCommand(gate) } : {});
   return m;
