@@ -465,8 +465,8 @@ class Prober {
     const args = spec.args ?? [];
     const how = `${spec.expect} with ${spec.client}${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
     const unsupported: Outcome = [false, `the connection test cannot do ${how}${path ? ` (${path})` : ''}`];
-    // Extra arguments are passed to scp and rsync only; anywhere else they would be ignored, so the probe fails.
-    if (args.length > 0 && spec.client !== 'scp' && spec.client !== 'rsync') return unsupported;
+    // Extra arguments go to scp and rsync, or to the command a `runs` probe starts; anywhere else they would be ignored, so the probe fails.
+    if (args.length > 0 && spec.client !== 'scp' && spec.client !== 'rsync' && spec.expect !== 'runs') return unsupported;
     switch (spec.expect) {
       case 'round-trip':
         if (spec.client === 'sftp') return this.sftpRoundTrip();
@@ -489,6 +489,8 @@ class Prober {
         if (spec.client === 'sftp') return this.sftpWrite(path);
         if (spec.client === 'rsync') return this.rsyncWrite(path);
         return unsupported;
+      case 'runs':
+        return spec.client === 'ssh' && path ? this.commandRuns(path, args) : unsupported;
       case 'no-shell':
         return spec.client === 'ssh' ? this.noShell() : unsupported;
     }
@@ -641,15 +643,20 @@ class Prober {
 
   /** An extra binary starts in the jail: the loader finds its libraries and the file is there. */
   async extraRuns(bin: string): Promise<Outcome> {
-    const path = await this.commandPath(bin);
+    return this.commandRuns(await this.commandPath(bin), ['--version']);
+  }
+
+  /** A command (a jail path and its arguments, from a recipe or the record) runs in the jail as the user. */
+  async commandRuns(path: string, args: readonly string[]): Promise<Outcome> {
+    const command = [path, ...args].join(' ');
     if (this.via() !== 'shell') {
       // Behind the gate: the command itself, no shell around it.
-      const g = await this.ssh([], `${path} --version`);
+      const g = await this.ssh([], command);
       if (/error while loading shared libraries/.test(g.stderr)) return [false, tail(g.stderr, 1)];
-      if (g.exitCode !== 0) return [false, `${path} --version: ${failure(g)}`];
+      if (g.exitCode !== 0) return [false, `${command}: ${failure(g)}`];
       return [true, `${path}: ${g.stdout.trim().split('\n')[0] || 'exit 0'}`];
     }
-    const r = await this.shellAttempt(`${path} --version`);
+    const r = await this.shellAttempt(command);
     if (typeof r === 'string') return [false, r];
     if (/error while loading shared libraries/.test(r.stderr)) return [false, tail(r.stderr, 1)];
     if (r.exitCode === 126 || r.exitCode === 127) return [false, `${path}: exit ${r.exitCode}: ${tail(r.stderr, 1) || 'not found or not executable'}`];

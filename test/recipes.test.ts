@@ -29,6 +29,7 @@ const jwfake: Recipe = {
   packages: { 'apt-get': 'coreutils' },
   probes: [
     { name: 'jwfake: upload/download round trip', order: 140, client: 'rsync', args: ['--checksum'], expect: 'round-trip' },
+    { name: 'jwfake: runs in the jail', order: 141, client: 'ssh', path: '/usr/bin/env', args: ['true'], expect: 'runs' },
     { name: 'escape: cannot write {path} (jwfake)', order: 400, client: 'rsync', expect: 'write-refused' },
   ],
   connect: [{ order: 50, template: "jwfake{ --port %port} %dest" }],
@@ -82,7 +83,7 @@ describe('a recipe is everything about a tool', () => {
 
   it("its probes join the table in their order, a write attempt per forbidden path", () => {
     const got = names(target(['bash', 'jwfake']));
-    expect(got.slice(0, 2)).toEqual(['ssh: shell sees the jail as /', 'jwfake: upload/download round trip']);
+    expect(got.slice(0, 3)).toEqual(['ssh: shell sees the jail as /', 'jwfake: upload/download round trip', 'jwfake: runs in the jail']);
     expect(got.filter((n) => n?.startsWith('escape: cannot write'))).toEqual([
       'escape: cannot write the jail root (ssh)',
       'escape: cannot write the jail root (jwfake)',

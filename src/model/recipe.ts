@@ -51,8 +51,10 @@ export type ProbeClient = 'ssh' | 'sftp' | 'scp' | 'rsync';
  * - write-refused: create a file at each of the paths the user must never write (the jail
  *   root, /etc/, /bin/, the user's authorized_keys): refused, and the host file unchanged.
  * - no-shell: `echo hi` must not run.
+ * - runs: over ssh, the command at `path` with `args` must start in the jail: found,
+ *   executable, its libraries loaded (through the login shell, or behind jailwizard's gate).
  */
-export type ProbeExpect = 'round-trip' | 'jail-listing' | 'read-refused' | 'write-refused' | 'no-shell';
+export type ProbeExpect = 'round-trip' | 'jail-listing' | 'read-refused' | 'write-refused' | 'no-shell' | 'runs';
 
 /** When a probe applies; every condition given must hold. */
 export interface ProbeCondition {
@@ -76,9 +78,9 @@ export interface ProbeSpec {
   order: number;
   when?: ProbeCondition;
   client: ProbeClient;
-  /** Extra client arguments, e.g. ['-O'] for scp's legacy protocol. */
+  /** Extra client arguments (['-O'] for scp's legacy protocol), or the arguments of a `runs` command. */
   args?: string[];
-  /** The path the probe works on (jail-listing, read-refused). */
+  /** The jail path the probe works on (jail-listing, read-refused), or the command a `runs` probe starts. */
   path?: string;
   expect: ProbeExpect;
 }
