@@ -6,9 +6,6 @@
 /** A tool's name, as in answers files and records (bash, rsync, scp, sftp, or a registered one). */
 export type Tool = string;
 
-/** Placeholder in `binaries` for the path of sshd's external sftp Subsystem (a host fact). */
-export const SFTP_SUBSYSTEM = '@sftp-subsystem';
-
 export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'apk';
 
 export interface Recipe {
