@@ -1,4 +1,5 @@
 // What every jail gets, whatever the tools.
+import { MINIMAL_SHELL, shell } from './shell.ts';
 import type { Recipe } from './types.ts';
 
 export const base: Recipe = {
@@ -25,10 +26,9 @@ export const DEVICE_NODES = [
 ] as const;
 
 /** A shell that is only there to run `rsync --server` or `scp -t` needs no terminal. */
-export const MATCH_SHELL_WITHOUT_BASH: Record<string, string> = { PermitTTY: 'no' };
+export const MATCH_SHELL_WITHOUT_BASH: Record<string, string> = shell.match!;
 
-/** The shell used when rsync or scp needs one and bash was not chosen: small, libc only. */
-export const MINIMAL_SHELL = '/bin/sh';
+export { MINIMAL_SHELL };
 
 /** sshd Match lines every jail gets. */
 export function baseMatch(jail: string): Record<string, string> {

@@ -20,4 +20,12 @@ export const bash: Recipe = {
   binaries: ['/bin/bash', ...BASIC_COMMANDS],
   needsShell: true,
   packages: { 'apt-get': 'bash', dnf: 'bash', pacman: 'bash', apk: 'bash' },
+  probes: [
+    { name: 'ssh: shell sees the jail as /', order: 100, client: 'ssh', path: '/', expect: 'jail-listing' },
+    { name: 'escape: /etc/shadow unreadable (ssh)', order: 300, client: 'ssh', path: '/etc/shadow', expect: 'read-refused' },
+    { name: 'escape: cd /.. stays in the jail (ssh)', order: 310, client: 'ssh', path: '/..', expect: 'jail-listing' },
+    { name: 'escape: cannot write {path} (ssh)', order: 400, client: 'ssh', expect: 'write-refused' },
+  ],
+  connect: [{ order: 30, template: 'ssh{ -p %port} %sshdest' }],
+  detect: { loginShell: 'bash' },
 };

@@ -6,7 +6,8 @@ import { isIP } from 'node:net';
 import { extname } from 'node:path';
 import { Document, parse as parseYaml } from 'yaml';
 import { UserError, quoteIfOdd } from './errors.ts';
-import { ARCHES, EXTRAS, TOOLS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
+import { ARCHES, EXTRAS, isSftpOnly, type Answers, type BindMount, type Extra } from './types.ts';
+import { RECIPES, TOOLS } from '../recipes/index.ts';
 import { checkTools } from './validate.ts';
 
 export interface KeyDoc {
@@ -436,8 +437,7 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
     }
     a.umask = (u as string).padStart(4, '0');
   }
-  const sftpOnly = ['readOnly', 'umask', 'startDir', 'log'] as const;
-  for (const k of sftpOnly) {
+  for (const k of SFTP_ONLY_KEYS) {
     if (a[k] !== undefined && !isSftpOnly(a)) {
       throw new UserError(
         `${src}: "${k}" applies to sftp sessions only, so it needs tools: [sftp] alone`,
@@ -483,8 +483,8 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
         throw new UserError(`${src}: extraBinaries entry ${JSON.stringify(b)} is neither an absolute path nor a command name`, 'e.g. extraBinaries: [git, /usr/bin/nano]');
       }
     }
-    if (!a.tools.some((t) => t !== 'sftp')) {
-      throw new UserError(`${src}: "extraBinaries" need a shell tool (bash, rsync or scp)`, 'an sftp-only user never runs a command; add bash to tools, or drop extraBinaries');
+    if (!runsCommands(a.tools)) {
+      throw new UserError(`${src}: "extraBinaries" need a shell tool (${commandToolsText()})`, 'an sftp-only user never runs a command; add bash to tools, or drop extraBinaries');
     }
     a.extraBinaries = [...new Set(extraBinaries)];
   }
@@ -500,6 +500,20 @@ function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): vo
     if (bad) throw new UserError(`${src}: unknown extra ${JSON.stringify(bad)}`, `known extras: ${EXTRAS.join(', ')}`);
     a.extras = EXTRAS.filter((x): x is Extra => extras.includes(x));
   }
+}
+
+/** The keys only internal-sftp honours: they need tools: [sftp] alone (isSftpOnly). */
+export const SFTP_ONLY_KEYS = ['readOnly', 'umask', 'startDir', 'log'] as const;
+
+/** Some chosen tool runs through the login shell, so the user runs commands (extra commands need that). */
+export function runsCommands(tools: readonly string[]): boolean {
+  return tools.some((t) => RECIPES[t]?.needsShell === true);
+}
+
+/** The tools that run commands, for messages: "bash, rsync or scp". */
+export function commandToolsText(): string {
+  const names = TOOLS.filter((t) => RECIPES[t]!.needsShell);
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1)}` : names.join('');
 }
 
 /** An IPv4/IPv6 address, optionally with a /prefix, as sshd's Match Address takes it. */

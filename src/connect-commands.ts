@@ -1,5 +1,6 @@
 // The commands a jailed user types to connect, for the wizard's summary and apply's
-// closing lines. No imports: the screens' bundle carries it.
+// closing lines: each chosen tool's recipe says them (ConnectHint), this fills them in.
+import { chosenRecipes } from '../recipes/index.ts';
 
 export interface Endpoint {
   host: string;
@@ -15,14 +16,16 @@ export function destination(user: string, host: string, brackets: boolean): stri
   return brackets && host.includes(':') ? `${user}@[${host}]` : `${user}@${host}`;
 }
 
-/** The commands a user types, per tool: -P for sftp and scp, -p for ssh, -e 'ssh -p' for rsync. */
+/** The commands a user types, from the chosen tools' recipes, in their hints' order, each once. */
 export function connectCommands(user: string, tools: readonly string[], t: Endpoint): string[] {
-  const P = t.port === 22 ? '' : ` -P ${t.port}`;
-  const p = t.port === 22 ? '' : ` -p ${t.port}`;
-  const out: string[] = [];
-  if (tools.includes('sftp') || tools.includes('scp')) out.push(`sftp${P} ${destination(user, t.host, true)}`);
-  if (tools.includes('scp')) out.push(`scp${P} FILE ${destination(user, t.host, true)}:`);
-  if (tools.includes('bash')) out.push(`ssh${p} ${destination(user, t.host, false)}`);
-  if (tools.includes('rsync')) out.push(`rsync -av${t.port === 22 ? '' : ` -e 'ssh -p ${t.port}'`} FILES ${destination(user, t.host, true)}:`);
-  return out;
+  const hints = chosenRecipes(tools).flatMap((r) => r.connect ?? []);
+  const lines = [...hints].sort((a, b) => a.order - b.order).map((h) => fillHint(h.template, user, t));
+  return [...new Set(lines)];
+}
+
+/** A ConnectHint's template with the port's `{…}` kept or dropped and the placeholders filled in. */
+export function fillHint(template: string, user: string, t: Endpoint): string {
+  return template
+    .replace(/\{([^}]*)\}/g, (_, part: string) => (t.port === 22 ? '' : part))
+    .replace(/%(sshdest|dest|port)/g, (_, k: string) => (k === 'port' ? String(t.port) : destination(user, t.host, k === 'dest')));
 }

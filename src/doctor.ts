@@ -28,6 +28,7 @@ import { reloadCommand, reloadEffect, type SshdReload } from './sshd-service.ts'
 import { readRecord, type JailRecord } from './state.ts';
 import { readPasswd, type PasswdEntry } from './validate.ts';
 import type { Tool } from './types.ts';
+import { RECIPES, TOOLS, type ToolDetection } from '../recipes/index.ts';
 
 export interface Finding {
   id: string;
@@ -687,15 +688,16 @@ export function planFixes(f: DoctorFacts, findings: Finding[]): Plan {
   return { command: 'apply', user: f.user.name, steps, notes: [] };
 }
 
-/** The tools to prove after a fix, for jails jailwizard did not make. */
+/** The tools to prove after a fix, for jails jailwizard did not make: each recipe says how it shows. */
 export function inferTools(f: DoctorFacts): Tool[] {
   if (f.record) return f.record.tools;
-  if (f.forceCommand?.startsWith('internal-sftp')) return ['sftp'];
-  const tools: Tool[] = [];
-  if (f.chroot && /bash$/.test(f.user.shell) && f.jailFiles.shellPresent) tools.push('bash');
-  if (f.chroot && existsInRoot(f.chroot, '/usr/bin/rsync')) tools.push('rsync');
-  if (f.chroot && existsInRoot(f.chroot, '/usr/bin/scp')) tools.push('scp');
-  if (!f.sftpSubsystem || f.subsystemInJail) tools.push('sftp');
-  return tools;
+  const recipes = TOOLS.map((t) => RECIPES[t]!);
+  const forced = recipes.find((r) => r.detect?.forceCommand && f.forceCommand?.startsWith(r.detect.forceCommand));
+  if (forced) return [forced.name];
+  const shows = (d: ToolDetection): boolean =>
+    (d.loginShell !== undefined && !!f.chroot && f.user.shell.endsWith(d.loginShell) && f.jailFiles.shellPresent) ||
+    (d.inJail !== undefined && !!f.chroot && existsInRoot(f.chroot, d.inJail)) ||
+    (d.sftpSubsystem === true && (!f.sftpSubsystem || f.subsystemInJail));
+  return recipes.filter((r) => r.detect && shows(r.detect)).map((r) => r.name);
 }
 

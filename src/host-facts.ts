@@ -17,13 +17,14 @@ import {
 import { entryPointsOf, resolveExtra, type ExtraBinary } from './extra-commands.ts';
 import { readRecord, readRetiredUids, sharersOf, type JailRecord } from './state.ts';
 import { detectSshdMode, reloadFor, type SshdMode, type SshdReload } from './sshd-service.ts';
-import { TOOLS, type Answers, type Arch, type Tool } from './types.ts';
+import { type Answers, type Arch } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 import { mountOf, readMountInfo } from './mountinfo.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
 import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
 import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
 import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
-import { RECIPES } from '../recipes/index.ts';
+import { recipeFor } from '../recipes/index.ts';
 import { UnsafePathError, hashAt, rootOnly, withParent } from './safe-fs.ts';
 import { gatherPlatformFacts, type PackageManager, type PlatformFacts } from './platform.ts';
 
@@ -308,8 +309,8 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   for (const g of groups) {
     const present = g.binaries.filter((b) => existsSync(b));
     for (const b of g.binaries.filter((x) => !existsSync(x))) {
-      const recipe = g.name === 'shell' ? RECIPES.bash : RECIPES[g.name as Tool];
-      missing.push({ binary: b, pkg: (manager && recipe.packages?.[manager]) ?? path.basename(b) });
+      const recipe = recipeFor(g.name);
+      missing.push({ binary: b, pkg: (manager && recipe?.packages?.[manager]) ?? path.basename(b) });
     }
     const c = resolveClosure(present);
     closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });

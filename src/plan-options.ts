@@ -4,7 +4,8 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from './errors.ts';
 import { checkKeyLineOptions, splitKeyLine } from './key-options.ts';
-import { EXTRAS, TOOLS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
+import { EXTRAS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 
 /** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
 export const BIND_FLAGS = ['nodev', 'nosuid', 'noexec'] as const;

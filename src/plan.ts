@@ -10,6 +10,10 @@ import {
   MINIMAL_SHELL,
   base,
   baseMatch,
+  chosenRecipes,
+  recipeFor,
+  shell as SHELL_RECIPE,
+  type Recipe,
 } from '../recipes/index.ts';
 import type { Action, Effect, Plan, Precondition, Step } from './effects.ts';
 import { UserError } from './errors.ts';
@@ -44,7 +48,7 @@ import { recordPath, type JailRecord } from './state.ts';
 import { usesGate, wantsNoexec, type Answers, type BindMount, type Tool } from './types.ts';
 import { GATE_PATH, gateCommand, gateScript, describeGrant, type GateGrant } from './gate.ts';
 import type { PasswdEntry } from './validate.ts';
-import { TOOLS } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 
 export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';
 const ROOT = { uid: 0, gid: 0 };
@@ -54,6 +58,11 @@ export interface BinaryGroup {
   name: Tool | 'shell' | 'extra' | 'runtime';
   title: string;
   binaries: string[];
+}
+
+/** A recipe's reasons; some speak of the small shell, which bash replaces when chosen. */
+function toolWhy(r: Recipe, tools: readonly Tool[]): string[] {
+  return tools.includes('bash') && r.whyWithBash ? r.whyWithBash : r.why;
 }
 
 export function needsShell(tools: readonly Tool[]): boolean {
@@ -77,12 +86,12 @@ export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | und
   const sftpServer = sftpSubsystem ?? (usesGate({ tools }) ? gatedSftpServer : undefined);
   const groups: BinaryGroup[] = [];
   if (shell && !tools.includes('bash')) {
-    groups.push({ name: 'shell', title: `${MINIMAL_SHELL} as the login shell`, binaries: [MINIMAL_SHELL] });
+    groups.push({ name: 'shell', title: SHELL_RECIPE.summary, binaries: SHELL_RECIPE.binaries });
   }
   for (const t of TOOLS) {
     if (!tools.includes(t)) continue;
     // sftp without any shell is internal-sftp: no binaries at all.
-    if (t === 'sftp' && !shell) continue;
+    if (RECIPES[t]!.matchWithoutShell && !shell) continue;
     const bins = RECIPES[t].binaries.flatMap((b) => (b === SFTP_SUBSYSTEM ? (sftpServer ? [sftpServer] : []) : [b]));
     if (bins.length > 0) groups.push({ name: t, title: RECIPES[t].summary, binaries: bins });
   }
@@ -92,6 +101,7 @@ export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | und
 /** The settings of the user's Match block; `gate` is the grant of a user without bash (gateGrant). */
 export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>, gate?: GateGrant): Record<string, string> {
   const m = { ...baseMatch(a.jail) };
+  for (const r of chosenRecipes(a.tools)) Object.assign(m, r.match);
   if (!needsShell(a.tools)) Object.assign(m, RECIPES.sftp.matchWithoutShell, { ForceCommand: internalSftpCommand(a) });
   else if (!a.tools.includes('bash')) Object.assign(m, MATCH_SHELL_WITHOUT_BASH, gate ? { ForceCommand: gateCommand(gate) } : {});
   return m;
@@ -555,10 +565,7 @@ export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan
     const why =
       c.name === 'extra' ? ['Extra commands asked for by name, each with exactly the libraries its ELF headers name.']
       : c.name === 'runtime' ? wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').map((e) => EXTRA_WHY[e])
-      : c.name === 'shell' ? RECIPES.rsync.why.slice(1)
-      // Its second reason is about dash, the login shell without bash; with bash it is not true.
-      : c.name === 'rsync' && a.tools.includes('bash') ? [RECIPES.rsync.why[0]!, 'bash is the login shell, so bash runs `rsync --server` too.']
-      : RECIPES[c.name].why;
+      : toolWhy(recipeFor(c.name)!, a.tools);
     const what = c.name === 'runtime' ? `the ${c.title} extras` : c.binaries.map((b) => path.basename(b)).join(', ');
     steps.push({
       id: `copy-${c.name}`,

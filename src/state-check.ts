@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Action, Effect, Precondition } from './effects.ts';
 import type { JournalEntry } from './journal.ts';
 import { UserError, quoteIfOdd } from './errors.ts';
-import { TOOLS } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 
 /** A field's type; a trailing `?` makes it optional. */
 type Kind = 'string' | 'number' | 'boolean' | 'strings' | 'object' | 'map' | 'addresses';

@@ -1,7 +1,9 @@
 // The vocabulary shared by the planner, the executor and the commands.
 
-export const TOOLS = ['bash', 'rsync', 'scp', 'sftp'] as const;
-export type Tool = (typeof TOOLS)[number];
+import type { Tool } from './model/recipe.ts';
+
+/** A tool's name; the registered ones are recipes/index.ts's TOOLS. */
+export type { Tool };
 
 export const ARCHES = ['x86_64', 'aarch64', 'armhf', 'i386'] as const;
 export type Arch = (typeof ARCHES)[number];

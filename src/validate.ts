@@ -5,7 +5,8 @@ import { isatty } from 'node:tty';
 import { UserError, quoteIfOdd } from './errors.ts';
 import { checkKeyLineOptions, shortKey, splitKeyLine } from './key-options.ts';
 import { run } from './run.ts';
-import { ARCHES, TOOLS, type Arch, type Tool } from './types.ts';
+import { ARCHES, type Arch, type Tool } from './types.ts';
+import { TOOLS } from '../recipes/index.ts';
 
 /** Quotes a value for a message; JSON escapes keep it on one line. */
 const q = (s: string) => JSON.stringify(s);

@@ -8,12 +8,13 @@ import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, wr
 import { isIPv4 } from 'node:net';
 import { addressAllowed } from './plan-options.ts';
 import { tmpdir } from 'node:os';
-import { basename, dirname, isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { run, type RunResult } from './run.ts';
 import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
 import { readElf } from './elf.ts';
 import { readMountInfo } from './mountinfo.ts';
+import { chosenRecipes, type ProbeSpec } from '../recipes/index.ts';
 
 /**
  * The jail's options (#5) the probes prove, as in the record's answers; each absent key
@@ -76,7 +77,7 @@ function forbiddenWrites(user: string, tag: string): { label: string; path: stri
 
 export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => void): Promise<ProbeResult[]> {
   const results: ProbeResult[] = [];
-  const report = (name: string, ok: boolean, detail: string) => {
+  const report: Report = (name, ok, detail) => {
     const r = { name, ok, detail };
     results.push(r);
     onResult?.(r);
@@ -86,86 +87,216 @@ export async function runProbes(t: ProbeTarget, onResult?: (r: ProbeResult) => v
   const p = new Prober(t, work);
   try {
     await p.init();
-    const has = (tool: Tool) => t.tools.includes(tool);
-    const shell = has('bash');
-    const sftp = has('sftp');
-    const sftpOnly = t.tools.length === 1 && sftp;
-    const anyShell = t.tools.some((x) => x !== 'sftp');
-    const gated = t.gated === true;
-
     // allowFrom: the refusal is proved from a loopback source sshd's Match block denies.
     const allow = t.allowFrom && t.allowFrom.length > 0 ? t.allowFrom : undefined;
     const deniedSource = allow && isIPv4(t.host) ? refusalSource(allow) : undefined;
-    const refusal = async (note = '') => {
-      if (!deniedSource) return;
-      const [ok, detail] = await p.sourceRefused(deniedSource);
-      report(`source: login from ${deniedSource} refused`, ok, note ? `${detail}; ${note}` : detail);
-    };
     if (allow && !addressAllowed(t.host, allow)) {
       // The other probes would log in from t.host, which the jail does not allow.
       const why = `allowFrom (${allow.join(', ')}) does not include ${t.host}, the address the other probes log in from`;
-      if (deniedSource) await refusal(`the only probe run: ${why}`);
+      if (deniedSource) await sourceRefusal(p, deniedSource, report, `the only probe run: ${why}`);
       else report('source: login refused', false, `nothing can be tested from this host: ${why}, and no loopback source outside allowFrom is usable`);
       return results;
     }
-
-    if (shell) report('ssh: shell sees the jail as /', ...(await p.shellListing('/')));
-    if (sftp && t.readOnly) report('sftp: read-only: upload refused', ...(await p.readOnlyRefused()));
-    else if (sftp) report('sftp: put/get round trip', ...(await p.sftpRoundTrip()));
-    if (has('scp')) {
-      report('scp: round trip (SFTP protocol)', ...(await p.scpRoundTrip(false)));
-      report('scp -O: round trip (legacy protocol)', ...(await p.scpRoundTrip(true)));
+    for (const probe of probeTable(t, p.tag)) {
+      if (probe.spec) report(probe.name!, ...(await p.runSpec(probe.spec, probe.path)));
+      else await probe.row!.run(p, t, report);
     }
-    if (has('rsync')) report('rsync: upload/download round trip', ...(await p.rsyncRoundTrip()));
-
-    // ---- the options ----
-    if (sftpOnly && t.startDir) report(`sftp: session starts in ${t.startDir}`, ...(await p.startDir(t.startDir)));
-    if (sftpOnly && t.umask && !t.readOnly) report(`sftp: umask ${t.umask} applied`, ...(await p.umaskApplied(t.umask)));
-    if (t.writable && !t.readOnly) report(`writable ${t.writable}: upload works`, ...(await p.writableDir(t.writable)));
-    if (t.groupDir && t.group && !t.readOnly) report(`group dir ${t.groupDir}: new file gets group ${t.group}`, ...(await p.groupDirGid(t.groupDir, t.group)));
-    for (const b of t.binds ?? []) {
-      report(`bind ${b.target}: readable`, ...(await p.bindReadable(b.target, b.source)));
-      if (b.readOnly || t.readOnly) report(`bind ${b.target}: write refused`, ...(await p.bindWriteRefused(b.target)));
-      else report(`bind ${b.target}: writable`, ...(await p.bindWritable(b.target, b.source)));
-    }
-    if (sftp && t.log) report(`log: upload appears in ${t.logFile ?? 'the syslog'}`, ...(await p.logged()));
-    for (const bin of anyShell ? (t.extraBinaries ?? []) : []) {
-      // Behind the gate git itself never runs (git -c alias.x='!sh' x would run anything); a clone and a push do.
-      if (!(gated && basename(bin) === 'git')) report(`extra: ${basename(bin)} runs`, ...(await p.extraRuns(bin)));
-      if (basename(bin) === 'git') report('extra: git clone and git push over ssh', ...(await p.gitRoundTrip()));
-    }
-    if (shell && t.extras?.includes('locale')) report('locale: no setlocale warning with LANG=C.UTF-8', ...(await p.noSetlocaleWarning()));
-    if (t.extras?.includes('tmp') && (anyShell || !t.readOnly)) report('/tmp is writable', ...(await p.tmpWritable()));
-
-    if (shell) report('escape: /etc/shadow unreadable (ssh)', ...(await p.shellShadow()));
-    if (sftp) report('escape: /etc/shadow unreadable (sftp)', ...(await p.sftpShadow()));
-    if (shell) report('escape: cd /.. stays in the jail (ssh)', ...(await p.shellListing('/..')));
-    if (sftp) report('escape: cd /.. stays in the jail (sftp)', ...(await p.sftpCdUp()));
-    if (sftpOnly) report('escape: no shell for an sftp-only user', ...(await p.noShell()));
-    if (gated) {
-      report('gate: a login without a command gets no shell', ...(await p.gateRefuses(undefined)));
-      for (const prog of await p.otherPrograms()) report(`gate: ${prog} refused`, ...(await p.gateRefuses(`${prog} -c 'echo ${p.ranMarker}'`)));
-    }
-    if (t.noexecDirs && t.noexecDirs.length > 0) report(`noexec: ${t.noexecDirs.join(', ')} mounted noexec,nosuid,nodev`, ...(await p.noexecMounted(t.noexecDirs)));
-    if ((gated || (t.noexecDirs ?? []).length > 0) && !t.readOnly) {
-      const [uploaded, detail] = await p.uploadElf();
-      if (!uploaded) report('escape: an uploaded program is refused', false, detail);
-      else {
-        report('escape: an uploaded program is refused', ...(await p.uploadedRefused(false)));
-        report("escape: the same program through the jail's ld.so is refused", ...(await p.uploadedRefused(true)));
-      }
-    }
-    report('escape: port forwarding refused', ...(await p.forwarding()));
-    for (const w of forbiddenWrites(t.user, p.tag)) {
-      if (shell) report(`escape: cannot write ${w.label} (ssh)`, ...(await p.shellWrite(w.path)));
-      if (sftp) report(`escape: cannot write ${w.label} (sftp)`, ...(await p.sftpWrite(w.path)));
-    }
-    await refusal();
   } finally {
     await p.cleanup();
     await rm(work, { recursive: true, force: true });
   }
   return results;
+}
+
+type Report = (name: string, ok: boolean, detail: string) => void;
+
+/** Where each kind of probe goes in a run (ProbeSpec.order): equal orders keep the tools' order. */
+export const PROBE_ORDER = { tools: 100, options: 200, escapes: 300, writes: 400, source: 500 } as const;
+
+/** What the option rows ask of the tools, worked out once. */
+function toolsOf(t: Pick<ProbeTarget, 'tools' | 'gated'>) {
+  const has = (tool: Tool) => t.tools.includes(tool);
+  return {
+    /** bash: a shell the probes can use as the user */
+    shell: has('bash'),
+    sftp: has('sftp'),
+    sftpOnly: t.tools.length === 1 && has('sftp'),
+    /** some tool runs through a login shell (anything but sftp) */
+    anyShell: t.tools.some((x) => x !== 'sftp'),
+    gated: t.gated === true,
+  };
+}
+
+/**
+ * A row of the option probes: when it applies to a jail, and how it runs. A row may report
+ * several probes (one per bind, per extra command…) or none; its order places it among the
+ * tools' probes (ProbeSpec.order).
+ */
+interface OptionProbe {
+  /** The option (or jail property) the row proves. */
+  option: string;
+  order: number;
+  when(t: ProbeTarget, tools: ReturnType<typeof toolsOf>): boolean;
+  run(p: Prober, t: ProbeTarget, report: Report): Promise<void>;
+}
+
+const OPTION_PROBES: OptionProbe[] = [
+  {
+    option: 'readOnly',
+    order: 110, // in place of the sftp round trip, which a read-only jail refuses
+    when: (t, x) => x.sftp && !!t.readOnly,
+    run: async (p, _t, report) => report('sftp: read-only: upload refused', ...(await p.readOnlyRefused())),
+  },
+  {
+    option: 'startDir',
+    order: PROBE_ORDER.options,
+    when: (t, x) => x.sftpOnly && !!t.startDir,
+    run: async (p, t, report) => report(`sftp: session starts in ${t.startDir}`, ...(await p.startDir(t.startDir!))),
+  },
+  {
+    option: 'umask',
+    order: PROBE_ORDER.options + 1,
+    when: (t, x) => x.sftpOnly && !!t.umask && !t.readOnly,
+    run: async (p, t, report) => report(`sftp: umask ${t.umask} applied`, ...(await p.umaskApplied(t.umask!))),
+  },
+  {
+    option: 'writable',
+    order: PROBE_ORDER.options + 2,
+    when: (t) => !!t.writable && !t.readOnly,
+    run: async (p, t, report) => report(`writable ${t.writable}: upload works`, ...(await p.writableDir(t.writable!))),
+  },
+  {
+    option: 'groupDir',
+    order: PROBE_ORDER.options + 3,
+    when: (t) => !!t.groupDir && !!t.group && !t.readOnly,
+    run: async (p, t, report) => report(`group dir ${t.groupDir}: new file gets group ${t.group}`, ...(await p.groupDirGid(t.groupDir!, t.group!))),
+  },
+  {
+    option: 'binds',
+    order: PROBE_ORDER.options + 4,
+    when: (t) => (t.binds ?? []).length > 0,
+    run: async (p, t, report) => {
+      for (const b of t.binds ?? []) {
+        report(`bind ${b.target}: readable`, ...(await p.bindReadable(b.target, b.source)));
+        if (b.readOnly || t.readOnly) report(`bind ${b.target}: write refused`, ...(await p.bindWriteRefused(b.target)));
+        else report(`bind ${b.target}: writable`, ...(await p.bindWritable(b.target, b.source)));
+      }
+    },
+  },
+  {
+    option: 'log',
+    order: PROBE_ORDER.options + 5,
+    when: (t, x) => x.sftp && !!t.log,
+    run: async (p, t, report) => report(`log: upload appears in ${t.logFile ?? 'the syslog'}`, ...(await p.logged())),
+  },
+  {
+    option: 'extraBinaries',
+    order: PROBE_ORDER.options + 6,
+    when: (t, x) => x.anyShell && (t.extraBinaries ?? []).length > 0,
+    run: async (p, t, report) => {
+      for (const bin of t.extraBinaries ?? []) {
+        // Behind the gate git itself never runs (git -c alias.x='!sh' x would run anything); a clone and a push do.
+        if (!(t.gated && basename(bin) === 'git')) report(`extra: ${basename(bin)} runs`, ...(await p.extraRuns(bin)));
+        if (basename(bin) === 'git') report('extra: git clone and git push over ssh', ...(await p.gitRoundTrip()));
+      }
+    },
+  },
+  {
+    option: 'extras: locale',
+    order: PROBE_ORDER.options + 7,
+    when: (t, x) => x.shell && !!t.extras?.includes('locale'),
+    run: async (p, _t, report) => report('locale: no setlocale warning with LANG=C.UTF-8', ...(await p.noSetlocaleWarning())),
+  },
+  {
+    option: 'extras: tmp',
+    order: PROBE_ORDER.options + 8,
+    when: (t, x) => !!t.extras?.includes('tmp') && (x.anyShell || !t.readOnly),
+    run: async (p, _t, report) => report('/tmp is writable', ...(await p.tmpWritable())),
+  },
+  {
+    option: 'the gate (a user without bash)',
+    order: PROBE_ORDER.escapes + 30,
+    when: (_t, x) => x.gated,
+    run: async (p, _t, report) => {
+      report('gate: a login without a command gets no shell', ...(await p.gateRefuses(undefined)));
+      for (const prog of await p.otherPrograms()) report(`gate: ${prog} refused`, ...(await p.gateRefuses(`${prog} -c 'echo ${p.ranMarker}'`)));
+    },
+  },
+  {
+    option: 'noexec',
+    order: PROBE_ORDER.escapes + 40,
+    when: (t) => (t.noexecDirs ?? []).length > 0,
+    run: async (p, t, report) => report(`noexec: ${t.noexecDirs!.join(', ')} mounted noexec,nosuid,nodev`, ...(await p.noexecMounted(t.noexecDirs!))),
+  },
+  {
+    option: 'the gate or noexec: uploaded programs',
+    order: PROBE_ORDER.escapes + 50,
+    when: (t, x) => (x.gated || (t.noexecDirs ?? []).length > 0) && !t.readOnly,
+    run: async (p, _t, report) => {
+      const [uploaded, detail] = await p.uploadElf();
+      if (!uploaded) return report('escape: an uploaded program is refused', false, detail);
+      report('escape: an uploaded program is refused', ...(await p.uploadedRefused(false)));
+      report("escape: the same program through the jail's ld.so is refused", ...(await p.uploadedRefused(true)));
+    },
+  },
+  {
+    option: 'every jail (DisableForwarding)',
+    order: PROBE_ORDER.escapes + 60,
+    when: () => true,
+    run: async (p, _t, report) => report('escape: port forwarding refused', ...(await p.forwarding())),
+  },
+  {
+    option: 'allowFrom',
+    order: PROBE_ORDER.source,
+    when: (t) => !!t.allowFrom && t.allowFrom.length > 0 && isIPv4(t.host) && refusalSource(t.allowFrom) !== undefined,
+    run: async (p, t, report) => sourceRefusal(p, refusalSource(t.allowFrom!)!, report),
+  },
+];
+
+/** allowFrom's refusal, from a loopback source outside it. */
+async function sourceRefusal(p: Prober, from: string, report: Report, note = ''): Promise<void> {
+  const [ok, detail] = await p.sourceRefused(from);
+  report(`source: login from ${from} refused`, ok, note ? `${detail}; ${note}` : detail);
+}
+
+/** One entry of the probe table: a tool's probe (a recipe's spec, named) or an option row. */
+export interface PlannedProbe {
+  order: number;
+  /** The label of a tool's probe; an option row names its probes as it runs. */
+  name?: string;
+  spec?: ProbeSpec;
+  /** The jail path a write-refused spec tries. */
+  path?: string;
+  row?: OptionProbe;
+}
+
+function specApplies(spec: ProbeSpec, t: Pick<ProbeTarget, 'tools' | 'readOnly'>): boolean {
+  const c = spec.when ?? {};
+  if (c.readOnly !== undefined && c.readOnly !== (t.readOnly === true)) return false;
+  if (c.onlyTool !== undefined && c.onlyTool !== (t.tools.length === 1)) return false;
+  return true;
+}
+
+/**
+ * What the connection test runs for a jail, in order: the chosen tools' probes from their
+ * recipes (a write-refused spec once per forbidden path) and the option rows that apply.
+ */
+export function probeTable(t: ProbeTarget, tag: string): PlannedProbe[] {
+  const x = toolsOf(t);
+  const out: PlannedProbe[] = [];
+  const writes = forbiddenWrites(t.user, tag);
+  for (const r of chosenRecipes(t.tools)) {
+    for (const spec of (r.probes ?? []).filter((s) => specApplies(s, t))) {
+      if (spec.expect !== 'write-refused') {
+        out.push({ order: spec.order, name: spec.name, spec, path: spec.path });
+        continue;
+      }
+      // Path by path, each through every tool that can try it.
+      writes.forEach((w, i) => out.push({ order: spec.order + i / 1000, name: spec.name.replaceAll('{path}', w.label), spec, path: w.path }));
+    }
+  }
+  for (const row of OPTION_PROBES) if (row.when(t, x)) out.push({ order: row.order, row });
+  return out.sort((a, b) => a.order - b.order);
 }
 
 // ---- allowFrom: which source addresses a list of addresses and networks admits ----
@@ -327,6 +458,45 @@ class Prober {
     return got.equals(this.payload) ? [true, `${PAYLOAD_BYTES} bytes, equal`] : [false, `downloaded ${got.length} bytes that differ`];
   }
 
+  // ---- a recipe's probe, by what it expects and which client it runs ----
+
+  /** Runs one ProbeSpec: the check its `expect` names, with its client (and a path, for writes). */
+  async runSpec(spec: ProbeSpec, path = spec.path): Promise<Outcome> {
+    const args = spec.args ?? [];
+    const how = `${spec.expect} with ${spec.client}${args.length > 0 ? ` ${args.join(' ')}` : ''}`;
+    const unsupported: Outcome = [false, `the connection test cannot do ${how}${path ? ` (${path})` : ''}`];
+    // Extra arguments go to scp and rsync, or to the command a `runs` probe starts; anywhere else they would be ignored, so the probe fails.
+    if (args.length > 0 && spec.client !== 'scp' && spec.client !== 'rsync' && spec.expect !== 'runs') return unsupported;
+    switch (spec.expect) {
+      case 'round-trip':
+        if (spec.client === 'sftp') return this.sftpRoundTrip();
+        if (spec.client === 'scp') return this.scpRoundTrip(args);
+        if (spec.client === 'rsync') return this.rsyncRoundTrip(args);
+        return unsupported;
+      case 'jail-listing':
+        if (!path) return unsupported;
+        if (spec.client === 'ssh') return this.shellListing(path);
+        if (spec.client === 'sftp') return this.sftpListing(path);
+        return unsupported;
+      case 'read-refused':
+        if (!path) return unsupported;
+        if (spec.client === 'ssh') return this.shellRead(path);
+        if (spec.client === 'sftp') return this.sftpRead(path);
+        return unsupported;
+      case 'write-refused':
+        if (!path) return unsupported;
+        if (spec.client === 'ssh') return this.shellWrite(path);
+        if (spec.client === 'sftp') return this.sftpWrite(path);
+        if (spec.client === 'rsync') return this.rsyncWrite(path);
+        return unsupported;
+      case 'runs':
+        return spec.client === 'ssh' && path ? this.commandRuns(path, args) : unsupported;
+      case 'no-shell':
+        return spec.client === 'ssh' ? this.noShell() : unsupported;
+    }
+    return unsupported;
+  }
+
   // ---- the tools work ----
 
   async sftpRoundTrip(): Promise<Outcome> {
@@ -337,10 +507,11 @@ class Prober {
     return this.sameAsPayload(back);
   }
 
-  async scpRoundTrip(legacy: boolean): Promise<Outcome> {
-    const name = this.remoteName(legacy ? 'scpO' : 'scp');
+  /** scp up and down; `args` as the recipe gives them (-O: the legacy protocol). */
+  async scpRoundTrip(args: readonly string[]): Promise<Outcome> {
+    const name = this.remoteName(`scp${args.map((a) => a.replace(/^-+/, '')).join('')}`);
     const back = this.local('scp');
-    const scp = ['scp', ...(legacy ? ['-O'] : []), ...this.sshOptions(), '-P', String(this.t.port)];
+    const scp = ['scp', ...args, ...this.sshOptions(), '-P', String(this.t.port)];
     const up = await this.client([...scp, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
     if (up.exitCode !== 0) return [false, `upload: ${failure(up)}`];
     const down = await this.client([...scp, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
@@ -348,12 +519,12 @@ class Prober {
     return this.sameAsPayload(back);
   }
 
-  async rsyncRoundTrip(): Promise<Outcome> {
+  async rsyncRoundTrip(args: readonly string[]): Promise<Outcome> {
     const name = this.remoteName('rsync');
     const back = this.local('rsync');
-    const up = await this.client([...this.rsyncArgv(), join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
+    const up = await this.client([...this.rsyncArgv(), ...args, join(this.work, 'payload'), this.remote(name)], { timeoutMs: TIMEOUT_MS });
     if (up.exitCode !== 0) return [false, `upload: ${failure(up)}`];
-    const down = await this.client([...this.rsyncArgv(), this.remote(name), back], { timeoutMs: TIMEOUT_MS });
+    const down = await this.client([...this.rsyncArgv(), ...args, this.remote(name), back], { timeoutMs: TIMEOUT_MS });
     if (down.exitCode !== 0) return [false, `download: ${failure(down)}`];
     return this.sameAsPayload(back);
   }
@@ -472,15 +643,20 @@ class Prober {
 
   /** An extra binary starts in the jail: the loader finds its libraries and the file is there. */
   async extraRuns(bin: string): Promise<Outcome> {
-    const path = await this.commandPath(bin);
+    return this.commandRuns(await this.commandPath(bin), ['--version']);
+  }
+
+  /** A command (a jail path and its arguments, from a recipe or the record) runs in the jail as the user. */
+  async commandRuns(path: string, args: readonly string[]): Promise<Outcome> {
+    const command = [path, ...args].join(' ');
     if (this.via() !== 'shell') {
       // Behind the gate: the command itself, no shell around it.
-      const g = await this.ssh([], `${path} --version`);
+      const g = await this.ssh([], command);
       if (/error while loading shared libraries/.test(g.stderr)) return [false, tail(g.stderr, 1)];
-      if (g.exitCode !== 0) return [false, `${path} --version: ${failure(g)}`];
+      if (g.exitCode !== 0) return [false, `${command}: ${failure(g)}`];
       return [true, `${path}: ${g.stdout.trim().split('\n')[0] || 'exit 0'}`];
     }
-    const r = await this.shellAttempt(`${path} --version`);
+    const r = await this.shellAttempt(command);
     if (typeof r === 'string') return [false, r];
     if (/error while loading shared libraries/.test(r.stderr)) return [false, tail(r.stderr, 1)];
     if (r.exitCode === 126 || r.exitCode === 127) return [false, `${path}: exit ${r.exitCode}: ${tail(r.stderr, 1) || 'not found or not executable'}`];
@@ -767,11 +943,11 @@ class Prober {
 
   // ---- escapes that must fail ----
 
-  async shellShadow(): Promise<Outcome> {
+  async shellRead(path: string): Promise<Outcome> {
     // A bash loop, not cat: if cat were missing, "command not found" would look like a pass.
-    const r = await this.shellAttempt(`while IFS= read -r l; do printf '%s\\n' "$l"; done < /etc/shadow`);
+    const r = await this.shellAttempt(`while IFS= read -r l; do printf '%s\\n' "$l"; done < ${path}`);
     if (typeof r === 'string') return [false, r];
-    if (r.exitCode === 0 || r.stdout !== IN) return [false, `read /etc/shadow (${r.stdout.length - IN.length} bytes)`];
+    if (r.exitCode === 0 || r.stdout !== IN) return [false, `read ${path} (${r.stdout.length - IN.length} bytes)`];
     return [true, tail(r.stderr) || `exit ${r.exitCode}`];
   }
 
@@ -785,18 +961,19 @@ class Prober {
     return r;
   }
 
-  async sftpShadow(): Promise<Outcome> {
-    const dest = this.local('shadow');
-    const r = await this.sftp([`get /etc/shadow ${dest}`]);
-    return this.sftpRefused(r, await exists(dest) ? 'downloaded /etc/shadow' : undefined);
+  async sftpRead(path: string): Promise<Outcome> {
+    const dest = this.local(basename(path));
+    const r = await this.sftp([`get ${path} ${dest}`]);
+    return this.sftpRefused(r, await exists(dest) ? `downloaded ${path}` : undefined);
   }
 
-  async sftpCdUp(): Promise<Outcome> {
-    const r = await this.sftp(['cd /..', 'pwd', 'ls -1a']);
+  /** `cd DIR` in sftp: pwd must be where DIR leads inside the jail (`/..` stays at /), and the listing the jail's. */
+  async sftpListing(dir: string): Promise<Outcome> {
+    const r = await this.sftp([`cd ${dir}`, 'pwd', 'ls -1a']);
     if (r.exitCode !== 0) return [false, failure(r)];
     const lines = r.stdout.split('\n');
     const pwd = lines.find((l) => l.startsWith('Remote working directory: '));
-    if (pwd !== 'Remote working directory: /') return [false, `pwd after cd /.. printed ${JSON.stringify(pwd ?? '')}`];
+    if (pwd !== `Remote working directory: ${posix.resolve('/', dir)}`) return [false, `pwd after cd ${dir} printed ${JSON.stringify(pwd ?? '')}`];
     // Every chrooted and non-chrooted sftp says "/" here; the listing tells them apart.
     return this.compareWithJail(lines.filter((l) => !l.startsWith('sftp> ') && !l.startsWith('Remote working directory: ')));
   }

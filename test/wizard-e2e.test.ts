@@ -10,7 +10,8 @@ import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { BIN, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { killAllTmux, sleep, startTmux, waitForPidExit, type TmuxSession } from './helpers/tmux.ts';
 import { run, runOk } from '../src/run.ts';
-import { TOOLS, type Tool } from '../src/types.ts';
+import { type Tool } from '../src/types.ts';
+import { TOOLS } from '../recipes/index.ts';
 
 const skip = rootOrSkipReason();
 

@@ -13,7 +13,8 @@ import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
 import { sshdEffective } from '../sshd-config.ts';
 import { connectTarget, type ConnectTarget } from '../connect-target.ts';
 import { recordForJail } from '../state.ts';
-import { TOOLS, type Answers, type Arch, type Tool } from '../types.ts';
+import { type Answers, type Arch, type Tool } from '../types.ts';
+import { TOOLS } from '../../recipes/index.ts';
 import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readPasswd, readUserHost, splitKeys } from '../validate.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
@@ -149,7 +150,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
     missingTools: () => TOOLS.filter((t) => RECIPES[t].binaries.some((b) => b !== SFTP_SUBSYSTEM && !existsSync(b))),
     arches(tools) {
       const found = toolArches(tools);
-      const all = new Set<Arch>(Object.values(found).flat());
+      const all = new Set<Arch>(Object.values(found).flatMap((x) => x ?? []));
       return { host: hostArch(), available: [...all] };
     },
     checkAnswers,

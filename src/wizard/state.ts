@@ -3,7 +3,9 @@
 import type { ExecEvent } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import type { ProbeResult } from '../verify.ts';
-import { EXTRAS, TOOLS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
+import { SFTP_ONLY_KEYS, commandToolsText, runsCommands } from '../answers.ts';
+import { EXTRAS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
+import { TOOLS } from '../../recipes/index.ts';
 
 export const SCREENS = ['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'options', 'preview', 'run', 'test', 'summary'] as const;
 export type Screen = (typeof SCREENS)[number];
@@ -55,15 +57,12 @@ export const BASH_EXTRAS: readonly Extra[] = ['locale', 'terminfo'];
 
 /** Why an option does not apply to these answers (shown dimmed), or undefined when it does. */
 export function optionNotApplicable(d: Pick<Draft, 'tools' | 'options'>, key: OptionKey): string | undefined {
+  // The same rules parseAnswers enforces (answers.ts), said in the wizard's words.
+  if ((SFTP_ONLY_KEYS as readonly string[]).includes(key)) return isSftpOnly(d) ? undefined : 'needs tools = [sftp] alone';
   switch (key) {
-    case 'readOnly':
-    case 'umask':
-    case 'startDir':
-    case 'log':
-      return isSftpOnly(d) ? undefined : 'needs tools = [sftp] alone';
     case 'extraBinaries':
     case 'allowSetuid':
-      return d.tools.some((t) => t !== 'sftp') ? undefined : 'needs bash, rsync or scp';
+      return runsCommands(d.tools) ? undefined : `needs ${commandToolsText()}`;
     case 'groupDir':
       return d.options.group ? undefined : 'needs a group (set group first)';
     default:

@@ -3,7 +3,8 @@
 // connection test and the Summary.
 import { expect } from 'vitest';
 import { sleep, startTmux, type TmuxSession } from '../helpers/tmux.ts';
-import { TOOLS, type Tool } from '../../src/types.ts';
+import { type Tool } from '../../src/types.ts';
+import { TOOLS } from '../../recipes/index.ts';
 import type { Bed } from './bed.ts';
 
 /** Let Ink subscribe to input after a screen appears. */
