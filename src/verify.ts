@@ -255,12 +255,13 @@ class Prober {
     }
     this.payload = randomBytes(PAYLOAD_BYTES);
     await writeFile(join(this.work, 'payload'), this.payload);
-    const pw = (await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 })).stdout.trim().split(':');
+    // Its socket in this run's own dir: a rollback after a kill -9 stops it (its argv names the scratch dir).
+    // The master logs in while getent answers.
+    this.conn = new SshClients({ ...this.t, identityFile: this.key }, this.work);
+    const [passwd] = await Promise.all([run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 }), this.conn.open()]);
+    const pw = passwd.stdout.trim().split(':');
     if (pw[5] && isAbsolute(pw[5])) this.home = pw[5];
     if (pw[2] && /^\d+$/.test(pw[2])) this.uid = Number(pw[2]);
-    // Its socket in this run's own dir: a rollback after a kill -9 stops it (its argv names the scratch dir).
-    this.conn = new SshClients({ ...this.t, identityFile: this.key }, this.work);
-    await this.conn.open();
   }
 
   /**
