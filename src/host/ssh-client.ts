@@ -8,6 +8,7 @@
 //
 // Some sessions must not ride on the master; ownConnection() says which, and why.
 import { existsSync, readFileSync } from 'node:fs';
+import { onInterrupt } from '../interrupts.ts';
 import { isRunning, pidsNaming } from '../proc.ts';
 import { run } from '../run.ts';
 
@@ -61,6 +62,8 @@ export class SshClients {
   /** The master's socket, or undefined when this dir cannot hold one (too long, or rsync could not pass it on). */
   readonly socket: string | undefined;
   private master: 'none' | 'up' | 'failed' = 'none';
+  /** Stops watching for interrupts (see open()). */
+  private unwatch: (() => void) | undefined;
 
   constructor(
     private readonly t: SshTarget,
@@ -149,11 +152,16 @@ export class SshClients {
     // With ControlPersist the first process exits once the master runs in the background.
     if (r.exitCode === 0 && existsSync(this.socket)) this.master = 'up';
     else await this.stopLeftovers();
+    // The master runs in a session of its own, so Ctrl+C, SIGTERM or SIGHUP to our group does
+    // not reach it; and it holds the pipes of a client the signal killed, so that client's
+    // run() would wait for it forever. An interrupt ends it at once.
+    if (this.master === 'up') this.unwatch = onInterrupt(() => this.signalMasters());
     return this.master === 'up';
   }
 
   /** Closes the master (`-O exit`) and waits until it is gone; a master that lingers is signalled. Never throws. */
   async close(): Promise<void> {
+    this.unwatch?.();
     if (!this.socket) return;
     const was = this.master;
     this.master = 'failed'; // no client uses it from here on
@@ -161,6 +169,17 @@ export class SshClients {
       await run(['ssh', '-o', controlPathOption(this.socket), '-o', 'LogLevel=ERROR', '-O', 'exit', '-p', String(this.t.port), `${this.t.user}@${this.t.host}`], { timeoutMs: 10_000 }).catch(() => undefined);
     }
     await this.stopLeftovers();
+  }
+
+  /** SIGTERM to our master (synchronous: called from a signal's handler). */
+  private signalMasters(): void {
+    for (const pid of pidsNaming(controlPathOption(this.socket!)).filter((p) => isMaster(p) === true)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone meanwhile
+      }
+    }
   }
 
   /** Every process whose argv names our socket is ours (a master, or a client of it): wait for them, then signal them. */
