@@ -4,6 +4,7 @@
 // engine-e2e (one login for the whole test), and that a rollback stops the master in kill9.
 import { describe, expect, it } from 'vitest';
 import { SshClients, ownConnection } from '../src/host/ssh-client.ts';
+import { noteInterrupt, onInterrupt } from '../src/interrupts.ts';
 
 const target = { user: 'alice', host: '127.0.0.1', port: 2222, identityFile: '/var/lib/jailwizard/journal/scratch/1-ab/id_ed25519' };
 
@@ -57,5 +58,16 @@ describe('which sessions need a connection of their own', () => {
     const c = new SshClients({ ...target, host: '::1' }, '/tmp/x');
     expect(c.remote('f')).toBe('alice@[::1]:f');
     expect(c.sshArgv([], 'true').at(-2)).toBe('alice@::1');
+  });
+});
+
+describe('interrupts reach what the signal cannot', () => {
+  it('calls a listener at each interrupt until it unsubscribes (the master is stopped from there)', () => {
+    const seen: string[] = [];
+    const off = onInterrupt((sig) => seen.push(sig));
+    noteInterrupt('SIGTERM');
+    off();
+    noteInterrupt('SIGINT');
+    expect(seen).toEqual(['SIGTERM']);
   });
 });
