@@ -3,7 +3,7 @@
 //
 //   npm run bench                 (builds dist/ first)
 //   npx zx scripts/bench.mjs [--rounds 5] [--ldd-rounds 3] [--version-rounds 10] [--trace] [--no-ldd]
-//                            [--tui-rounds 10] [--tui-keys 2] [--only-tui]
+//                            [--tui-rounds 10] [--tui-keys 2] [--only-tui] [--no-tui]
 //
 // Needs root (it creates users and jails), jailkit (jk_init), openssh-server and
 // /usr/bin/time (Debian package `time`) for peak memory. It never touches
@@ -13,6 +13,8 @@
 //
 // Figures (medians, rounds interleaved so that a noisy neighbour hits both sides):
 // - a whole `apply --no-test` of the four-tool jail vs `jk_init -j DIR sftp scp rsync basicshell`
+// - the connection test of that jail (`jailwizard test USER`, the whole process) vs one plain
+//   login (`ssh USER@127.0.0.1 true` with the same kind of key), measured in the same round
 // - the bytes of both jails (regular files' st_size, hard links once, symlinks not followed)
 // - ELF dependency resolution (src/ld-resolve.ts, one resolveClosure call per binary) of
 //   every executable in /usr/bin vs a bash loop of `ldd` over the same paths, plus a
@@ -28,6 +30,7 @@
 //   interleaved with the --version ones; the wizard reads the private sshd's config and
 //   a temp --state-dir, and is quit with Ctrl+C on an idle screen (killed if it lingers).
 // --only-tui measures just --version, node -e 0 and the wizard (no jails, no ldd): ~20 s.
+// --no-tui leaves the wizard in a PTY out (--version and node -e 0 stay).
 // --trace adds two diagnostic applies: one under strace (its child processes) and one
 // under --cpu-prof (an unminified bundle; the profile is kept in /tmp).
 import { argv, fs, os, path } from 'zx';
@@ -45,6 +48,7 @@ const VERSION_ROUNDS = intArg('version-rounds', 10);
 const TRACE = Boolean(argv.trace);
 const DO_LDD = argv.ldd !== false; // --no-ldd
 const ONLY_TUI = Boolean(argv['only-tui']);
+const NO_TUI = argv.tui === false; // --no-tui
 const TUI_ROUNDS = intArg('tui-rounds', 10);
 const TUI_KEYS = intArg('tui-keys', 2); // key presses per wizard round
 
@@ -56,7 +60,7 @@ const JK_INIT_SECTIONS = ['sftp', 'scp', 'rsync', 'basicshell'];
 const TOOLS = ['bash', 'rsync', 'scp', 'sftp'];
 const KEYS_DIR = '/etc/ssh/authorized_keys';
 const INCLUDE_LINE = /^Include\s+\/etc\/ssh\/sshd_config\.d\/\*\.conf\s*$/m;
-const GOALS = { updateMs: 150, applyTime: 0.25, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5, firstFrameMs: 300, keyMs: 50, burstMs: 50 };
+const GOALS = { updateMs: 150, applyTime: 0.5, testMs: 2000, jailBytes: 0.75, lddSpeedup: 5, rssMB: 120, versionRatio: 1.5, firstFrameMs: 300, keyMs: 50, burstMs: 50 };
 const PTY_HELPER = path.join(REPO, 'scripts/pty-timing.py');
 const PYTHON = 'python3';
 
@@ -349,6 +353,25 @@ async function applyRound(user, { measure = true } = {}) {
   const jail = path.join(JAIL_ROOT, user);
   if (!fs.existsSync(path.join(jail, 'usr/bin/bash'))) throw new Error(`apply exited 0 but ${jail}/usr/bin/bash is missing`);
   const stats = measure ? jailStats(jail) : undefined;
+  // The connection test as a user waits for it, and one plain login beside it (the order alternates).
+  let testMs;
+  let loginMs;
+  if (measure) {
+    const sides = [
+      async () => {
+        const t = await timed([NODE, BIN, 'test', user, ...common()]);
+        if (t.code !== 0 || !/All \d+ probes passed/.test(t.stdout)) throw failure(`jailwizard test ${user}`, t);
+        testMs = t.ms;
+      },
+      async () => {
+        const l = await timed(['ssh', ...SSH_CLIENT_OPTIONS, '-i', clientKeyFile, '-p', String(sshd.port), `${user}@127.0.0.1`, 'true']);
+        if (l.code !== 0) throw failure(`ssh ${user}@127.0.0.1 true`, l);
+        loginMs = l.ms;
+      },
+    ];
+    if (testRounds++ % 2) sides.reverse();
+    for (const side of sides) await side();
+  }
   // update with nothing to do: the first run may refresh the manifest's mtimes; time the second.
   let updateMs;
   if (measure) {
@@ -359,8 +382,11 @@ async function applyRound(user, { measure = true } = {}) {
     }
   }
   await removeUser(user);
-  return { ...r, steps, stats, updateMs };
+  return { ...r, steps, stats, updateMs, testMs, loginMs };
 }
+
+let testRounds = 0;
+const SSH_CLIENT_OPTIONS = ['-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'ConnectTimeout=5', '-o', 'LogLevel=ERROR'];
 
 async function removeUser(user) {
   const r = await timed([NODE, BIN, 'remove', user, '--yes', ...common()]);
@@ -721,6 +747,7 @@ let work;
 let sshd;
 let stateDir;
 let clientKey;
+let clientKeyFile;
 let hasTime = false;
 let keysDirExisted = false;
 let cleaned = false;
@@ -790,15 +817,15 @@ try {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'jwbench-'));
   stateDir = path.join(work, 'state');
   tuiStateDir = path.join(work, 'tui-state'); // the wizard's own: the applies' records stay out of it
-  hasPty = checkPty();
+  hasPty = !NO_TUI && checkPty();
   if (!ONLY_TUI) {
     fs.mkdirSync('/srv', { recursive: true, mode: 0o755 });
     fs.mkdirSync(JAIL_ROOT, { mode: 0o755 }); // throws if it exists: never ours to delete then
     madeJailRoot = true;
     fs.chmodSync(JAIL_ROOT, 0o755);
-    const keyFile = path.join(work, 'id_ed25519');
-    must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', keyFile]);
-    clientKey = fs.readFileSync(`${keyFile}.pub`, 'utf8').trim();
+    clientKeyFile = path.join(work, 'id_ed25519');
+    must(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'jailwizard-bench', '-f', clientKeyFile]);
+    clientKey = fs.readFileSync(`${clientKeyFile}.pub`, 'utf8').trim();
   }
   await startSshd();
   progress(`run ${RUN_ID}: private sshd on 127.0.0.1:${sshd.port}${ONLY_TUI ? ' (--only-tui)' : `, jails under ${JAIL_ROOT}`}`);
@@ -853,6 +880,18 @@ try {
       x(timeRatio),
       `≤ ${GOALS.applyTime}× ${verdict(timeRatio <= GOALS.applyTime)}`,
     ]);
+    const tests = applies.map((r) => r.testMs).filter((v) => v !== undefined);
+    if (tests.length) {
+      const testMs = median(tests);
+      const loginMs = median(applies.map((r) => r.loginMs));
+      rows.push([
+        `connection test, four tools: \`jailwizard test\`, whole process (median of ${tests.length}; ${spread(tests, sec)})`,
+        sec(testMs),
+        `one login, \`ssh USER@127.0.0.1 true\`: ${sec(loginMs)} (${spread(applies.map((r) => r.loginMs), sec)})`,
+        x(testMs / loginMs),
+        `< ${sec(GOALS.testMs)} ${verdict(testMs < GOALS.testMs)}`,
+      ]);
+    }
     const upd = applies.map((r) => r.updateMs).filter((v) => v !== undefined);
     if (upd.length) {
       rows.push([`update with nothing to do (median of ${upd.length}; ${spread(upd, sec)})`, sec(median(upd)), '—', '', `< ${GOALS.updateMs} ms ${verdict(median(upd) < GOALS.updateMs)}`]);
@@ -953,7 +992,7 @@ try {
         ]);
       }
     }
-  } else if (!hasPty) rows.push(['wizard first frame / key answered (PTY)', 'not measured', `${PYTHON} with pty is missing`, '', `< ${GOALS.firstFrameMs} ms / < ${GOALS.keyMs} ms`]);
+  } else if (!hasPty && !NO_TUI) rows.push(['wizard first frame / key answered (PTY)', 'not measured', `${PYTHON} with pty is missing`, '', `< ${GOALS.firstFrameMs} ms / < ${GOALS.keyMs} ms`]);
 
   const load1 = os.loadavg();
   console.log(`\n## jailwizard benchmark\n`);

@@ -49,7 +49,8 @@ export type Effect =
   | { kind: 'daemon-restart'; name: string; pidFile: string; argv: string[] }
   /**
    * The connection test is about to log in as the user: its clients (every process whose
-   * argv names `clients`, the run's scratch dir) may leave files named PREFIX… (or rsync's
+   * argv names `clients`, the run's scratch dir: the ssh control master they share, whose
+   * socket is in that dir, among them) may leave files named PREFIX… (or rsync's
    * .PREFIX… temp files) in these dirs. Nothing runs; it is journaled first so that a
    * rollback, even after kill -9, can undo it with remove-probe-files.
    */

@@ -287,8 +287,17 @@ function runtimeExtraPaths(extras: readonly string[]): { files: string[]; elfs: 
   return { files, elfs };
 }
 
-function hashed(entries: HostEntry[]): ClosureFacts['entries'] {
-  return entries.map((e) => (e.kind === 'file' ? { ...e, sha256: sha256File(e.path), mtimeMs: statSync(e.path).mtimeMs } : e));
+/**
+ * The entries, files with their sha256 and mtime. `seen` is shared by one gathering's closures:
+ * libc, the loader and friends are in every tool's closure, and are hashed once.
+ */
+function hashed(entries: HostEntry[], seen: Map<string, { sha256: string; mtimeMs: number }>): ClosureFacts['entries'] {
+  return entries.map((e) => {
+    if (e.kind !== 'file') return e;
+    let h = seen.get(e.path);
+    if (!h) seen.set(e.path, (h = { sha256: sha256File(e.path), mtimeMs: statSync(e.path).mtimeMs }));
+    return { ...e, ...h };
+  });
 }
 
 export async function gatherFacts(answers: Answers, opts: GatherOptions): Promise<HostFacts> {
@@ -306,6 +315,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
   const manager = platform.packageManager;
   const missing: { binary: string; pkg: string }[] = [];
   const closures: ClosureFacts[] = [];
+  const seen = new Map<string, { sha256: string; mtimeMs: number }>();
   for (const g of groups) {
     const present = g.binaries.filter((b) => existsSync(b));
     for (const b of g.binaries.filter((x) => !existsSync(x))) {
@@ -313,18 +323,18 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
       missing.push({ binary: b, pkg: (manager && recipe?.packages?.[manager]) ?? path.basename(b) });
     }
     const c = resolveClosure(present);
-    closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
+    closures.push({ ...g, entries: hashed(hostEntriesFor(c.objects), seen), missing: c.missing });
   }
   const extraBinaries = wide.extraBinaries.map((x) => resolveExtra(x, opts.stateDir));
   const extraPaths = extraBinaries.filter((x) => x.path && x.elf).flatMap((x) => [x.path!, ...entryPointsOf(x)]);
   if (extraPaths.length > 0) {
     const c = resolveClosure(extraPaths);
-    closures.push({ name: 'extra', title: 'extra commands', binaries: extraPaths, entries: hashed(hostEntriesFor(c.objects)), missing: c.missing });
+    closures.push({ name: 'extra', title: 'extra commands', binaries: extraPaths, entries: hashed(hostEntriesFor(c.objects), seen), missing: c.missing });
   }
   const runtime = runtimeExtraPaths(wide.extras);
   if (runtime.files.length + runtime.elfs.length > 0) {
     const c = resolveClosure(runtime.elfs);
-    const entries = hashed(hostEntriesFor([...runtime.files, ...c.objects]));
+    const entries = hashed(hostEntriesFor([...runtime.files, ...c.objects]), seen);
     closures.push({ name: 'runtime', title: wide.extras.filter((e) => e === 'locale' || e === 'terminfo' || e === 'nss').join(', '), binaries: [...runtime.files, ...runtime.elfs], entries, missing: c.missing });
   }
   const pkgs = [...new Set(missing.map((m) => m.pkg))];

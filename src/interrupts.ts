@@ -10,9 +10,22 @@ export type InterruptSignal = (typeof INTERRUPT_SIGNALS)[number];
 let count = 0;
 let last: InterruptSignal | undefined;
 
+const listeners = new Set<(sig: InterruptSignal) => void>();
+
 export function noteInterrupt(sig: InterruptSignal): void {
   count++;
   last = sig;
+  for (const l of listeners) l(sig);
+}
+
+/**
+ * Calls `l` at each interrupt from now on, until the returned function is called. For what
+ * the signal cannot reach itself: a process outside our group that a child waits on (the
+ * connection test's ssh control master holds its clients' pipes).
+ */
+export function onInterrupt(l: (sig: InterruptSignal) => void): () => void {
+  listeners.add(l);
+  return () => listeners.delete(l);
 }
 
 /** How many interrupts were noted so far: compare before and after a child ran. */

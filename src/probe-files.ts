@@ -1,7 +1,8 @@
 // What the connection test leaves on the host while it runs, and how a rollback takes it
 // away: the clients (ssh, sftp, scp, rsync) log in as the jailed user and create files
 // named after the test's tag in the jail. Journaled before the first client starts, so a
-// kill -9 at any moment is undone by `jailwizard rollback`: leftover clients are stopped,
+// kill -9 at any moment is undone by `jailwizard rollback`: leftover clients (and the ssh
+// control master they share, its socket in the scratch dir) are stopped,
 // the user's sessions in the jail are let end, and the tagged files go.
 import path from 'node:path';
 import { run } from './run.ts';

@@ -348,11 +348,21 @@ export function readFileAt(d: DirHandle, name: Name, max: number): Buffer {
 }
 
 /** sha256 of a regular file, streamed through its fd. */
+/**
+ * One read buffer for the synchronous copies and hashes below: a fresh zero-filled MiB per
+ * file cost more than the hashing of a jail's small files (and fed the garbage collector).
+ * Only the bytes just read are ever used.
+ */
+let ioBuffer: Buffer | undefined;
+function readBuffer(): Buffer {
+  return (ioBuffer ??= Buffer.allocUnsafe(1 << 20));
+}
+
 export function hashAt(d: DirHandle, name: Name): string {
   const { fd } = openAt(d, name, C.O_RDONLY, 'file');
   try {
     const h = createHash('sha256');
-    const buf = Buffer.alloc(1 << 20);
+    const buf = readBuffer();
     for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
     return h.digest('hex');
   } finally {
@@ -365,7 +375,7 @@ export function copyOutAt(d: DirHandle, name: Name, dest: string): Stats {
   const { fd, st } = openAt(d, name, C.O_RDONLY, 'file');
   const out = openSync(dest, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
   try {
-    const buf = Buffer.alloc(1 << 20);
+    const buf = readBuffer();
     for (;;) {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) break;

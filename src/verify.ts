@@ -10,6 +10,7 @@ import { addressAllowed } from './plan-options.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { run, type RunResult } from './run.ts';
+import { SshClients } from './host/ssh-client.ts';
 import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
 import { readElf } from './elf.ts';
@@ -355,6 +356,8 @@ class Prober {
 
   /** How many clients have started. */
   private clients = 0;
+  /** The clients' one multiplexed connection (made in init, once the key is known). */
+  private conn!: SshClients;
 
   constructor(
     private readonly t: ProbeTarget,
@@ -383,7 +386,11 @@ class Prober {
     }
     this.payload = randomBytes(PAYLOAD_BYTES);
     await writeFile(join(this.work, 'payload'), this.payload);
-    const pw = (await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 })).stdout.trim().split(':');
+    // Its socket in this run's own dir: a rollback after a kill -9 stops it (its argv names the scratch dir).
+    // The master logs in while getent answers.
+    this.conn = new SshClients({ ...this.t, identityFile: this.key }, this.work);
+    const [passwd] = await Promise.all([run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 }), this.conn.open()]);
+    const pw = passwd.stdout.trim().split(':');
     if (pw[5] && isAbsolute(pw[5])) this.home = pw[5];
     if (pw[2] && /^\d+$/.test(pw[2])) this.uid = Number(pw[2]);
   }
@@ -406,39 +413,26 @@ class Prober {
 
   // ---- client plumbing ----
 
+  /** The clients' options: over the connection test's one multiplexed connection (host/ssh-client.ts). */
   private sshOptions(): string[] {
-    const known = this.t.knownHostsFile
-      ? ['-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${this.t.knownHostsFile}`]
-      : ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
-    return [
-      '-o', 'BatchMode=yes',
-      '-o', 'IdentitiesOnly=yes',
-      ...known,
-      '-o', 'ConnectTimeout=5',
-      '-o', 'LogLevel=ERROR',
-      '-i', this.key,
-    ];
+    return this.conn.options();
   }
 
   /** `user@host`, with IPv6 literals bracketed for scp/sftp/rsync remote specs. */
   private remote(path?: string): string {
-    const host = this.t.host.includes(':') ? `[${this.t.host}]` : this.t.host;
-    return path === undefined ? `${this.t.user}@${host}` : `${this.t.user}@${host}:${path}`;
+    return this.conn.remote(path);
   }
 
+  /** A login without a command, `-b` and `-W` get a connection of their own (ownConnection says why). */
   private ssh(args: string[], command?: string, env?: Record<string, string | undefined>): Promise<RunResult> {
-    const cmd = command === undefined ? [] : [command];
-    return this.client(['ssh', ...args, ...this.sshOptions(), '-p', String(this.t.port), `${this.t.user}@${this.t.host}`, ...cmd], {
-      timeoutMs: TIMEOUT_MS,
-      env,
-    });
+    return this.client(this.conn.sshArgv(args, command), { timeoutMs: TIMEOUT_MS, env });
   }
 
   /** One sftp batch; a failing command aborts the batch with exit 1, a failed login exits 255. */
   private async sftp(commands: string[]): Promise<RunResult> {
     const batch = join(this.work, `batch-${++this.count}`);
     await writeFile(batch, commands.map((c) => c + '\n').join(''));
-    return this.client(['sftp', ...this.sshOptions(), '-P', String(this.t.port), '-b', batch, this.remote()], { timeoutMs: TIMEOUT_MS });
+    return this.client(this.conn.sftpArgv(batch), { timeoutMs: TIMEOUT_MS });
   }
 
   private local(name: string): string {
@@ -876,7 +870,7 @@ class Prober {
 
   /** `rsync -e 'ssh …'`: rsync parses -e itself (no shell), so fixed options and paths without spaces only. */
   private rsyncArgv(): string[] {
-    return ['rsync', '-e', ['ssh', ...this.sshOptions(), '-p', String(this.t.port)].join(' ')];
+    return this.conn.rsyncArgv();
   }
 
   /** Creates a file at a jail path as the user and checks on the host that it exists; cleanup() removes it. */
@@ -1042,6 +1036,14 @@ class Prober {
 
   /** Removes the files our probes uploaded or created: over sftp when we can, then on the host. */
   async cleanup(): Promise<void> {
+    try {
+      await this.removeFiles();
+    } finally {
+      await this.conn?.close();
+    }
+  }
+
+  private async removeFiles(): Promise<void> {
     for (const t of this.trees) await this.removeTree(t).catch(() => undefined);
     for (const p of this.created) removeProbeFile(p);
     if (this.uploaded.length === 0) return;

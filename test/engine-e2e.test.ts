@@ -63,9 +63,14 @@ describe.skipIf(skip)('apply, test and remove on a private sshd', () => {
     // No setuid/setgid file made it into the jail.
     expect(filesUnder(jail).filter((f) => lstatSync(f).mode & 0o6000)).toEqual([]);
 
+    const logins = (): number => readFileSync(env.sshd.logFile, 'utf8').split('\n').filter((l) => l.includes(`Accepted publickey for ${user} `)).length;
+    const loginsBefore = logins();
     const tested = await jw(env, ['test', user]);
     expect(tested.exitCode, out(tested)).toBe(0);
     expect(tested.stdout).toMatch(/All \d+ probes passed/);
+    // Over one multiplexed connection: the master's login, and the forwarding probe's own.
+    // Every other probe (about 20 clients) is a session on the master.
+    expect(logins() - loginsBefore, out(tested)).toBe(2);
 
     const again = await jw(env, ['apply', '--config', cfg, '--yes']);
     expect(again.exitCode, out(again)).toBe(0);

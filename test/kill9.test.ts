@@ -4,13 +4,14 @@
 // reached deterministically: JAILWIZARD_PAUSE_AT=N stops before step N, and client:K stops
 // while the connection test's K-th client runs (killed, it is left running as an orphan).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, startPaused, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { pidsNaming } from '../src/proc.ts';
+import { isRunning, pidsNaming } from '../src/proc.ts';
+import { masterPids } from '../src/host/ssh-client.ts';
 
 const skip = rootOrSkipReason();
 const FOUR = ['bash', 'rsync', 'scp', 'sftp'] as const;
@@ -46,6 +47,14 @@ describe.skipIf(skip)('kill -9 at ten moments of an apply, then rollback', () =>
       const user = uniqueUser(`k9m${i}`);
       const run = startPaused(env, ['apply', '--config', answersFile(env, { user, tools: [...FOUR] }), '--yes'], moment);
       await run.paused;
+      // During the connection test its clients share one control master: running, with its socket in the scratch dir.
+      const scratch = path.join(env.stateDir, 'journal', 'scratch');
+      const masters = moment.startsWith('client:') ? masterPids(scratch) : [];
+      const sockets = moment.startsWith('client:') ? controlSockets(scratch) : [];
+      if (moment.startsWith('client:')) {
+        expect(masters, `killed at ${moment}`).toHaveLength(1);
+        expect(sockets, `killed at ${moment}`).toHaveLength(1);
+      }
       run.child.kill('SIGKILL');
       const killed = await run.exited;
       expect(killed.signal, killed.output()).toBe('SIGKILL');
@@ -58,8 +67,26 @@ describe.skipIf(skip)('kill -9 at ten moments of an apply, then rollback', () =>
       // No client of the dead run is left, and its scratch files (the test key) are gone.
       const journal = path.join(env.stateDir, 'journal');
       expect(pidsNaming(path.join(journal, 'scratch'))).toEqual([]);
+      // The orphaned control master was stopped by the rollback, and its socket is gone.
+      expect(masters.filter(isRunning), `killed at ${moment}`).toEqual([]);
+      expect(sockets.filter((s) => existsSync(s)), `killed at ${moment}`).toEqual([]);
       expect(readdirSync(journal).sort()).toEqual(['history']);
       expect(existsSync(path.join(env.stateDir, 'jails', `${user}.json`))).toBe(false);
     }, 300_000);
   }
 });
+
+/** The control sockets under the journal's scratch dir (one per running connection test). */
+function controlSockets(scratch: string): string[] {
+  const found: string[] = [];
+  const walk = (dir: string): void => {
+    for (const n of readdirSync(dir)) {
+      const p = path.join(dir, n);
+      const st = lstatSync(p);
+      if (st.isDirectory()) walk(p);
+      else if (st.isSocket()) found.push(p);
+    }
+  };
+  if (existsSync(scratch)) walk(scratch);
+  return found;
+}

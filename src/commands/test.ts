@@ -12,7 +12,7 @@ import { unparsableKeyLines } from '../key-options.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { readPasswd, type PasswdEntry } from '../validate.ts';
-import { pidsNaming } from '../proc.ts';
+import { clientPids } from '../host/ssh-client.ts';
 import { probeFilesAction } from '../probe-files.ts';
 import { readRecord, type JailRecord } from '../state.ts';
 import { probeDirs, probeLine, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../verify.ts';
@@ -173,8 +173,8 @@ function probeFilesStep(t: ProbeTarget, account: PasswdEntry | undefined, scratc
 /** Test-only (JAILWIZARD_PAUSE_AT=client:N): once the n-th client runs, wait there, so a test can kill -9 the run mid-probe. */
 async function pauseWhileClientRuns(ex: Executor, n: number, scratch: string): Promise<void> {
   if (process.env.JAILWIZARD_PAUSE_AT !== `client:${n}`) return;
-  // The client is spawned a tick after run() is called: wait until it shows in /proc.
-  for (let i = 0; i < 100 && pidsNaming(scratch).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // The client is spawned a tick after run() is called: wait until it shows in /proc (the control master runs all along).
+  for (let i = 0; i < 100 && clientPids(scratch).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   await ex.pauseAt(`client:${n}`, `while client ${n} of the connection test runs`);
 }
 
