@@ -2,6 +2,7 @@
 // by root with no group or other write (symlinks are followed: the target counts).
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { octal } from './host/mode.ts';
 
 export interface ChainLink {
   path: string;
@@ -47,7 +48,7 @@ export function chrootChain(jail: string, userNames: Map<number, string> = new M
       }
     }
     const mode = st.mode & 0o7777;
-    const owner = `${ownerName(st.uid, userNames)} ${mode.toString(8).padStart(4, '0')}`;
+    const owner = `${ownerName(st.uid, userNames)} ${octal(mode)}`;
     let reason: string | undefined;
     if (!st.isDirectory()) reason = 'not a directory';
     else if (st.uid !== 0) reason = 'not owned by root';

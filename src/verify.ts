@@ -6,14 +6,15 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { addressAllowed } from './plan-options.ts';
+import { addressAllowed } from './host/address.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { run, type RunResult } from './run.ts';
 import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
 import { readElf } from './elf.ts';
-import { readMountInfo } from './mountinfo.ts';
+import { readMountInfo } from './host/mountinfo.ts';
+import { octal } from './host/mode.ts';
 
 /**
  * The jail's options (#5) the probes prove, as in the record's answers; each absent key
@@ -930,10 +931,6 @@ async function findLine(file: string, from: number, needle: string): Promise<str
   } finally {
     await fh.close();
   }
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -11,7 +11,7 @@ import { keyLine } from '../plan-options.ts';
 import { unparsableKeyLines } from '../key-options.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
-import { readPasswd, type PasswdEntry } from '../validate.ts';
+import { readPasswd, type PasswdEntry } from '../host/accounts.ts';
 import { pidsNaming } from '../proc.ts';
 import { probeFilesAction } from '../probe-files.ts';
 import { readRecord, type JailRecord } from '../state.ts';
