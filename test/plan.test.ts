@@ -204,6 +204,20 @@ describe('planApply', () => {
     ]);
   });
 
+  it("adopts a user locked with !! or !* the same way, and leaves an empty password field alone (not locked: sshd lets keys in)", () => {
+    const f = facts(['sftp']);
+    const adopt = (field: string) =>
+      planApply(answers(['sftp']), {
+        ...f,
+        passwd: [...f.passwd, { name: 'alice', uid: 1005, gid: 1005, gecos: '', home: '/home/alice', shell: '/usr/sbin/nologin' }],
+        shadow: { field, lastChange: '19500' },
+      }, { now: NOW, sha256 }).steps.find((s) => s.id === 'user')?.actions.map((a) => a.effect.kind === 'run' && a.effect.argv) ?? [];
+    expect(adopt('!!')).toEqual([['usermod', '--password', '*', 'alice']]);
+    expect(adopt('!*')).toEqual([['usermod', '--password', '*', 'alice']]);
+    expect(adopt('')).toEqual([]);
+    expect(adopt('!$6$salt$hash')).toEqual([]);
+  });
+
   it('adds an Include that names only jailwizard drop-ins when the config has none', () => {
     const f = facts(['sftp']);
     const mainText = 'UsePAM yes\n';
