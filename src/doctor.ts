@@ -455,7 +455,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
     const dest = path.join(chroot, inner);
     const moving = f.homeAsChroot.entries.filter((e) => !f.homeAsChroot!.keepInPlace.includes(e));
     // The chroot becomes root's first: from then on only root can add, remove or rename its
-    // entries, so nothing made below can be swapped for a link (a renameat2 loop, issue #12).
+    // entries, so nothing made below can be swapped for a link (a renameat2 loop).
     const actions: Action[] = [chownAction(chroot, 0, 0, st.uid, st.gid)];
     if (st.mode !== 0o755) actions.push(chmodAction(chroot, 0o755, st.mode));
     // The new home and its parents are made root's; the home becomes the user's once their

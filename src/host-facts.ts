@@ -129,7 +129,7 @@ export function hostArch(): Arch {
 
 /**
  * The sha256 of a file jailwizard may compare or replace: only root's files in dirs root
- * alone can change. Content a user can write is never read or hashed (issue #12).
+ * alone can change. Content a user can write is never read or hashed.
  */
 function managedSha256(p: string, st: Stats): string | undefined {
   if (st.uid !== 0) return undefined;

@@ -1,7 +1,6 @@
 // sshd's rule for ChrootDirectory, component by component: each must be a directory owned
 // by root with no group or other write (symlinks are followed: the target counts).
-import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { octal } from './host/mode.ts';
 
 export interface ChainLink {
@@ -55,17 +54,4 @@ export function chrootChain(jail: string, userNames: Map<number, string> = new M
     else if (mode & 0o022) reason = mode & 0o002 ? (mode & 0o020 ? 'group- and world-writable' : 'world-writable') : 'group-writable';
     return { path: p, exists: true, owner, mode, ok: !reason, reason, symlinkTo };
   });
-}
-
-/** A jail dir that exists and has files in it (jailwizard will not mix with them). */
-export function isNonEmptyDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory() && readdirSync(p).length > 0;
-  } catch {
-    return false;
-  }
-}
-
-export function parentOf(p: string): string {
-  return path.dirname(p);
 }

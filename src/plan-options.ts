@@ -43,11 +43,6 @@ export function internalSftpCommand(a: Pick<Answers, 'readOnly' | 'umask' | 'sta
   return words.join(' ');
 }
 
-/** The one dir (inside the jail) the user owns. */
-export function ownedDir(a: Pick<Answers, 'writable'>, home: string): string {
-  return a.writable ?? home;
-}
-
 /**
  * One authorized_keys line as jailwizard writes it: the admin's key, its options checked as
  * sshd parses them (refused when duplicated or in conflict with the jail), and from= with

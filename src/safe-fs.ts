@@ -1,4 +1,4 @@
-// Root's file operations where a jailed user may have a hand in the path (issue #12).
+// Root's file operations where a jailed user may have a hand in the path.
 //
 // The one approach, used everywhere: walk from a directory fd. A path is resolved one
 // component at a time from "/", each step opened through /proc/self/fd/N/<name> with

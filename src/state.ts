@@ -96,7 +96,7 @@ export function sharersOf(stateDir: string, rec: { jail: string; user: string })
 /**
  * uids of jail users that remove deleted while files of theirs may remain (a quarantine, a
  * bind source, a backup). jailwizard never gives one of them to a new user: that user would
- * own those files (issue #12).
+ * own those files.
  */
 export interface RetiredUid {
   uid: number;

@@ -17,7 +17,7 @@ import { readMountInfo } from './host/mountinfo.ts';
 import { octal } from './host/mode.ts';
 
 /**
- * The jail's options (#5) the probes prove, as in the record's answers; each absent key
+ * The jail's options the probes prove, as in the record's answers; each absent key
  * means the default and adds no probe. logFile is the record's: where the jail's
  * internal-sftp lines land on the host.
  */
@@ -359,7 +359,7 @@ class Prober {
     return this.sameAsPayload(back);
   }
 
-  // ---- the options (#5) ----
+  // ---- the options ----
 
   /** sftp -R: listing works, an upload is refused with "Permission denied" and leaves nothing. */
   async readOnlyRefused(): Promise<Outcome> {
