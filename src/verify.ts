@@ -15,6 +15,7 @@ import type { Answers, Tool } from './types.ts';
 import { readElf } from './elf.ts';
 import { readMountInfo } from './host/mountinfo.ts';
 import { octal } from './host/mode.ts';
+import { parseGroups, parsePasswd } from './host/accounts.ts';
 
 /**
  * The jail's options the probes prove, as in the record's answers; each absent key
@@ -253,9 +254,9 @@ class Prober {
     }
     this.payload = randomBytes(PAYLOAD_BYTES);
     await writeFile(join(this.work, 'payload'), this.payload);
-    const pw = (await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 })).stdout.trim().split(':');
-    if (pw[5] && isAbsolute(pw[5])) this.home = pw[5];
-    if (pw[2] && /^\d+$/.test(pw[2])) this.uid = Number(pw[2]);
+    const pw = parsePasswd((await run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 })).stdout)[0];
+    if (pw && isAbsolute(pw.home)) this.home = pw.home;
+    if (pw && Number.isInteger(pw.uid)) this.uid = pw.uid;
   }
 
   /**
@@ -413,8 +414,8 @@ class Prober {
 
   /** The setgid group dir: a new file gets the dir's group, whatever the user's primary group. */
   async groupDirGid(dir: string, group: string): Promise<Outcome> {
-    const g = (await run(['getent', 'group', group], { timeoutMs: 10_000 })).stdout.split(':')[2];
-    if (!g || !/^\d+$/.test(g)) return [false, `group ${group} does not exist on the host`];
+    const g = parseGroups((await run(['getent', 'group', group], { timeoutMs: 10_000 })).stdout)[0]?.gid;
+    if (g === undefined || !Number.isInteger(g)) return [false, `group ${group} does not exist on the host`];
     const path = `${dir}/${this.tag}-group`;
     const [ok, detail] = await this.userCreate(path);
     if (!ok) return [false, detail];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { sha256, sha256File } from '../src/host/hash.ts';
 import { octal } from '../src/host/mode.ts';
 import { mountOf, parseMountInfo } from '../src/host/mountinfo.ts';
-import { LOCKED_WITHOUT_PASSWORD, parsePasswd, readGroups, readPasswd, readShadow } from '../src/host/accounts.ts';
+import { LOCKED_WITHOUT_PASSWORD, parseGroups, parsePasswd, readGroups, readPasswd, readShadow } from '../src/host/accounts.ts';
 import { systemdRunning } from '../src/host/systemd.ts';
 import { SSHD_DEFAULT_PIDFILE, sshdPidFile } from '../src/host/pidfile.ts';
 import { addressAllowed } from '../src/host/address.ts';
@@ -108,6 +108,13 @@ describe('accounts', () => {
     expect(readShadow('carol', shadow)).toBeUndefined();
     // A name that is a prefix of another is not that other.
     expect(readShadow('ali', shadow)).toBeUndefined();
+  });
+
+  it('parses getent output the same way (one line, no trailing newline needed)', () => {
+    expect(parsePasswd('alice:x:1001:1001::/home/alice:/usr/sbin/nologin')[0]).toEqual({ name: 'alice', uid: 1001, gid: 1001, gecos: '', home: '/home/alice', shell: '/usr/sbin/nologin' });
+    expect(parseGroups('sftpusers:x:1500:alice\n')[0]).toEqual({ name: 'sftpusers', gid: 1500, members: ['alice'] });
+    expect(parsePasswd('')).toEqual([]);
+    expect(parseGroups('')).toEqual([]);
   });
 
   it("LOCKED_WITHOUT_PASSWORD: what useradd and usermod -L leave, not an empty field, '*' or a locked hash", () => {

@@ -40,7 +40,11 @@ export function parsePasswd(text: string): PasswdEntry[] {
 }
 
 export function readGroups(path = '/etc/group'): GroupEntry[] {
-  return readFileSync(path, 'utf8')
+  return parseGroups(readFileSync(path, 'utf8'));
+}
+
+export function parseGroups(text: string): GroupEntry[] {
+  return text
     .split('\n')
     .filter((l) => l && !l.startsWith('#'))
     .map((l) => {
