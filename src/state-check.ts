@@ -287,7 +287,7 @@ export function checkUpdateOutcome<U>(text: string, file: string): U {
     if (`${o.user as string}.json` !== path.basename(file)) throw new Bad(`it is the update of ${JSON.stringify(o.user)}, not of the user its name says`);
     return o as U;
   } catch (e) {
-    if (e instanceof Bad) throw badStateFile('the last update', file, e.message, 'run `jailwizard update USER` again to replace it, or remove the file');
+    if (e instanceof Bad) throw badStateFile('the last update', file, e.message, `run \`jailwizard update ${path.basename(file, '.json')}\` again to replace it, or remove the file`);
     throw e;
   }
 }
