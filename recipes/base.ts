@@ -16,7 +16,7 @@ export const base: Recipe = {
   needsShell: false,
 };
 
-/** The only device nodes a jail needs, 0666 root:root. FACTS.md has the numbers. */
+/** The only device nodes a jail needs, 0666 root:root. */
 export const DEVICE_NODES = [
   { name: 'null', major: 1, minor: 3 },
   { name: 'zero', major: 1, minor: 5 },

@@ -86,7 +86,7 @@ function label(item: OptionItem): string {
   return item.key;
 }
 
-/** The options of #5: every optional answer key with its value, toggled or typed in place. */
+/** The options: every optional answer key with its value, toggled or typed in place. */
 export function OptionsScreen({ draft, ui, onAction, onContinue, bodyRows }: OptionsProps): React.JSX.Element {
   const { sym, caps } = useUi();
   const { columns: width, rows } = useSize();

@@ -15,7 +15,6 @@ export interface PreflightProps {
   onRollback(): void;
   /** "Repair a jail": doctor, interactively. */
   onRepair?(): void;
-  onRepairHint?: string;
 }
 
 /** What was found on this host, with the fix for each problem. */

@@ -402,7 +402,7 @@ function isGroupName(g: string): boolean {
   return g.length > 0 && g.length <= 32 && !g.startsWith('-') && !/[\s:,\u0000-\u001f\u007f-\u009f]/.test(g);
 }
 
-/** The options of #5: structure and formats here; what needs the host is checked by the planner. */
+/** The options: structure and formats here; what needs the host is checked by the planner. */
 function checkOptions(obj: Record<string, unknown>, a: Answers, src: string): void {
   const flag = (key: 'shared' | 'readOnly' | 'log' | 'allowSetuid'): void => {
     const v = obj[key];

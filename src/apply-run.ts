@@ -1,6 +1,5 @@
 // The apply pipeline shared by `jailwizard apply` and the wizard: validate, plan, execute
 // with journal and rollback, then prove the jail with the real clients.
-import { createHash } from 'node:crypto';
 import { UserError } from './errors.ts';
 import { Executor, Interrupted, StepFailed, explain, signalExitCode, type Listener } from './executor.ts';
 import type { Plan } from './effects.ts';
@@ -12,8 +11,7 @@ import { verifyJail } from './commands/test.ts';
 import { checkSshdConfigPath, type CommonOptions } from './commands/common.ts';
 import type { ProbeResult } from './verify.ts';
 import type { Answers, Arch, Tool } from './types.ts';
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+import { sha256 } from './host/hash.ts';
 
 /** Every refusal that needs no plan: bad input never gets as far as a change. */
 export async function validateAnswers(a: Answers, o: CommonOptions): Promise<void> {

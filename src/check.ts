@@ -10,12 +10,14 @@ import { resolveClosure } from './ld-resolve.ts';
 import { chrootChain } from './ownership.ts';
 import { AUTHORIZED_KEYS_DIR, matchSettings } from './plan.ts';
 import { allowedSample, deniedSample } from './plan-options.ts';
-import { mountPoints } from './executor.ts';
-import { hashAt, rootOnly, withParent } from './safe-fs.ts';
+import { mountPoints } from './host/mountinfo.ts';
+import { rootOnly, withParent } from './safe-fs.ts';
+import { sha256At } from './host/hash.ts';
+import { octal } from './host/mode.ts';
 import { lastUpdate, sharersOf } from './state.ts';
 import { sshdEffective } from './sshd-config.ts';
 import type { JailRecord } from './state.ts';
-import { readPasswd } from './validate.ts';
+import { readPasswd } from './host/accounts.ts';
 
 export interface CheckFinding {
   id: string;
@@ -39,7 +41,7 @@ export interface CheckReport {
  */
 function sha256Of(p: string): string | undefined {
   try {
-    return withParent(p, (d, name) => (d.rootOnly ? hashAt(d, name) : 'not read'));
+    return withParent(p, (d, name) => (d.rootOnly ? sha256At(d, name) : 'not read'));
   } catch {
     return undefined;
   }
@@ -47,8 +49,6 @@ function sha256Of(p: string): string | undefined {
 
 /** So that check's output stays readable whatever a user did to a jail. */
 export const MAX_FINDINGS = 50;
-
-const oct = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
 
 export async function checkJail(rec: JailRecord, now: string, stateDir?: string): Promise<CheckReport> {
   const f: CheckFinding[] = [];
@@ -86,19 +86,19 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
     if (st.isDirectory()) {
       if (skip.has(p)) return; // the user's own files are theirs; host data is the host's
       if (p === groupDir) {
-        if (mode !== 0o2770 || st.uid !== 0) f.push({ id: `groupdir:${p}`, title: `group dir ${p} is mode ${oct(mode)} owner uid ${st.uid}, expected 2770 root`, evidence: [], hint: `chown root ${p} && chmod 2770 ${p}` });
+        if (mode !== 0o2770 || st.uid !== 0) f.push({ id: `groupdir:${p}`, title: `group dir ${p} is mode ${octal(mode)} owner uid ${st.uid}, expected 2770 root`, evidence: [], hint: `chown root ${p} && chmod 2770 ${p}` });
         return; // its files belong to the group's members
       }
-      if (mode & 0o022 && p !== tmp) f.push({ id: `writable:${p}`, title: `${p} is ${mode & 0o002 ? 'world' : 'group'}-writable`, evidence: [`mode ${oct(mode)}, owner uid ${st.uid}`], hint: `chmod go-w ${p}` });
-      if (st.uid !== 0) f.push({ id: `owner:${p}`, title: `${p} is owned by uid ${st.uid}, not root`, evidence: [`mode ${oct(mode)}`], hint: `chown root ${p}` });
+      if (mode & 0o022 && p !== tmp) f.push({ id: `writable:${p}`, title: `${p} is ${mode & 0o002 ? 'world' : 'group'}-writable`, evidence: [`mode ${octal(mode)}, owner uid ${st.uid}`], hint: `chmod go-w ${p}` });
+      if (st.uid !== 0) f.push({ id: `owner:${p}`, title: `${p} is owned by uid ${st.uid}, not root`, evidence: [`mode ${octal(mode)}`], hint: `chown root ${p}` });
       // What a user can write (a /tmp, a dir chmod'ed open) is theirs: its own mode is
       // checked above, and nothing in it is listed, read or judged.
       if (rootOnly(st)) for (const n of readdirSync(p)) walk(path.join(p, n));
       return;
     }
     if (st.isFile()) {
-      if (mode & 0o6000 && !setidAllowed.has(p)) f.push({ id: `setid:${p}`, title: `${p} is ${mode & 0o4000 ? 'setuid' : 'setgid'}`, evidence: [`mode ${oct(mode)}`], hint: `chmod ug-s ${p}, or remove it` });
-      if (mode & 0o022) f.push({ id: `writable:${p}`, title: `${p} is group/world-writable`, evidence: [`mode ${oct(mode)}`], hint: `chmod go-w ${p}` });
+      if (mode & 0o6000 && !setidAllowed.has(p)) f.push({ id: `setid:${p}`, title: `${p} is ${mode & 0o4000 ? 'setuid' : 'setgid'}`, evidence: [`mode ${octal(mode)}`], hint: `chmod ug-s ${p}, or remove it` });
+      if (mode & 0o022) f.push({ id: `writable:${p}`, title: `${p} is group/world-writable`, evidence: [`mode ${octal(mode)}`], hint: `chmod go-w ${p}` });
       if (st.size > 64 && mode & 0o111) {
         try {
           if (readElf(p)) elfs.push(`/${path.relative(rec.jail, p)}`);
@@ -113,7 +113,7 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
       const have = devNumbers(st.rdev);
       if (!want || st.isBlockDevice()) f.push({ id: `device:${p}`, title: `unexpected device node ${p} (${st.isBlockDevice() ? 'block' : 'char'} ${have.major}:${have.minor})`, evidence: ['a jail needs only null, zero, tty, random and urandom'], hint: `rm ${p}` });
       else if (want.major !== have.major || want.minor !== have.minor || mode !== 0o666) {
-        f.push({ id: `device:${p}`, title: `${p} is ${have.major}:${have.minor} mode ${oct(mode)}, expected ${want.major}:${want.minor} 0666`, evidence: [], hint: `rm ${p} && jailwizard apply` });
+        f.push({ id: `device:${p}`, title: `${p} is ${have.major}:${have.minor} mode ${octal(mode)}, expected ${want.major}:${want.minor} 0666`, evidence: [], hint: `rm ${p} && jailwizard apply` });
       }
     }
   };
@@ -135,7 +135,7 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
   const keys = path.join(AUTHORIZED_KEYS_DIR, rec.user);
   const ks = fileState(keys, false);
   if (!ks) f.push({ id: 'keys', title: `${keys} is missing: nobody can log in as ${rec.user}`, evidence: [], hint: `add the user's public key to ${keys}` });
-  else if (ks.uid !== 0 || ks.mode & 0o022) f.push({ id: 'keys', title: `${keys} is owned by uid ${ks.uid} with mode ${oct(ks.mode)}`, evidence: ['it must be root-owned and not group/world-writable'], hint: `chown root:root ${keys} && chmod 0644 ${keys}` });
+  else if (ks.uid !== 0 || ks.mode & 0o022) f.push({ id: 'keys', title: `${keys} is owned by uid ${ks.uid} with mode ${octal(ks.mode)}`, evidence: ['it must be root-owned and not group/world-writable'], hint: `chown root:root ${keys} && chmod 0644 ${keys}` });
 
   // sshd still applies the jail's Match settings to this user.
   if (account) {

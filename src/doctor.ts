@@ -6,12 +6,16 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSyn
 import path from 'node:path';
 import type { Action, Plan, Step } from './effects.ts';
 import { UserError } from './errors.ts';
-import { fileState, sha256File, type FileState } from './host-facts.ts';
+import { fileState, type FileState } from './host-facts.ts';
+import { sha256File } from './host/hash.ts';
+import { octal } from './host/mode.ts';
+import { systemdRunning } from './host/systemd.ts';
+import { sshdPidFile } from './host/pidfile.ts';
 import { hostEntriesFor, resolveClosure } from './ld-resolve.ts';
 import { readElf } from './elf.ts';
 import { chrootChain, type ChainLink } from './ownership.ts';
 import { readFileAt, rootOnly, rootOnlyChain, withParent } from './safe-fs.ts';
-import { mountOf } from './mountinfo.ts';
+import { mountOf } from './host/mountinfo.ts';
 import { copyIntoJail } from './plan.ts';
 import { run } from './run.ts';
 import {
@@ -26,7 +30,7 @@ import {
 } from './sshd-config.ts';
 import { reloadCommand, reloadEffect, type SshdReload } from './sshd-service.ts';
 import { readRecord, type JailRecord } from './state.ts';
-import { readPasswd, type PasswdEntry } from './validate.ts';
+import { LOCKED_WITHOUT_PASSWORD, parsePasswd, readPasswd, readShadow, type PasswdEntry } from './host/accounts.ts';
 import type { Tool } from './types.ts';
 import { RECIPES, TOOLS, type ToolDetection } from '../recipes/index.ts';
 
@@ -154,7 +158,7 @@ export async function findSshdLog(sshdLog?: string): Promise<{ log?: { source: s
   const tail = (text: string): string[] => text.split('\n').slice(-20000);
   if (sshdLog) return { log: existsSync(sshdLog) ? { source: sshdLog, lines: tail(readFileSync(sshdLog, 'utf8')) } : undefined, searched: [sshdLog] };
   const searched: string[] = [];
-  if (existsSync('/run/systemd/system')) {
+  if (systemdRunning()) {
     searched.push(SSHD_LOG_PLACES[0]!);
     // By syslog identifier, not by unit (-u ssh): the session child that logs the chroot
     // failure exits at once, often before journald can read its unit from /proc, and such
@@ -262,7 +266,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   // jk_chrootsh chroots to the part before /./ and runs the shell named in JAIL/etc/passwd.
   const jailkit = (!rawChroot || rawChroot === 'none') && user.home.includes('/./');
   const chroot = jailkit ? user.home.split('/./')[0] : rawChroot && rawChroot !== 'none' ? expandUserTokens(rawChroot, user) : undefined;
-  const jailShell = jailkit && chroot ? readRootOnly(path.join(chroot, 'etc/passwd')).split('\n').find((l) => l.startsWith(`${userName}:`))?.split(':')[6] : undefined;
+  const jailShell = jailkit && chroot ? parsePasswd(readRootOnly(path.join(chroot, 'etc/passwd'))).find((p) => p.name === userName)?.shell : undefined;
   const shell = jailShell ?? user.shell;
   const force = eff.get('forcecommand')?.[0];
   const forceCommand = force && force !== 'none' ? force : undefined;
@@ -270,7 +274,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
   const names = new Map(readPasswd().map((p) => [p.uid, p.name]));
   const chain = chroot ? chrootChain(chroot, names) : [];
 
-  const shadowLine = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${userName}:`));
+  const shadow = readShadow(userName);
   const shells = existsSync('/etc/shells') ? readFileSync('/etc/shells', 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#')) : [];
 
   // Inside the jail: the shell, every ELF's libraries, and the external sftp-server.
@@ -326,7 +330,7 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     }
   }
   const globalEff = await sshdEffective(o.sshdConfig);
-  const pidFile = globalEff.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const pidFile = sshdPidFile(globalEff);
   return {
     user,
     sshdConfig: o.sshdConfig,
@@ -336,8 +340,8 @@ export async function gatherDoctorFacts(userName: string, o: { sshdConfig: strin
     chain,
     forceCommand,
     usePam: (eff.get('usepam')?.[0] ?? 'yes') === 'yes',
-    shadowField: shadowLine?.split(':')[1],
-    shadowLastChange: shadowLine?.split(':')[2],
+    shadowField: shadow?.field,
+    shadowLastChange: shadow?.lastChange,
     shells,
     pamShells: pamUsesShells(),
     ...(await readLog(userName, o.sshdLog)),
@@ -389,17 +393,15 @@ function keysFacts(p: string, home: string): DoctorFacts['keys'][number] {
 
 // ---------------------------------------------------------------- diagnosis (pure)
 
-const oct = (m: number): string => (m & 0o7777).toString(8).padStart(4, '0');
 
 function chownAction(p: string, uid: number, gid: number, oldUid: number, oldGid: number): Action {
   return { effect: { kind: 'run', argv: ['chown', `${uid}:${gid}`, p] }, undo: [{ kind: 'run', argv: ['chown', `${oldUid}:${oldGid}`, p] }], pre: { kind: 'dir', path: p } };
 }
 
 function chmodAction(p: string, mode: number, old: number): Action {
-  return { effect: { kind: 'run', argv: ['chmod', oct(mode), p] }, undo: [{ kind: 'run', argv: ['chmod', oct(old), p] }], pre: { kind: 'none' } };
+  return { effect: { kind: 'run', argv: ['chmod', octal(mode), p] }, undo: [{ kind: 'run', argv: ['chmod', octal(old), p] }], pre: { kind: 'none' } };
 }
 
-const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*']);
 
 export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding[] {
   const out: Finding[] = [];
@@ -454,7 +456,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
     const dest = path.join(chroot, inner);
     const moving = f.homeAsChroot.entries.filter((e) => !f.homeAsChroot!.keepInPlace.includes(e));
     // The chroot becomes root's first: from then on only root can add, remove or rename its
-    // entries, so nothing made below can be swapped for a link (a renameat2 loop, issue #12).
+    // entries, so nothing made below can be swapped for a link (a renameat2 loop).
     const actions: Action[] = [chownAction(chroot, 0, 0, st.uid, st.gid)];
     if (st.mode !== 0o755) actions.push(chmodAction(chroot, 0o755, st.mode));
     // The new home and its parents are made root's; the home becomes the user's once their
@@ -471,7 +473,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
     out.push({
       id: 'home-as-chroot',
       title: `the chroot ${chroot} is ${u.name}'s own writable home, with ${f.homeAsChroot.entries.length} entries in it`,
-      evidence: [`${chroot}: owner ${u.name} ${oct(st.mode)}; sshd needs it root-owned`, `entries: ${f.homeAsChroot.entries.slice(0, 8).join(', ')}${f.homeAsChroot.entries.length > 8 ? ', …' : ''}`],
+      evidence: [`${chroot}: owner ${u.name} ${octal(st.mode)}; sshd needs it root-owned`, `entries: ${f.homeAsChroot.entries.slice(0, 8).join(', ')}${f.homeAsChroot.entries.length > 8 ? ', …' : ''}`],
       fix: {
         title: `Make ${chroot} root-owned and move ${u.name}'s ${moving.length} entries into ${dest} (where sshd starts the session)${f.homeAsChroot.keepInPlace.length ? `; ${f.homeAsChroot.keepInPlace.join(', ')} stays, sshd reads the keys there` : ''}`,
         actions,
@@ -565,7 +567,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
       actions.push({ effect: { kind: 'run', argv: ['chown', '0:0', k.path] }, undo: [{ kind: 'run', argv: ['chown', `${k.state.uid}:${k.state.gid}`, k.path] }], pre: { kind: 'none' } });
     }
     if (regular && k.state.mode & 0o022) {
-      bad.push(`mode ${oct(k.state.mode)}`);
+      bad.push(`mode ${octal(k.state.mode)}`);
       actions.push(chmodAction(k.path, k.state.mode & 0o044 ? 0o644 : 0o600, k.state.mode));
     }
     const manual: string[] = [];
@@ -581,7 +583,7 @@ export function diagnose(f: DoctorFacts, sha256: (s: string) => string): Finding
         manual.push(`${p.path} must belong to root or ${u.name}`);
       }
       if (p.state.mode & 0o022) {
-        bad.push(`${p.path} mode ${oct(p.state.mode)}`);
+        bad.push(`${p.path} mode ${octal(p.state.mode)}`);
         // A sticky dir (/tmp) is everyone's: keys do not belong there, and it stays as it is.
         if (p.state.mode & 0o1000) manual.push(`keep the keys out of ${p.path}, which every user can write`);
         else actions.push(chmodAction(p.path, p.state.mode & ~0o022, p.state.mode));

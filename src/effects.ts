@@ -4,6 +4,7 @@
 // The executor performs every file effect itself through src/safe-fs.ts (and `chown`,
 // `chmod` and `setfacl` runs too): never through a link in a dir a user can change, owner
 // and mode through an fd. Where the sh line would follow such a link, the executor refuses.
+import { octal } from './host/mode.ts';
 
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
@@ -125,10 +126,6 @@ export function oneLine(text: string): string {
 
 export function shJoin(argv: readonly string[]): string {
   return argv.map(shQuote).join(' ');
-}
-
-export function octal(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
 }
 
 /** A heredoc delimiter that does not occur in the content. */

@@ -2,7 +2,6 @@
 // progress events, and rolls back in reverse on a failure or a signal. A rollback never
 // throws: what it cannot undo comes back as manual commands.
 import { closeSync, constants, mkdirSync, readFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { type Action, type Effect, type Plan, type Precondition, type Step, previewEffect } from './effects.ts';
 import { Journal, readUnfinished, type Backup, type JournalEntry } from './journal.ts';
@@ -11,7 +10,9 @@ import { lastLine, parseEffective, readPid, runSshdCheck } from './sshd-config.t
 import { parseShow } from './sshd-service.ts';
 import { Interrupted, UserError, signalExitCode } from './errors.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
-import { readMountInfo } from './mountinfo.ts';
+import { isMountPoint } from './host/mountinfo.ts';
+import { sha256 } from './host/hash.ts';
+import { octal } from './host/mode.ts';
 import { livePid } from './proc.ts';
 import { removeProbeFiles } from './probe-files.ts';
 import { waitForNewListener, listenerInodes, readBanner } from './listen.ts';
@@ -401,7 +402,7 @@ async function holds(pre: Precondition): Promise<boolean> {
       return safeLstat(pre.path)?.isDirectory() ?? false;
     case 'sha256': {
       const body = safeReadFile(pre.path, MAX_HASHED);
-      return body !== undefined && createHash('sha256').update(body).digest('hex') === pre.sha256;
+      return body !== undefined && sha256(body) === pre.sha256;
     }
     case 'user-absent':
     case 'user-present': {
@@ -441,15 +442,6 @@ function replaceFile(p: string, content: string): void {
 /** A config file's text, read safely; '' when absent. */
 function readText(p: string): string | undefined {
   return safeReadFile(p, MAX_HASHED)?.toString('utf8');
-}
-
-/** The mount points in this mount namespace, from /proc/self/mountinfo (octal escapes decoded). */
-export function mountPoints(): Set<string> {
-  return new Set(readMountInfo().map((m) => m.target));
-}
-
-export function isMountPoint(p: string): boolean {
-  return mountPoints().has(p);
 }
 
 
@@ -552,7 +544,7 @@ export async function perform(e: Effect): Promise<void> {
       withParent(e.path, (d, name) => symlinkAt(d, name, e.target));
       return;
     case 'mknod':
-      await withParentAsync(e.path, (d, name) => runOk(['mknod', '-m', e.mode.toString(8).padStart(4, '0'), externalPath(d, name), 'c', String(e.major), String(e.minor)]));
+      await withParentAsync(e.path, (d, name) => runOk(['mknod', '-m', octal(e.mode), externalPath(d, name), 'c', String(e.major), String(e.minor)]));
       return;
     case 'unlink':
       // Already gone (a daemon removed its own socket) is what was wanted.

@@ -1,6 +1,5 @@
 // Read-only facts about the host: everything the pure planner needs to decide what to
 // change. Nothing in this file writes anything.
-import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { readElf } from './elf.ts';
@@ -19,13 +18,17 @@ import { readRecord, readRetiredUids, sharersOf, type JailRecord } from './state
 import { detectSshdMode, reloadFor, type SshdMode, type SshdReload } from './sshd-service.ts';
 import { type Answers, type Arch } from './types.ts';
 import { TOOLS } from '../recipes/index.ts';
-import { mountOf, readMountInfo } from './mountinfo.ts';
+import { mountOf, readMountInfo } from './host/mountinfo.ts';
 import { LOCALE_DIR, NSS_FILES_LIBS, TERMINFO_DIRS, TERMINFO_NAMES, jailSlug, jailWide, systemdUnitForPath } from './plan-options.ts';
 import { gatherSyslogFacts, isSyslogProblem, type SyslogFacts, type SyslogProblem } from './syslog.ts';
-import { readLoginDefs, readPasswd, type PasswdEntry } from './validate.ts';
+import { readLoginDefs } from './validate.ts';
+import { readGroups, readPasswd, readShadow, type GroupEntry, type PasswdEntry, type ShadowEntry } from './host/accounts.ts';
 import { AUTHORIZED_KEYS_DIR, toolBinaries, type BinaryGroup } from './plan.ts';
 import { recipeFor } from '../recipes/index.ts';
-import { UnsafePathError, hashAt, rootOnly, withParent } from './safe-fs.ts';
+import { UnsafePathError, rootOnly, withParent } from './safe-fs.ts';
+import { sha256, sha256At, sha256File } from './host/hash.ts';
+import { systemdRunning } from './host/systemd.ts';
+import { sshdPidFile } from './host/pidfile.ts';
 import { gatherPlatformFacts, type PackageManager, type PlatformFacts } from './platform.ts';
 
 export interface FileState {
@@ -38,12 +41,6 @@ export interface FileState {
   target?: string;
   major?: number;
   minor?: number;
-}
-
-export interface GroupEntry {
-  name: string;
-  gid: number;
-  members: string[];
 }
 
 export interface ClosureFacts extends BinaryGroup {
@@ -83,7 +80,7 @@ export interface HostFacts {
   /** uids of removed jail users, never given to a new one (state dir's retired-uids.json). */
   retiredUids?: number[];
   /** The user's shadow entry, when the user exists. */
-  shadow?: { field: string; lastChange: string };
+  shadow?: ShadowEntry;
   keysDir?: FileState;
   keysFile?: FileState & { text?: string };
   /** The jail's ancestors, `/` first, without the jail itself. */
@@ -131,19 +128,14 @@ export function hostArch(): Arch {
   }
 }
 
-/** sha256 of a regular file, streamed through its fd (safe-fs: no link a user planted, no FIFO). */
-export function sha256File(p: string): string {
-  return withParent(p, (d, name) => hashAt(d, name));
-}
-
 /**
  * The sha256 of a file jailwizard may compare or replace: only root's files in dirs root
- * alone can change. Content a user can write is never read or hashed (issue #12).
+ * alone can change. Content a user can write is never read or hashed.
  */
 function managedSha256(p: string, st: Stats): string | undefined {
   if (st.uid !== 0) return undefined;
   try {
-    return withParent(p, (d, name) => (d.rootOnly ? hashAt(d, name) : undefined));
+    return withParent(p, (d, name) => (d.rootOnly ? sha256At(d, name) : undefined));
   } catch (e) {
     if (e instanceof UnsafePathError) return undefined;
     throw e;
@@ -192,22 +184,6 @@ function scanJail(jail: string, skip: Set<string>): Record<string, FileState> {
   return out;
 }
 
-export function readGroups(file = '/etc/group'): GroupEntry[] {
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => {
-      const [name = '', , gid = '', members = ''] = l.split(':');
-      return { name, gid: Number(gid), members: members ? members.split(',') : [] };
-    });
-}
-
-function readShadow(user: string): { field: string; lastChange: string } | undefined {
-  const line = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`));
-  if (!line) return undefined;
-  const f = line.split(':');
-  return { field: f[1] ?? '', lastChange: f[2] ?? '' };
-}
 
 
 /** What `apt-get install` would add, from its own simulation (nothing is installed). */
@@ -228,7 +204,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
   const dropInDir = include.dropInDir ?? added!.dir;
   const dropInPath = path.join(dropInDir, dropInName(user, include.pattern ?? 'jailwizard-*.conf'));
   const effective = await sshdEffective(mainConfig);
-  const pidFileEarly = effective.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const pidFileEarly = sshdPidFile(effective);
   const mode = await detectSshdMode(mainConfig, pidFileEarly);
   const reload = reloadFor(mode);
   const sub = (effective.get('subsystem') ?? []).map((v) => v.split(/\s+/)).find((w) => w[0] === 'sftp');
@@ -238,7 +214,7 @@ export async function gatherSshdFacts(mainConfig: string, user: string): Promise
   return {
     mainConfig,
     mainText,
-    mainSha256: createHash('sha256').update(mainText).digest('hex'),
+    mainSha256: sha256(mainText),
     dropInDir,
     dropInPath,
     dropIn: dropIn && { ...dropIn, text: dropIn.kind === 'file' ? readFileSync(dropInPath, 'utf8') : undefined },
@@ -346,7 +322,7 @@ export async function gatherFacts(answers: Answers, opts: GatherOptions): Promis
     if (p === '/') break;
   }
   const keysFilePath = path.join(AUTHORIZED_KEYS_DIR, answers.user);
-  const systemd = existsSync('/run/systemd/system');
+  const systemd = systemdRunning();
   const syslog = wide.log ? gatherSyslogFacts(opts.syslogConfig ?? record?.syslogConfig ?? sharers.find((x) => x.record.syslogConfig)?.record.syslogConfig, systemd) : undefined;
   const syslogDropInPath = syslog && !isSyslogProblem(syslog) ? path.join(syslog.dropInDir, `jailwizard-${jailSlug(answers.jail)}.conf`) : undefined;
   const syslogDropIn = syslogDropInPath ? fileState(syslogDropInPath) : undefined;

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Action } from './effects.ts';
 import { duBytes } from './disk-usage.ts';
-import { checkJournal } from './state-check.ts';
+import { checkJournal, journalOutcome } from './state-check.ts';
 import { at, copyOutAt, lstatAt, withParent } from './safe-fs.ts';
 
 export interface Backup {
@@ -185,8 +185,7 @@ function historyRuns(stateDir: string): HistoryRun[] {
 function outcomeOf(journal: string): string | undefined {
   try {
     const lines = readFileSync(journal, 'utf8').trimEnd().split('\n');
-    const last = JSON.parse(lines[lines.length - 1]!) as Partial<Extract<JournalEntry, { t: 'end' }>>;
-    return last.t === 'end' ? last.outcome : undefined;
+    return journalOutcome(lines[lines.length - 1]!);
   } catch {
     return undefined;
   }

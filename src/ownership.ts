@@ -1,7 +1,7 @@
 // sshd's rule for ChrootDirectory, component by component: each must be a directory owned
 // by root with no group or other write (symlinks are followed: the target counts).
-import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import path from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { octal } from './host/mode.ts';
 
 export interface ChainLink {
   path: string;
@@ -47,24 +47,11 @@ export function chrootChain(jail: string, userNames: Map<number, string> = new M
       }
     }
     const mode = st.mode & 0o7777;
-    const owner = `${ownerName(st.uid, userNames)} ${mode.toString(8).padStart(4, '0')}`;
+    const owner = `${ownerName(st.uid, userNames)} ${octal(mode)}`;
     let reason: string | undefined;
     if (!st.isDirectory()) reason = 'not a directory';
     else if (st.uid !== 0) reason = 'not owned by root';
     else if (mode & 0o022) reason = mode & 0o002 ? (mode & 0o020 ? 'group- and world-writable' : 'world-writable') : 'group-writable';
     return { path: p, exists: true, owner, mode, ok: !reason, reason, symlinkTo };
   });
-}
-
-/** A jail dir that exists and has files in it (jailwizard will not mix with them). */
-export function isNonEmptyDir(p: string): boolean {
-  try {
-    return statSync(p).isDirectory() && readdirSync(p).length > 0;
-  } catch {
-    return false;
-  }
-}
-
-export function parentOf(p: string): string {
-  return path.dirname(p);
 }

@@ -1,11 +1,11 @@
 // The options of a jail beyond its tools (shared jails, writable and read-only access, bind
 // mounts, logging, source limits, extras), as pure helpers the planner calls. Each one
 // turns answers into text or settings; nothing here reads the host.
-import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from './errors.ts';
 import { checkKeyLineOptions, splitKeyLine } from './key-options.ts';
 import { EXTRAS, type Answers, type BindMount, type Extra, type Tool } from './types.ts';
 import { TOOLS } from '../recipes/index.ts';
+import { addressAllowed } from './host/address.ts';
 
 /** Flags every bind mount gets: host data shown in a jail must not become a way to run or escalate. */
 export const BIND_FLAGS = ['nodev', 'nosuid', 'noexec'] as const;
@@ -44,11 +44,6 @@ export function internalSftpCommand(a: Pick<Answers, 'readOnly' | 'umask' | 'sta
   return words.join(' ');
 }
 
-/** The one dir (inside the jail) the user owns. */
-export function ownedDir(a: Pick<Answers, 'writable'>, home: string): string {
-  return a.writable ?? home;
-}
-
 /**
  * One authorized_keys line as jailwizard writes it: the admin's key, its options checked as
  * sshd parses them (refused when duplicated or in conflict with the jail), and from= with
@@ -67,40 +62,6 @@ export function keyLine(key: string, allowFrom: readonly string[] | undefined, i
 /** sshd's Match Address pattern for every source except the allowed ones. */
 export function deniedAddressPattern(allowFrom: string[]): string {
   return ['*', ...allowFrom.map((x) => `!${x}`)].join(',');
-}
-
-/** True when addr (an IP address) is one of allowFrom's addresses or inside one of its networks. */
-export function addressAllowed(addr: string, allowFrom: readonly string[]): boolean {
-  const a = ipBits(addr);
-  if (!a) return false;
-  return allowFrom.some((entry) => {
-    const [net = '', prefix] = entry.split('/');
-    const n = ipBits(net);
-    if (!n || n.width !== a.width) return false;
-    const len = prefix === undefined ? a.width : Number(prefix);
-    if (!Number.isInteger(len) || len < 0 || len > a.width) return false;
-    const shift = BigInt(a.width - len);
-    return a.value >> shift === n.value >> shift;
-  });
-}
-
-/** An IPv4 or IPv6 address as an integer and its width in bits; undefined for anything else. */
-function ipBits(s: string): { value: bigint; width: 32 | 128 } | undefined {
-  if (isIPv4(s)) return { value: s.split('.').reduce((v, o) => (v << 8n) | BigInt(Number(o)), 0n), width: 32 };
-  if (!isIPv6(s)) return undefined;
-  let text = s.toLowerCase();
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hex groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4) {
-    const o = v4[1]!.split('.').map(Number);
-    text = text.slice(0, -v4[1]!.length) + `${((o[0]! << 8) | o[1]!).toString(16)}:${((o[2]! << 8) | o[3]!).toString(16)}`;
-  }
-  const [head = '', rest] = text.split('::');
-  const left = head ? head.split(':') : [];
-  const right = rest ? rest.split(':') : [];
-  const groups = rest === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  if (groups.length !== 8) return undefined;
-  return { value: groups.reduce((v, g) => (v << 16n) | BigInt(parseInt(g || '0', 16)), 0n), width: 128 };
 }
 
 /** An address inside the allowed set, for `sshd -T -C addr=…` (a network's own address is in it). */

@@ -427,7 +427,7 @@ function handoverActions(rec: JailRecord, f: RemoveFacts, handedOver: Map<string
 /**
  * The user's top-level entries in the dirs users share (a /tmp, the group dir) go to a
  * root-only quarantine beside the jail, by rename on the same filesystem: nothing is read,
- * copied or walked into, and the next user (even with this uid) cannot reach them (#12).
+ * copied or walked into, and the next user (even with this uid) cannot reach them.
  */
 function quarantineStep(rec: JailRecord, f: RemoveFacts, stamp: string): { step: Step; note: string } | undefined {
   // Without other users the shared dirs go whole (moved out below), this user's entries with them.
@@ -455,7 +455,7 @@ function quarantineStep(rec: JailRecord, f: RemoveFacts, stamp: string): { step:
 
 /**
  * A deleted jail user's uid is never given to a new one while files of theirs may remain
- * (moved out, quarantined, in a bind-mounted host dir): it goes on the state dir's list (#12).
+ * (moved out, quarantined, in a bind-mounted host dir): it goes on the state dir's list.
  */
 function retireUidActions(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions): Action[] {
   if (!rec.createdUser || opts.keepUser) return [];

@@ -2,6 +2,7 @@
 // nothing and runs nothing, so its output can be snapshot-tested and previewed exactly.
 // Where the host already matches, it plans nothing (apply twice changes nothing).
 import path from 'node:path';
+import { octal } from './host/mode.ts';
 import {
   RECIPES,
   SFTP_SUBSYSTEM,
@@ -47,7 +48,7 @@ import { checkPlatform, platformNotes } from './platform.ts';
 import { recordPath, type JailRecord } from './state.ts';
 import { usesGate, wantsNoexec, type Answers, type BindMount, type Tool } from './types.ts';
 import { GATE_PATH, gateCommand, gateScript, describeGrant, type GateGrant } from './gate.ts';
-import type { PasswdEntry } from './validate.ts';
+import { LOCKED_WITHOUT_PASSWORD, type PasswdEntry } from './host/accounts.ts';
 import { TOOLS } from '../recipes/index.ts';
 
 export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';
@@ -137,8 +138,6 @@ export function noexecDirs(a: Answers, home: string, everyone: readonly Answers[
   return [...new Set(dirs)];
 }
 
-const LOCKED_WITHOUT_PASSWORD = new Set(['!', '!!', '!*', '']);
-
 /**
  * The first uid ≥ UID_MIN that is free both as a uid and as a gid, so the user group matches,
  * and that no removed jail user had (their files may remain).
@@ -173,7 +172,7 @@ function ensureDir(p: string, have: FileState | undefined, mode: number, uid: nu
     out.push(runAction(['chown', `${uid}:${gid}`, p], [['chown', `${have.uid}:${have.gid}`, p]], { kind: 'dir', path: p }));
   }
   if (have.mode !== mode) {
-    out.push(runAction(['chmod', mode.toString(8).padStart(4, '0'), p], [['chmod', have.mode.toString(8).padStart(4, '0'), p]], { kind: 'dir', path: p }));
+    out.push(runAction(['chmod', octal(mode), p], [['chmod', octal(have.mode), p]], { kind: 'dir', path: p }));
   }
   return out;
 }
@@ -279,7 +278,7 @@ function checkHost(a: Answers, facts: HostFacts, wide: JailWide): void {
     if (s.kind !== 'dir') throw new UserError(`chroot path component ${anc.path} is not a directory`, 'choose another jail path');
     if (s.uid !== 0 || (s.mode & 0o022) !== 0) {
       throw new UserError(
-        `sshd would refuse the jail: ${anc.path} is owned by uid ${s.uid} with mode ${s.mode.toString(8).padStart(4, '0')}; every component must be root-owned and not group/other-writable`,
+        `sshd would refuse the jail: ${anc.path} is owned by uid ${s.uid} with mode ${octal(s.mode)}; every component must be root-owned and not group/other-writable`,
         `fix that one directory (\`chown root ${anc.path} && chmod go-w ${anc.path}\`) or choose a jail under another dir`,
       );
     }

@@ -9,6 +9,7 @@ import { UserError } from './errors.ts';
 import { hostEntriesFor } from './ld-resolve.ts';
 import { MINIMAL_SHELL } from '../recipes/base.ts';
 import type { Answers } from './types.ts';
+import { systemdRunning } from './host/systemd.ts';
 
 export type PackageManager = 'apt-get' | 'dnf' | 'pacman' | 'apk';
 export type SelinuxMode = 'enforcing' | 'permissive' | 'disabled';
@@ -106,7 +107,7 @@ export function gatherPlatformFacts(root = '/'): PlatformFacts {
   const shell = gatherShell(root);
   const loader = shell.loader;
   const libc = !loader ? 'unknown' : /\/ld-musl-[^/]+\.so\.1$/.test(loader) ? 'musl' : /\/ld-linux[^/]*\.so\.\d+$|\/ld\.so\.\d+$/.test(loader) ? 'glibc' : 'unknown';
-  const init = existsSync(inRoot(root, '/run/systemd/system')) ? 'systemd' : existsSync(inRoot(root, '/run/openrc')) ? 'openrc' : 'other';
+  const init = systemdRunning(root) ? 'systemd' : existsSync(inRoot(root, '/run/openrc')) ? 'openrc' : 'other';
   const onPath = (cmd: string) => BIN_DIRS.some((d) => lexists(inRoot(root, path.join(d, cmd))));
   return {
     os: { id: osr.ID ?? 'linux', like: (osr.ID_LIKE ?? '').split(/\s+/).filter(Boolean), name: osr.PRETTY_NAME ?? osr.NAME ?? 'unknown' },

@@ -1,4 +1,4 @@
-// Root's file operations where a jailed user may have a hand in the path (issue #12).
+// Root's file operations where a jailed user may have a hand in the path.
 //
 // The one approach, used everywhere: walk from a directory fd. A path is resolved one
 // component at a time from "/", each step opened through /proc/self/fd/N/<name> with
@@ -13,7 +13,7 @@
 //
 // Node has no openat, mkdirat or renameat2; /proc/self/fd/N/<name> is how they are reached.
 // A child process sees its own /proc/self: externalPath() names our fd by our pid instead.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants as C,
@@ -37,6 +37,7 @@ import {
   type Stats,
 } from 'node:fs';
 import path from 'node:path';
+import { octal } from './host/mode.ts';
 
 /** A refusal: the path runs through something a user can change. Never retried, never forced. */
 export class UnsafePathError extends Error {
@@ -134,7 +135,7 @@ export function openDir(p: string): DirHandle {
         if (code !== 'ELOOP' && code !== 'ENOTDIR') throw e;
         const st = lstatSync(at(d, name));
         if (!st.isSymbolicLink()) throw e;
-        if (!d.rootOnly) throw new UnsafePathError(here, `a symlink in ${d.path}, which uid ${d.uid} can change (mode ${oct(d.mode)}); jailwizard does not follow it`);
+        if (!d.rootOnly) throw new UnsafePathError(here, `a symlink in ${d.path}, which uid ${d.uid} can change (mode ${octal(d.mode)}); jailwizard does not follow it`);
         if (++links > MAX_LINKS) throw Object.assign(new Error(`ELOOP: too many symlinks, ${p}`), { code: 'ELOOP', path: p });
         const target = readlinkSync(at(d, name));
         const resolved = path.isAbsolute(target) ? target : path.join(d.path, target);
@@ -281,7 +282,7 @@ export function mkdirAt(d: DirHandle, name: string, mode: number, uid: number, g
 }
 
 function requireRootOnly(d: DirHandle, what: string): void {
-  if (!d.rootOnly) throw new UnsafePathError(d.path, `uid ${d.uid} can change this dir (mode ${oct(d.mode)}); jailwizard ${what} only in dirs root alone can change`);
+  if (!d.rootOnly) throw new UnsafePathError(d.path, `uid ${d.uid} can change this dir (mode ${octal(d.mode)}); jailwizard ${what} only in dirs root alone can change`);
 }
 
 /** A new file beside `name`, O_EXCL, in a dir root alone can change; the caller renames or removes it. */
@@ -347,27 +348,14 @@ export function readFileAt(d: DirHandle, name: Name, max: number): Buffer {
   }
 }
 
-/** sha256 of a regular file, streamed through its fd. */
 /**
- * One read buffer for the synchronous copies and hashes below: a fresh zero-filled MiB per
- * file cost more than the hashing of a jail's small files (and fed the garbage collector).
- * Only the bytes just read are ever used.
+ * One read buffer for the synchronous copies and hashes (here and in host/hash.ts): a fresh
+ * zero-filled MiB per file cost more than hashing a jail's small files and fed the garbage
+ * collector. Only the bytes just read are ever used.
  */
 let ioBuffer: Buffer | undefined;
-function readBuffer(): Buffer {
+export function readBuffer(): Buffer {
   return (ioBuffer ??= Buffer.allocUnsafe(1 << 20));
-}
-
-export function hashAt(d: DirHandle, name: Name): string {
-  const { fd } = openAt(d, name, C.O_RDONLY, 'file');
-  try {
-    const h = createHash('sha256');
-    const buf = readBuffer();
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-    return h.digest('hex');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Copies a regular file out to `dest` (a new file of root's), through its fd; returns its stat. */
@@ -521,8 +509,4 @@ function unlinkQuietly(d: DirHandle, name: string): void {
   } catch {
     // already renamed or never made
   }
-}
-
-function oct(mode: number): string {
-  return (mode & 0o7777).toString(8).padStart(4, '0');
 }

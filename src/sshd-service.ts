@@ -16,11 +16,11 @@
 //   openrc         OpenRC started sshd (Alpine): `rc-service sshd reload`.
 //   pidfile        no service manager runs this sshd: SIGHUP to the pid in PidFile.
 //   stopped        nothing runs sshd: the change applies when it starts.
-import { existsSync } from 'node:fs';
 import type { Effect } from './effects.ts';
 import { run } from './run.ts';
 import { DEFAULT_SSHD_CONFIG, readPid } from './sshd-config.ts';
 import { openrcReload } from './platform.ts';
+import { systemdRunning } from './host/systemd.ts';
 
 export type SshdMode =
   | { kind: 'service'; unit: string; pid: number }
@@ -193,7 +193,7 @@ export function modeNote(mode: SshdMode): string | undefined {
 /** Reads the mode from systemd (for the stock config; a private sshd is always `pidfile`). */
 export async function detectSshdMode(config: string, pidFile: string): Promise<SshdMode> {
   const pid = readPid(pidFile);
-  if (!existsSync('/run/systemd/system') || config !== DEFAULT_SSHD_CONFIG) {
+  if (!systemdRunning() || config !== DEFAULT_SSHD_CONFIG) {
     if (pid === undefined) return { kind: 'stopped' };
     return openrcReload(config, DEFAULT_SSHD_CONFIG) ? { kind: 'openrc', pid } : { kind: 'pidfile', pid };
   }

@@ -229,6 +229,21 @@ function journalEntry(v: unknown, where: string): unknown {
 }
 
 /**
+ * How a finished run in history ended, from its journal's last line: 'committed',
+ * 'rolled-back' or 'rollback-incomplete'; undefined when that line is not a valid end entry.
+ * Only pruning reads it, and pruning must never fail the run that just finished: a run whose
+ * end cannot be read counts as unfinished, so its backups are kept.
+ */
+export function journalOutcome(lastLine: string): string | undefined {
+  try {
+    const e = journalEntry(JSON.parse(lastLine), 'the last line') as { t: string; outcome?: string };
+    return e.t === 'end' ? e.outcome : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The journal's lines, checked. Only the last line may be torn (a power cut while it was
  * written): everything before it is intact and enough to undo, so it is left out. Any other
  * bad line makes the whole journal unusable, since skipping it could skip an undo.
@@ -255,4 +270,44 @@ export function checkJournal<E>(text: string, file: string): E[] {
     throw e;
   }
   return entries;
+}
+
+/** The last update of a jail (updates/USER.json), as `JSON.parse` gave it, checked. */
+export function checkUpdateOutcome<U>(text: string, file: string): U {
+  try {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new Bad('it is not JSON');
+    }
+    const o = fields(v, { user: 'string', at: 'string', via: 'string', result: 'string', reason: 'string?', summary: 'string?', exitCode: 'number' }, '');
+    if (!['apt-hook', 'command'].includes(o.via as string)) throw new Bad(`via ${JSON.stringify(o.via)} is unknown`);
+    if (!['unchanged', 'updated', 'declined', 'failed'].includes(o.result as string)) throw new Bad(`result ${JSON.stringify(o.result)} is unknown`);
+    if (`${o.user as string}.json` !== path.basename(file)) throw new Bad(`it is the update of ${JSON.stringify(o.user)}, not of the user its name says`);
+    return o as U;
+  } catch (e) {
+    if (e instanceof Bad) throw badStateFile('the last update', file, e.message, `run \`jailwizard update ${path.basename(file, '.json')}\` again to replace it, or remove the file`);
+    throw e;
+  }
+}
+
+/** The uids of removed users (retired-uids.json), as `JSON.parse` gave it, checked. */
+export function checkRetiredUids<R>(text: string, file: string): R[] {
+  try {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new Bad('it is not JSON');
+    }
+    return list(v, 'the list', (x, at) => {
+      const o = fields(x, { uid: 'number', user: 'string', jail: 'string', removedAt: 'string' }, at);
+      if (!Number.isInteger(o.uid) || (o.uid as number) < 0) throw new Bad(`${at}.uid ${JSON.stringify(o.uid)} is not a uid`);
+      return o as R;
+    });
+  } catch (e) {
+    if (e instanceof Bad) throw badStateFile("jailwizard's list of retired uids", file, e.message, 'restore it from a backup; it keeps new users off the uids of removed ones');
+    throw e;
+  }
 }

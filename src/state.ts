@@ -4,8 +4,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import path from 'node:path';
 import type { Action } from './effects.ts';
 import { checkShape } from './answers.ts';
-import { badStateFile, checkRecord } from './state-check.ts';
-import { UserError } from './errors.ts';
+import { badStateFile, checkRecord, checkRetiredUids, checkUpdateOutcome } from './state-check.ts';
 import type { Answers, Tool } from './types.ts';
 import type { GateGrant } from './gate.ts';
 
@@ -96,7 +95,7 @@ export function sharersOf(stateDir: string, rec: { jail: string; user: string })
 /**
  * uids of jail users that remove deleted while files of theirs may remain (a quarantine, a
  * bind source, a backup). jailwizard never gives one of them to a new user: that user would
- * own those files (issue #12).
+ * own those files.
  */
 export interface RetiredUid {
   uid: number;
@@ -114,13 +113,7 @@ export function readRetiredUids(stateDir: string): { list: RetiredUid[]; text?: 
   const p = retiredUidsPath(stateDir);
   if (!existsSync(p)) return { list: [] };
   const text = readFileSync(p, 'utf8');
-  try {
-    const list = JSON.parse(text) as RetiredUid[];
-    if (!Array.isArray(list) || list.some((x) => !Number.isInteger(x?.uid))) throw new Error('not a list of uids');
-    return { list, text };
-  } catch (e) {
-    throw new UserError(`jailwizard's list of retired uids ${p} is unreadable: ${(e as Error).message}`, 'restore it from a backup; it keeps new users off the uids of removed ones');
-  }
+  return { list: checkRetiredUids<RetiredUid>(text, p), text };
 }
 
 /** Where a removed user's entries in the jail's shared dirs go: root's alone, beside the jail, so a rename (same filesystem) does it. */
@@ -147,11 +140,9 @@ function updatesDir(stateDir: string): string {
 
 /** The last update of a jail (by the hook or by hand), if any ran since it was applied. */
 export function lastUpdate(stateDir: string, user: string): UpdateOutcome | undefined {
-  try {
-    return JSON.parse(readFileSync(path.join(updatesDir(stateDir), `${user}.json`), 'utf8')) as UpdateOutcome;
-  } catch {
-    return undefined;
-  }
+  const p = path.join(updatesDir(stateDir), `${user}.json`);
+  if (!existsSync(p)) return undefined;
+  return checkUpdateOutcome<UpdateOutcome>(readFileSync(p, 'utf8'), p);
 }
 
 export function rememberUpdate(stateDir: string, o: UpdateOutcome): void {

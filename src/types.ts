@@ -31,7 +31,7 @@ export interface Answers {
   createUser: boolean;
   group?: string;
   installMissing: boolean;
-  // ---- options (#5); each absent key means the default, so older files and records still read the same.
+  // ---- options; each absent key means the default, so older files and records still read the same.
   /** Several users share this jail, each with /home/<user> inside. */
   shared?: boolean;
   /** The one dir (inside the jail) the user owns; default the home. */

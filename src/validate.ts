@@ -7,6 +7,7 @@ import { checkKeyLineOptions, shortKey, splitKeyLine } from './key-options.ts';
 import { run } from './run.ts';
 import { ARCHES, type Arch, type Tool } from './types.ts';
 import { TOOLS } from '../recipes/index.ts';
+import { readPasswd, type PasswdEntry } from './host/accounts.ts';
 
 /** Quotes a value for a message; JSON escapes keep it on one line. */
 const q = (s: string) => JSON.stringify(s);
@@ -37,15 +38,6 @@ export function checkUserName(name: string): void {
 
 // ---------------------------------------------------------------- host accounts
 
-export interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-  gecos: string;
-  home: string;
-  shell: string;
-}
-
 export interface LoginDefs {
   UID_MIN: number;
   UID_MAX: number;
@@ -57,23 +49,6 @@ export interface UserHost {
   env: NodeJS.ProcessEnv;
   /** Owner of the controlling terminal: the person who logged in, even after `su -`. */
   ttyUid?: number;
-}
-
-/** Local accounts only (not LDAP/NIS), which is what jailwizard creates and edits. */
-export function readPasswd(path = '/etc/passwd'): PasswdEntry[] {
-  return parsePasswd(readFileSync(path, 'utf8'));
-}
-
-export function parsePasswd(text: string): PasswdEntry[] {
-  const out: PasswdEntry[] = [];
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    // Skip blanks, comments and NIS "+"/"-" lines: they are not real accounts.
-    if (f.length < 7 || /^[#+-]/.test(line)) continue;
-    const [name, , uid, gid, gecos, home, shell] = f as [string, string, string, string, string, string, string];
-    out.push({ name, uid: Number(uid), gid: Number(gid), gecos, home, shell });
-  }
-  return out;
 }
 
 /** UID_MIN and UID_MAX from login.defs, with shadow's defaults when unset or missing. */
@@ -90,15 +65,6 @@ export function readLoginDefs(path = '/etc/login.defs'): LoginDefs {
     if (m) defs[m[1] as keyof LoginDefs] = Number(m[2]);
   }
   return defs;
-}
-
-/** The password field of a user in shadow ('*', '!', a hash...), or undefined if absent. */
-export function readShadowField(user: string, path = '/etc/shadow'): string | undefined {
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    const f = line.split(':');
-    if (f[0] === user && f.length >= 2) return f[1];
-  }
-  return undefined;
 }
 
 /** uid of whoever owns our terminal (stdin, stdout or stderr), if any is a tty. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, lstat, mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { isIPv4 } from 'node:net';
-import { addressAllowed } from './plan-options.ts';
+import { addressAllowed } from './host/address.ts';
 import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, posix } from 'node:path';
 import { run, type RunResult } from './run.ts';
@@ -14,11 +14,13 @@ import { SshClients } from './host/ssh-client.ts';
 import { lstatAt, readFileAt, unlinkAt, withParent } from './safe-fs.ts';
 import type { Answers, Tool } from './types.ts';
 import { readElf } from './elf.ts';
-import { readMountInfo } from './mountinfo.ts';
+import { readMountInfo } from './host/mountinfo.ts';
 import { chosenRecipes, type ProbeSpec } from '../recipes/index.ts';
+import { octal } from './host/mode.ts';
+import { parseGroups, parsePasswd } from './host/accounts.ts';
 
 /**
- * The jail's options (#5) the probes prove, as in the record's answers; each absent key
+ * The jail's options the probes prove, as in the record's answers; each absent key
  * means the default and adds no probe. logFile is the record's: where the jail's
  * internal-sftp lines land on the host.
  */
@@ -390,9 +392,9 @@ class Prober {
     // The master logs in while getent answers.
     this.conn = new SshClients({ ...this.t, identityFile: this.key }, this.work);
     const [passwd] = await Promise.all([run(['getent', 'passwd', this.t.user], { timeoutMs: 10_000 }), this.conn.open()]);
-    const pw = passwd.stdout.trim().split(':');
-    if (pw[5] && isAbsolute(pw[5])) this.home = pw[5];
-    if (pw[2] && /^\d+$/.test(pw[2])) this.uid = Number(pw[2]);
+    const pw = parsePasswd(passwd.stdout)[0];
+    if (pw && isAbsolute(pw.home)) this.home = pw.home;
+    if (pw && Number.isInteger(pw.uid)) this.uid = pw.uid;
   }
 
   /**
@@ -523,7 +525,7 @@ class Prober {
     return this.sameAsPayload(back);
   }
 
-  // ---- the options (#5) ----
+  // ---- the options ----
 
   /** sftp -R: listing works, an upload is refused with "Permission denied" and leaves nothing. */
   async readOnlyRefused(): Promise<Outcome> {
@@ -577,8 +579,8 @@ class Prober {
 
   /** The setgid group dir: a new file gets the dir's group, whatever the user's primary group. */
   async groupDirGid(dir: string, group: string): Promise<Outcome> {
-    const g = (await run(['getent', 'group', group], { timeoutMs: 10_000 })).stdout.split(':')[2];
-    if (!g || !/^\d+$/.test(g)) return [false, `group ${group} does not exist on the host`];
+    const g = parseGroups((await run(['getent', 'group', group], { timeoutMs: 10_000 })).stdout)[0]?.gid;
+    if (g === undefined || !Number.isInteger(g)) return [false, `group ${group} does not exist on the host`];
     const path = `${dir}/${this.tag}-group`;
     const [ok, detail] = await this.userCreate(path);
     if (!ok) return [false, detail];
@@ -1109,10 +1111,6 @@ async function findLine(file: string, from: number, needle: string): Promise<str
   } finally {
     await fh.close();
   }
-}
-
-function octal(mode: number): string {
-  return `0${mode.toString(8).padStart(3, '0')}`;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -128,6 +128,11 @@ describe.skipIf(skip)('unusable state files: one line naming the file, exit 2', 
     expectOneLine(await jwIn(dir, ['list']), path.join(dir, 'checks', `${USER}.json`), 'not a report', 'list');
   });
 
+  it('a last update that is not one: list names it', async () => {
+    const dir = stateDir({ [`jails/${USER}.json`]: JSON.stringify(goodRecord(USER)), [`updates/${USER}.json`]: '{"result": 5}' });
+    for (const args of [['list'], ['list', '--json']]) expectOneLine(await jwIn(dir, args), path.join(dir, 'updates', `${USER}.json`), 'user is missing', args.join(' '));
+  });
+
   for (const bad of JOURNALS) {
     it(`a journal with ${bad.name}: every command that reads it says so`, async () => {
       const dir = stateDir({ 'journal/current.jsonl': bad.text });

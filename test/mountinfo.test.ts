@@ -1,6 +1,6 @@
 // The mount table parser: targets with escapes, optional fields, the filesystem type.
 import { describe, expect, it } from 'vitest';
-import { mountOf, parseMountInfo, readMountInfo } from '../src/mountinfo.ts';
+import { mountOf, parseMountInfo, readMountInfo } from '../src/host/mountinfo.ts';
 
 const TEXT = [
   '22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro',

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell, gateGrant } from '../src/plan.ts';
 import { gateScript } from '../src/gate.ts';
 import { aptHookPlan } from '../src/commands/update.ts';
-import { deniedSample, internalSftpCommand, addressAllowed as isAllowed, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
+import { deniedSample, internalSftpCommand, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
+import { addressAllowed as isAllowed } from '../src/host/address.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
@@ -201,6 +202,20 @@ describe('planApply', () => {
       ['usermod', '--password', '!', 'alice'],
       ['chage', '--lastday', '19500', 'alice'],
     ]);
+  });
+
+  it("adopts a user locked with !! or !* the same way, and leaves an empty password field alone (not locked: sshd lets keys in)", () => {
+    const f = facts(['sftp']);
+    const adopt = (field: string) =>
+      planApply(answers(['sftp']), {
+        ...f,
+        passwd: [...f.passwd, { name: 'alice', uid: 1005, gid: 1005, gecos: '', home: '/home/alice', shell: '/usr/sbin/nologin' }],
+        shadow: { field, lastChange: '19500' },
+      }, { now: NOW, sha256 }).steps.find((s) => s.id === 'user')?.actions.map((a) => a.effect.kind === 'run' && a.effect.argv) ?? [];
+    expect(adopt('!!')).toEqual([['usermod', '--password', '*', 'alice']]);
+    expect(adopt('!*')).toEqual([['usermod', '--password', '*', 'alice']]);
+    expect(adopt('')).toEqual([]);
+    expect(adopt('!$6$salt$hash')).toEqual([]);
   });
 
   it('adds an Include that names only jailwizard drop-ins when the config has none', () => {

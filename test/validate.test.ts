@@ -13,14 +13,12 @@ import {
   checkTools,
   checkUserAllowed,
   checkUserName,
-  parsePasswd,
   readLoginDefs,
-  readPasswd,
-  readShadowField,
   splitKeys,
   type JailFsInfo,
   type UserHost,
 } from '../src/validate.ts';
+import { parsePasswd, readPasswd } from '../src/host/accounts.ts';
 import { isRoot, rootOrSkipReason } from './helpers/root.ts';
 
 /** Runs fn, expects a one-line UserError mentioning every part, with a hint. */
@@ -101,13 +99,6 @@ describe('host readers', () => {
     expect(readLoginDefs(f)).toEqual({ UID_MIN: 2000, UID_MAX: 60000 });
     expect(readLoginDefs(join(dir, 'nope'))).toEqual({ UID_MIN: 1000, UID_MAX: 60000 });
     expect(readLoginDefs()).toEqual({ UID_MIN: 1000, UID_MAX: 60000 }); // Debian 12's values
-  });
-  test('readShadowField', () => {
-    const f = join(dir, 'shadow');
-    writeFileSync(f, 'root:*:19000:0:99999:7:::\nalice:!:19000::::::\ngit:*:19000::::::\n');
-    expect(readShadowField('alice', f)).toBe('!');
-    expect(readShadowField('git', f)).toBe('*');
-    expect(readShadowField('bob', f)).toBeUndefined();
   });
 });
 

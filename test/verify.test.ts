@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run, runOk } from '../src/run.ts';
 import { formatProbeTable, refusalSource, runProbes, type ProbeResult, type ProbeTarget } from '../src/verify.ts';
-import { addressAllowed } from '../src/plan-options.ts';
+import { addressAllowed } from '../src/host/address.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { makeClientKey, sshdLog, startPrivateSshd, type PrivateSshd } from './helpers/sshd.ts';
 import { startPrivateRsyslog, type PrivateRsyslog } from './helpers/rsyslog.ts';

@@ -1,6 +1,5 @@
 // `jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]`: the guided way out of
 // "bad ownership or modes for chroot directory component" and the other classic failures.
-import { createHash } from 'node:crypto';
 import { EXIT, Interrupted, UserError, signalExitCode } from '../errors.ts';
 import { Executor, assertNoUnfinished, explain, type Listener } from '../executor.ts';
 import { formatPlan, type Plan } from '../effects.ts';
@@ -10,8 +9,7 @@ import { printEvent, say, warn } from '../output.ts';
 import { formatProbeTable, type ProbeResult } from '../verify.ts';
 import { verifyJail } from './test.ts';
 import type { CommonOptions } from './common.ts';
-
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+import { sha256 } from '../host/hash.ts';
 
 export interface DoctorOptions extends CommonOptions {
   fix: boolean;

@@ -1,6 +1,5 @@
 // `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { EXIT, UserError } from '../errors.ts';
 import { Executor, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
@@ -10,11 +9,12 @@ import { connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
 import { forgetUpdate, listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../state.ts';
 import { listAt, lstatAt, withDir } from '../safe-fs.ts';
-import { readGroups, sha256File } from '../host-facts.ts';
+import { sha256, sha256File } from '../host/hash.ts';
+import { sshdPidFile } from '../host/pidfile.ts';
 import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
 import { checkPath } from './check.ts';
-import { readPasswd, type PasswdEntry } from '../validate.ts';
+import { readGroups, readPasswd, type PasswdEntry } from '../host/accounts.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import type { CommonOptions } from './common.ts';
@@ -35,7 +35,7 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
   const named = rec.actions.flatMap((a) => ('path' in a.effect ? [a.effect.path] : []));
   const mainText = readFileSync(rec.sshdConfig, 'utf8');
   const eff = await sshdEffective(rec.sshdConfig);
-  const pidFile = eff.get('pidfile')?.[0] ?? '/run/sshd.pid';
+  const pidFile = sshdPidFile(eff);
   const dropInDir = path.dirname(rec.dropIn);
   const checkFile = checkPath(stateDir, rec.user);
   const mode = await detectSshdMode(rec.sshdConfig, pidFile);
@@ -49,7 +49,7 @@ async function removeFacts(rec: JailRecord, stateDir: string): Promise<RemoveFac
       ? readdirSync(dropInDir).filter((n) => n.startsWith('jailwizard-') && path.join(dropInDir, n) !== rec.dropIn)
       : [],
     mainText,
-    mainSha256: createHash('sha256').update(mainText).digest('hex'),
+    mainSha256: sha256(mainText),
     userExists: user !== undefined,
     aptHook: existsSync(APT_HOOK) ? APT_HOOK : undefined,
     otherJails: records.length,
@@ -116,7 +116,7 @@ function sameFilesystem(a: string, b: string): boolean {
 
 function retiredUidsFacts(stateDir: string): RemoveFacts['retiredUids'] {
   const { list, text } = readRetiredUids(stateDir);
-  return { list, sha256: text === undefined ? undefined : createHash('sha256').update(text).digest('hex') };
+  return { list, sha256: text === undefined ? undefined : sha256(text) };
 }
 
 function dirFacts(p: string): { path: string; hasFiles: boolean } {

@@ -11,7 +11,7 @@ import { keyLine } from '../plan-options.ts';
 import { unparsableKeyLines } from '../key-options.ts';
 import { runOk } from '../run.ts';
 import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
-import { readPasswd, type PasswdEntry } from '../validate.ts';
+import { readPasswd, type PasswdEntry } from '../host/accounts.ts';
 import { clientPids } from '../host/ssh-client.ts';
 import { probeFilesAction } from '../probe-files.ts';
 import { readRecord, type JailRecord } from '../state.ts';
@@ -22,7 +22,7 @@ import type { CommonOptions } from './common.ts';
 /** What verifyJail needs: a jail jailwizard made has answers (its options) and maybe a logFile; doctor's jails have neither. */
 export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile' | 'actions' | 'gate'>>;
 
-/** The options of the record's answers that the probes prove (#5), and where its log lands. */
+/** The options of the record's answers that the probes prove, and where its log lands. */
 export function probeOptions(rec: VerifyTarget): ProbeOptions {
   const a = rec.answers;
   if (!a) return {};
@@ -160,7 +160,7 @@ export async function testCommand(user: string, o: CommonOptions): Promise<numbe
   }
 }
 
-/** Journals where the probes may leave files, before the first client starts (#11: kill -9 during the test). */
+/** Journals where the probes may leave files, before the first client starts (after a kill -9 during the test, rollback still removes them). */
 function probeFilesStep(t: ProbeTarget, account: PasswdEntry | undefined, scratch: string): Step {
   return {
     id: 'test-files',

@@ -2,7 +2,6 @@
 // the jail's binaries and libraries in line with the host (old jails kept working, new ones
 // broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { createHash } from 'node:crypto';
 import { EXIT, UserError, formatUserError } from '../errors.ts';
 import { run } from '../run.ts';
 import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
@@ -14,9 +13,9 @@ import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { fileState } from '../host-facts.ts';
 import type { CommonOptions } from './common.ts';
+import { sha256 } from '../host/hash.ts';
 
 export const APT_HOOK = '/etc/apt/apt.conf.d/99jailwizard-update';
-const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 /**
  * Nothing to do, known without hashing: every copied file's host source has the size and

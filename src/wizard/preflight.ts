@@ -6,8 +6,10 @@ import { findIncludeDir, sshdEffective, sshdVersion } from '../sshd-config.ts';
 import { describeApply, describeMode, detectSshdMode, reloadProblem } from '../sshd-service.ts';
 import { UserError } from '../errors.ts';
 import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
-import { readPasswd } from '../validate.ts';
+import { readPasswd } from '../host/accounts.ts';
 import { gatherPlatformFacts, platformFindings } from '../platform.ts';
+import { systemdRunning } from '../host/systemd.ts';
+import { sshdPidFile } from '../host/pidfile.ts';
 
 export interface Finding {
   label: string;
@@ -70,8 +72,8 @@ export async function runPreflight(o: { sshdConfig: string; stateDir: string; ss
     );
     try {
       const eff = await sshdEffective(o.sshdConfig);
-      const mode = await detectSshdMode(o.sshdConfig, eff.get('pidfile')?.[0] ?? '/run/sshd.pid');
-      const systemd = existsSync('/run/systemd/system') ? '' : ' (no systemd)';
+      const mode = await detectSshdMode(o.sshdConfig, sshdPidFile(eff));
+      const systemd = systemdRunning() ? '' : ' (no systemd)';
       const problem = reloadProblem(mode);
       f.push(
         problem

@@ -15,13 +15,14 @@ import { connectTarget, type ConnectTarget } from '../connect-target.ts';
 import { recordForJail } from '../state.ts';
 import { type Answers, type Arch, type Tool } from '../types.ts';
 import { TOOLS } from '../../recipes/index.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readPasswd, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
+import { readPasswd } from '../host/accounts.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
 import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
 import { formatReport, runDoctorFix } from '../commands/doctor.ts';
 import { listRecords } from '../state.ts';
-import { createHash } from 'node:crypto';
+import { sha256 } from '../host/hash.ts';
 
 /** One line of the key field's input, checked. */
 export type KeyCheck =
@@ -98,7 +99,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
     },
     async diagnose(user) {
       const facts = await gatherDoctorFacts(user, o);
-      const findings = diagnose(facts, (s) => createHash('sha256').update(s).digest('hex'));
+      const findings = diagnose(facts, sha256);
       const plan = planFixes(facts, findings);
       diagnosed.set(user, { facts, plan });
       return { report: formatReport(facts, findings).trimEnd().split('\n'), plan };

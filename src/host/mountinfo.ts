@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 export interface MountEntry {
-  /** Where it is mounted (octal escapes such as \040 decoded). */
+  /** Where it is mounted, every octal escape decoded. */
   target: string;
   /** The filesystem type, e.g. ext4, tmpfs, proc. */
   fsType: string;
@@ -10,6 +10,10 @@ export interface MountEntry {
   options: string[];
 }
 
+/**
+ * The kernel writes a space, tab, newline and backslash in a path as \040 \011 \012 \134
+ * (seq_file's mangle); each \ooo is decoded in one pass, so \134040 stays a backslash and "040".
+ */
 const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 /** Parses mountinfo text: `id parent major:minor root target options [optional…] - type source superoptions`. */
@@ -39,4 +43,13 @@ export function mountOf(p: string, mounts: MountEntry[] = readMountInfo()): Moun
     if ((p === m.target || p.startsWith(m.target === '/' ? '/' : `${m.target}/`)) && (!best || m.target.length >= best.target.length)) best = m;
   }
   return best;
+}
+
+/** The mount points in this mount namespace. */
+export function mountPoints(): Set<string> {
+  return new Set(readMountInfo().map((m) => m.target));
+}
+
+export function isMountPoint(p: string): boolean {
+  return mountPoints().has(p);
 }
