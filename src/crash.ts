@@ -1,10 +1,11 @@
 // A bug's report: a few readable lines on the terminal, the whole trace in a file. The
-// bundle's stack frames can be megabytes of data: URL (scripts/build.mjs), so nothing from
+// bundle's frames name src/…:line through its source maps (scripts/build.mjs); nothing from
 // a frame reaches the terminal unshortened, whatever the frames look like.
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { quoteIfOdd } from './errors.ts';
 
@@ -12,21 +13,25 @@ const MAX_MESSAGE = 200;
 const MAX_FRAME = 120;
 const FRAMES = 3;
 
-/** The bundle's parts are imported from data: URLs; a frame keeps only its line and column. */
-function withoutDataUrls(s: string): string {
-  return s.replace(/data:[^,\s)]*,[A-Za-z0-9+/=%]*/g, '<bundle>');
+// The package's root: this file is src/crash.ts, or a chunk in dist/ once built.
+const ROOT_URL = new URL('..', import.meta.url);
+const ROOT = fileURLToPath(ROOT_URL);
+
+/** Paths in the package as `src/cli.ts:50:15`, wherever it is installed. */
+function withinPackage(s: string): string {
+  return s.split(ROOT_URL.href).join('').split(ROOT).join('');
 }
 
 /** A long or odd piece of text as one short line. */
 function short(s: string, max: number): string {
-  const one = quoteIfOdd(withoutDataUrls(s));
+  const one = quoteIfOdd(withinPackage(s));
   return one.length > max ? `${one.slice(0, max - 1)}…` : one;
 }
 
 /** The text to save: the stack (or whatever was thrown), with its causes. */
 function fullText(e: unknown): string {
   try {
-    return withoutDataUrls(inspect(e, { depth: 6, maxStringLength: 1_000_000, maxArrayLength: 200, breakLength: 120 }));
+    return withinPackage(inspect(e, { depth: 6, maxStringLength: 1_000_000, maxArrayLength: 200, breakLength: 120 }));
   } catch {
     return String(e);
   }
@@ -58,8 +63,22 @@ export function shortMessage(e: unknown): string {
   }
 }
 
-/** The lines to print for a bug: its message, a few frames, where the whole trace is. */
-export function internalErrorReport(e: unknown, dir = tmpdir()): string {
+/**
+ * Errors only a mistake in jailwizard's code throws (a missing property, an undefined
+ * function, a bad argument to Node): reported with frames, where a failed command or file
+ * operation is one line.
+ */
+export function isBug(e: unknown): boolean {
+  return e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError;
+}
+
+// One trace file per error, however many messages mention it.
+const reported = new WeakMap<object, string[]>();
+
+/** A few frames and where the whole trace is saved. */
+function details(e: unknown, dir: string): string[] {
+  const known = e !== null && typeof e === 'object' ? reported.get(e) : undefined;
+  if (known) return known;
   let frames: string[] = [];
   try {
     frames = String((e as Error)?.stack ?? '')
@@ -71,9 +90,17 @@ export function internalErrorReport(e: unknown, dir = tmpdir()): string {
     frames = [];
   }
   const saved = save(fullText(e), dir);
-  return [
-    `jailwizard: internal error (a bug; please report it): ${shortMessage(e)}`,
-    ...frames,
-    saved.file ? `  the whole trace is in ${saved.file}` : `  (the trace could not be saved in ${dir}: ${saved.error})`,
-  ].join('\n');
+  const lines = [...frames, saved.file ? `  the whole trace is in ${saved.file}` : `  (the trace could not be saved in ${dir}: ${saved.error})`];
+  if (e !== null && typeof e === 'object') reported.set(e, lines);
+  return lines;
+}
+
+/** The lines to print for a bug: its message, a few frames, where the whole trace is. */
+export function internalErrorReport(e: unknown, dir = tmpdir()): string {
+  return [`jailwizard: internal error (a bug; please report it): ${shortMessage(e)}`, ...details(e, dir)].join('\n');
+}
+
+/** A bug that failed a step (rolled back like any failure): the message, a few frames, the trace file. */
+export function bugReport(e: unknown, dir = tmpdir()): string {
+  return [`a bug (please report it): ${shortMessage(e)}`, ...details(e, dir)].join('\n');
 }
