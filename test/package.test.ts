@@ -14,7 +14,7 @@ const DIST = path.dirname(BIN);
 
 const PKG = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
 
-/** Imports the bundle in-process with a given argv, reporting what the guard did. */
+/** Imports the bin in-process with a given argv (and, to check its refusal, a fake Node version). */
 const inProcess = (args: string[], fakeNode?: string): string => `
 ${fakeNode ? `Object.defineProperty(process.versions, 'node', { value: '${fakeNode}' }); Object.defineProperty(process, 'version', { value: 'v${fakeNode}' });` : ''}
 process.argv = [process.argv[0], 'jailwizard', ...${JSON.stringify(args)}];
