@@ -73,10 +73,16 @@ export function isBug(e: unknown): boolean {
 }
 
 // One trace file per error, however many messages mention it.
-const reported = new WeakMap<object, string[]>();
+const reported = new WeakMap<object, Details>();
 
-/** A few frames and where the whole trace is saved. */
-function details(e: unknown, dir: string): string[] {
+interface Details {
+  /** The stack's frames, each shortened to one line. */
+  frames: string[];
+  /** Where the whole trace is, or why it could not be saved. */
+  saved: string;
+}
+
+function details(e: unknown, dir: string): Details {
   const known = e !== null && typeof e === 'object' ? reported.get(e) : undefined;
   if (known) return known;
   let frames: string[] = [];
@@ -84,23 +90,28 @@ function details(e: unknown, dir: string): string[] {
     frames = String((e as Error)?.stack ?? '')
       .split('\n')
       .filter((l) => /^\s+at /.test(l))
-      .slice(0, FRAMES)
-      .map((l) => `    ${short(l.trim(), MAX_FRAME)}`);
+      .map((l) => short(l.trim(), MAX_FRAME));
   } catch {
     frames = [];
   }
-  const saved = save(fullText(e), dir);
-  const lines = [...frames, saved.file ? `  the whole trace is in ${saved.file}` : `  (the trace could not be saved in ${dir}: ${saved.error})`];
-  if (e !== null && typeof e === 'object') reported.set(e, lines);
-  return lines;
+  const file = save(fullText(e), dir);
+  const d = { frames, saved: file.file ? `the whole trace is in ${file.file}` : `(the trace could not be saved in ${dir}: ${file.error})` };
+  if (e !== null && typeof e === 'object') reported.set(e, d);
+  return d;
 }
 
 /** The lines to print for a bug: its message, a few frames, where the whole trace is. */
 export function internalErrorReport(e: unknown, dir = tmpdir()): string {
-  return [`jailwizard: internal error (a bug; please report it): ${shortMessage(e)}`, ...details(e, dir)].join('\n');
+  const d = details(e, dir);
+  return [`jailwizard: internal error (a bug; please report it): ${shortMessage(e)}`, ...d.frames.slice(0, FRAMES).map((f) => `    ${f}`), `  ${d.saved}`].join('\n');
 }
 
-/** A bug that failed a step (rolled back like any failure): the message, a few frames, the trace file. */
+/**
+ * A bug that failed a step (rolled back like any failure), in one line like any step's
+ * failure: the message, the first frame in jailwizard's own code, and the trace file.
+ */
 export function bugReport(e: unknown, dir = tmpdir()): string {
-  return [`a bug (please report it): ${shortMessage(e)}`, ...details(e, dir)].join('\n');
+  const d = details(e, dir);
+  const where = d.frames.find((f) => !/\((node:|[^)]*node_modules\/)/.test(f)) ?? d.frames[0];
+  return `a bug (please report it): ${shortMessage(e)}${where ? `, ${where}` : ''}; ${d.saved}`;
 }
