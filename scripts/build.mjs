@@ -1,10 +1,12 @@
-// Bundles jailwizard into one executable file for npx: dist/jailwizard.mjs.
+// Builds jailwizard for npx into dist/: a small start-up file, dist/jailwizard.mjs (the bin),
+// and the program as ES module chunks beside it, each with an external source map.
 //
-// The file has two parts. A tiny start-up guard, written for any Node, checks the version
-// and answers --version and --help at once. The program itself (CLI, engine, Ink + React
-// wizard) follows as base64 text and is imported from a data: URL only when a command
-// runs: an old Node never parses it, and --version never compiles a megabyte of code.
-// Target node18: the distro Node of Debian 12 and Ubuntu 24.04 must run it.
+// The start-up file is written for any Node: it checks the version, answers --version and
+// --help, and draws the wizard's first frame before it imports the program. The program's
+// commands, execa, and the screens (Ink + React) are split into chunks that are imported
+// only when a command needs them (`import()` in src/cli.ts, src/run.ts, src/commands/wizard.ts).
+// Node maps a bug's stack frames back to src/…:line through the .map files (the start-up
+// file turns source maps on). Target node18: the distro Node of Debian 12 and Ubuntu 24.04.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,64 +15,54 @@ import { fileURLToPath } from 'node:url';
 // Paths are relative to the repo, wherever this is run from.
 process.chdir(fileURLToPath(new URL('..', import.meta.url)));
 
-const outfile = process.env.JAILWIZARD_OUTFILE ?? 'dist/jailwizard.mjs';
 const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
-mkdirSync('dist', { recursive: true });
-const stub = `${process.cwd()}/dist/react-devtools-core-stub.mjs`;
+// Chunk names carry a hash: old ones must not pile up in the package.
+rmSync('dist', { recursive: true, force: true });
+mkdirSync('dist');
+const stub = `${process.cwd()}/dist/.react-devtools-core-stub.mjs`;
 writeFileSync(stub, 'export default {};\n');
 
-/** One program part as ESM text; React's CommonJS gets a require() anchored at the guard. */
-async function bundle(entry, plugins = []) {
-  const result = await build({
-    absWorkingDir: process.cwd(),
-    entryPoints: [entry],
-    write: false,
-    outfile: 'dist/part.mjs',
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node18',
-    minify: true,
-    legalComments: 'none',
-    // NODE_ENV: React's production build (its development build checks every element and is
-    // several times slower per key on a busy server).
-    define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
-    alias: { 'react-devtools-core': stub },
-    // A data: URL cannot anchor createRequire, so the guard passes its own file URL.
-    banner: {
-      js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(globalThis.__jailwizardUrl);",
-    },
-    jsx: 'automatic',
-    plugins,
-    logLevel: 'warning',
-  });
-  return result.outputFiles[0].contents;
-}
-
-// The core (CLI and engine) leaves the screens out: the guard hands them over on demand.
-const screensApart = {
-  name: 'screens-apart',
-  setup(b) {
-    b.onResolve({ filter: /\/tui\.ts$/ }, (args) => ({ path: args.path, external: true }));
-    b.onResolve({ filter: /^execa$/ }, (args) => ({ path: args.path, external: true }));
-  },
-};
-const program = await bundle('src/main.ts', [screensApart]);
-const tui = await bundle('src/tui.ts');
-// execa, too: only commands that spawn a process compile it.
-writeFileSync('dist/.execa-entry.mjs', "export * from 'execa';\n");
-const execaPart = await bundle('dist/.execa-entry.mjs');
-rmSync('dist/.execa-entry.mjs');
+await build({
+  absWorkingDir: process.cwd(),
+  entryPoints: { program: 'src/main.ts' },
+  outdir: 'dist',
+  // Chunks sit beside the bin, so a chunk's own URL finds the package root (src/crash.ts).
+  chunkNames: '[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node18',
+  // Whitespace and syntax only: names stay readable in a trace, and the maps stay small
+  // (no sources inside: a frame needs only the file and line).
+  minifyWhitespace: true,
+  minifySyntax: true,
+  sourcemap: 'linked',
+  sourcesContent: false,
+  legalComments: 'none',
+  // NODE_ENV: React's production build (its development build checks every element and is
+  // several times slower per key on a busy server).
+  define: { JAILWIZARD_VERSION: JSON.stringify(pkg.version), 'process.env.DEV': '"false"', 'process.env.NODE_ENV': '"production"' },
+  alias: { 'react-devtools-core': stub },
+  // React and some of Ink's dependencies are CommonJS and call require().
+  banner: { js: "import { createRequire as __jwCreateRequire } from 'node:module';\nconst require = __jwCreateRequire(import.meta.url);" },
+  jsx: 'automatic',
+  logLevel: 'warning',
+});
+rmSync(stub);
 
 // --help is the CLI's own text, taken from the program so the two cannot differ.
-const tmp = `${process.cwd()}/dist/.program-for-help.mjs`;
-writeFileSync(tmp, program);
-const help = execFileSync(process.execPath, ['--input-type=module', '-e', `globalThis.__jailwizardUrl = ${JSON.stringify(`file://${tmp}`)}; process.argv = [process.argv[0], 'x', '--help']; await import(${JSON.stringify(`file://${tmp}`)});`], { encoding: 'utf8' });
-rmSync(tmp);
+const help = execFileSync(process.execPath, ['--input-type=module', '-e', `process.argv = [process.argv[0], 'x', '--help']; await import(${JSON.stringify(new URL('../dist/program.mjs', import.meta.url).href)});`], { encoding: 'utf8' });
+// The splash skips the values of the CLI's string flags when it looks for a command: the
+// list comes from the CLI's own table (src/commands/flags.ts), so the two cannot differ.
+const flags = await build({ entryPoints: ['src/commands/flags.ts'], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'warning' });
+const { VALUED_FLAGS: valued } = await import(`data:text/javascript,${encodeURIComponent(flags.outputFiles[0].text)}`);
 
-const guard = `#!/usr/bin/env node
-// jailwizard ${pkg.version}. This part runs on any Node: it checks the version and answers
-// --version and --help; the program, below, is loaded only for a real command.
+const bin = `#!/usr/bin/env node
+// jailwizard ${pkg.version}. This file runs on any Node: it checks the version and answers
+// --version and --help; the program (./program.mjs and its chunks) is imported only for a
+// real command.
 function main() {
 var v = process.versions.node.split('.').map(Number);
 if (v[0] < 18 || (v[0] === 18 && v[1] < 19)) {
@@ -83,23 +75,20 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 } else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h' || args[0] === 'help')) {
   process.stdout.write(${JSON.stringify(help)});
 } else {
-  globalThis.__jailwizardUrl = import.meta.url;
-  globalThis.__jailwizardTui = function () { return import('data:text/javascript;base64,' + TUI); };
-  var execaLoaded;
-  globalThis.__jailwizardExeca = function () { return execaLoaded || (execaLoaded = import('data:text/javascript;base64,' + EXECA)); };
+  // A bug's stack frames name src/…:line (the chunks' .map files), for modules loaded from here on.
+  if (process.setSourceMapsEnabled) process.setSourceMapsEnabled(true);
   splash(args);
-  import('data:text/javascript;base64,' + PROGRAM).catch(function (e) {
+  import('./program.mjs').catch(function (e) {
     process.stderr.write('jailwizard: internal error (a bug; please report it):\\n' + (e && e.stack || e) + '\\n');
     process.exit(1);
   });
 }
 }
-`;
+
 // The wizard's first frame, drawn before the program is even compiled; the wizard erases
-// it just before Ink draws the same frame (src/commands/wizard.tsx).
-const splash = `
+// it just before Ink draws the same frame (src/commands/wizard.ts).
 function splash(args) {
-  var valued = ['--config', '--sshd-config', '--state-dir', '--sshd-log'];
+  var valued = ${JSON.stringify(valued)};
   for (var i = 0; i < args.length; i++) {
     if (valued.indexOf(args[i]) >= 0) i++;
     else if (args[i].charAt(0) !== '-' && args[i] !== 'wizard') return;
@@ -112,7 +101,8 @@ function splash(args) {
   process.stdout.write(title + '\\n\\n' + (unicode ? '\\u280b' : '|') + ' Checking this host' + (unicode ? '\\u2026' : '...') + '\\n');
   globalThis.__jailwizardSplash = 3;
 }
+
+main();
 `;
-const b64 = (bytes) => JSON.stringify(Buffer.from(bytes).toString('base64'));
-writeFileSync(outfile, `${guard}${splash}var PROGRAM = ${b64(program)};\nvar TUI = ${b64(tui)};\nvar EXECA = ${b64(execaPart)};\nmain();\n`);
-chmodSync(outfile, 0o755);
+writeFileSync('dist/jailwizard.mjs', bin);
+chmodSync('dist/jailwizard.mjs', 0o755);

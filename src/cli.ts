@@ -5,6 +5,7 @@ import { EXIT, ExternalError, Interrupted, UserError, formatUserError, oneLine, 
 import { internalErrorReport } from './crash.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
+import { OPTIONS } from './commands/flags.ts';
 
 declare const JAILWIZARD_VERSION: string;
 const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';
@@ -44,28 +45,6 @@ Options for every command:
 Exit codes: 0 ok, 1 failed and rolled back, 2 bad input (nothing changed),
 4 rollback incomplete (manual commands printed), 128+N killed by signal N after rollback.
 `;
-
-const OPTIONS = {
-  config: { type: 'string' },
-  yes: { type: 'boolean', short: 'y' },
-  'dry-run': { type: 'boolean' },
-  'no-test': { type: 'boolean' },
-  'keep-user': { type: 'boolean' },
-  'keep-home': { type: 'boolean' },
-  json: { type: 'boolean' },
-  fix: { type: 'boolean' },
-  'sshd-log': { type: 'string' },
-  all: { type: 'boolean' },
-  'install-hook': { type: 'boolean' },
-  'from-apt-hook': { type: 'boolean' },
-  'sshd-config': { type: 'string' },
-  'state-dir': { type: 'string' },
-  'syslog-config': { type: 'string' },
-  format: { type: 'string' },
-  out: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean', short: 'V' },
-} as const;
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) throw new UserError('jailwizard changes users, sshd and /srv, so it must run as root', 'run it with sudo');

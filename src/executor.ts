@@ -9,6 +9,7 @@ import { run, runOk } from './run.ts';
 import { lastLine, parseEffective, readPid, runSshdCheck } from './sshd-config.ts';
 import { parseShow } from './sshd-service.ts';
 import { Interrupted, UserError, signalExitCode } from './errors.ts';
+import { bugReport, isBug } from './crash.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { isMountPoint } from './host/mountinfo.ts';
 import { sha256 } from './host/hash.ts';
@@ -65,6 +66,8 @@ export { Interrupted, signalExitCode };
 
 /** A failure in words a sysadmin can act on; ENOSPC in particular says the disk is full. */
 export function explain(e: unknown): string {
+  // A bug's message alone would hide where it is: a few src/ frames and the trace file.
+  if (isBug(e)) return bugReport(e);
   const err = e as NodeJS.ErrnoException & { stderrTail?: string };
   if (err?.code === 'ENOSPC' || /No space left on device/i.test(String(err?.message))) {
     return `the disk is full (no space left on device${err.path ? ` writing ${err.path}` : ''})`;
@@ -73,8 +76,11 @@ export function explain(e: unknown): string {
   return err instanceof Error ? err.message : String(e);
 }
 
-/** Test-only switch: fail at a step (1-based), so every rollback path is exercised. */
-function testHook(name: 'JAILWIZARD_FAIL_AT'): number | undefined {
+/**
+ * Test-only switches: fail at a step (1-based), so every rollback path is exercised; or
+ * throw there as a bug in jailwizard's code would (its report names src/executor.ts).
+ */
+function testHook(name: 'JAILWIZARD_FAIL_AT' | 'JAILWIZARD_BUG_AT'): number | undefined {
   const v = process.env[name];
   return v ? Number(v) : undefined;
 }
@@ -175,6 +181,7 @@ export class Executor {
   /** Runs every step of the plan. On failure it throws StepFailed or Interrupted; the caller rolls back. */
   async apply(plan: Plan): Promise<void> {
     const failAt = testHook('JAILWIZARD_FAIL_AT');
+    const bugAt = testHook('JAILWIZARD_BUG_AT');
     for (const [k, step] of plan.steps.entries()) {
       this.checkAborted();
       const n = ++this.stepCount;
@@ -191,6 +198,7 @@ export class Executor {
         for (const [i, a] of step.actions.entries()) {
           this.checkAborted();
           if (failAt === n && i === step.actions.length - 1) throw new Error(`forced failure at step ${n} (JAILWIZARD_FAIL_AT)`);
+          if (bugAt === n && i === step.actions.length - 1) throw new TypeError(`forced bug at step ${n} (JAILWIZARD_BUG_AT)`);
           await checkPrecondition(a.pre);
           done.started = i + 1;
           await perform(a.effect);

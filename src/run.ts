@@ -29,7 +29,7 @@ export async function run(argv: readonly string[], opts: RunOptions = {}): Promi
   if (!file) throw new Error('run: empty argv');
   const interruptsBefore = interruptCount();
   // Loaded on first use: commands that spawn nothing (update with nothing to do) skip it.
-  const { execa } = await loadExeca();
+  const { execa } = await import('execa');
   const r = await execa(file, args, {
     reject: false,
     stdin: opts.input === undefined ? 'ignore' : 'pipe',
@@ -60,12 +60,4 @@ export async function runOk(argv: readonly string[], opts: RunOptions = {}): Pro
   const r = await run(argv, opts);
   if (r.exitCode !== 0) throw new ExternalError(argv, r.stderr || r.stdout, r.exitCode);
   return r;
-}
-
-type Execa = typeof import('execa');
-
-/** The bundle's start-up guard keeps execa as a part of its own (scripts/build.mjs). */
-function loadExeca(): Promise<Execa> {
-  const fromGuard = (globalThis as { __jailwizardExeca?: () => Promise<Execa> }).__jailwizardExeca;
-  return fromGuard ? fromGuard() : import('execa');
 }

@@ -15,9 +15,9 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Pr
   // chalk reads FORCE_COLOR when Ink loads; it does not look at NO_COLOR itself.
   if (!caps.color) process.env.FORCE_COLOR = '0';
   // Loading Ink and React takes longer than the admin should wait for a first frame: the
-  // start-up guard (scripts/build.mjs) has drawn the same first frame by hand. Erase it
+  // start-up file (scripts/build.mjs) has drawn the same first frame by hand. Erase it
   // just before Ink draws.
-  const { render, createElement, App } = await loadTui();
+  const { render, createElement, App } = await import('../tui.ts');
   const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   // From the parsed options: `--state-dir=/x` and `--state-dir /x` alike.
@@ -50,12 +50,4 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Pr
       if (!done) resolve(EXIT.ok);
     });
   });
-}
-
-type Tui = typeof import('../tui.ts');
-
-/** The bundle's start-up guard supplies the screen part; from source, import it directly. */
-function loadTui(): Promise<Tui> {
-  const fromGuard = (globalThis as { __jailwizardTui?: () => Promise<Tui> }).__jailwizardTui;
-  return fromGuard ? fromGuard() : import('../tui.ts');
 }
