@@ -5,6 +5,8 @@
 // `chmod` and `setfacl` runs too): never through a link in a dir a user can change, owner
 // and mode through an fd. Where the sh line would follow such a link, the executor refuses.
 
+import type { ActionRole } from './model/action-role.ts';
+
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
   /**
@@ -83,6 +85,8 @@ export interface Action {
   undoIf?: Precondition;
   /** Undos of sshd reloads run once, after every other undo. */
   deferUndo?: boolean;
+  /** What the action is part of (apply sets it on every action it records); remove reads it. */
+  role?: ActionRole;
 }
 
 export interface Step {

@@ -8,6 +8,7 @@ import { badStateFile, checkRecord } from './state-check.ts';
 import { UserError } from './errors.ts';
 import type { Answers, Tool } from './types.ts';
 import type { GateGrant } from './gate.ts';
+import { withRoles } from './model/action-role.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
 
@@ -65,7 +66,8 @@ function parseRecord(p: string): JailRecord {
   } catch (e) {
     throw badStateFile("jailwizard's record", p, (e as Error).message, 'restore it from a backup, or move it out of the state dir if that jail is gone');
   }
-  return checkRecord<JailRecord>(data, p, checkShape);
+  // A record of an older jailwizard has no roles on its actions: they are worked out here, once.
+  return withRoles(checkRecord<JailRecord>(data, p, checkShape));
 }
 
 export function readRecord(stateDir: string, user: string): JailRecord | undefined {

@@ -72,8 +72,8 @@ export function privilegedGroupsOf(user: PasswdEntry, groups: HostFacts['groups'
 export function accountStage({ a, facts, user, steps }: Pick<ApplyContext, 'a' | 'facts' | 'user' | 'steps'>): void {
   const userActions: Action[] = [];
   if (!user.exists) {
-    userActions.push(
-      runAction(
+    userActions.push({
+      ...runAction(
         // No subordinate ids: a jailed user runs no containers, and /etc/subuid and /etc/subgid
         // stay untouched (userdel would rewrite them in its own order on a host with history).
         ['useradd', '--uid', String(user.uid), '--user-group', '--no-create-home', '--home-dir', user.home, '--shell', user.shell, '--password', '*', '--comment', user.gecos, '-K', 'SUB_UID_COUNT=0', '-K', 'SUB_GID_COUNT=0', user.name],
@@ -81,7 +81,8 @@ export function accountStage({ a, facts, user, steps }: Pick<ApplyContext, 'a' |
         { kind: 'user-absent', user: user.name },
         { kind: 'user-present', user: user.name },
       ),
-    );
+      role: 'account',
+    });
   } else {
     const old = facts.passwd.find((p) => p.name === a.user)!;
     if (old.shell !== user.shell) userActions.push(runAction(['usermod', '--shell', user.shell, user.name], [['usermod', '--shell', old.shell, user.name]]));

@@ -2,6 +2,7 @@
 // nothing and runs nothing, so its output can be snapshot-tested and previewed exactly.
 // The plan is made by named stages, in order, over one context.
 import type { Plan } from '../../effects.ts';
+import type { ActionRole } from '../../model/action-role.ts';
 import type { HostFacts } from '../../host-facts.ts';
 import { jailWide } from '../../plan-options.ts';
 import { checkSharedJailPaths } from '../../shared-jail.ts';
@@ -21,25 +22,28 @@ import { recordStage } from './record.ts';
 import { sshdStage } from './sshd.ts';
 import { gateGrant } from './tools.ts';
 
-/** The stages of an apply plan, in the order their steps run. */
-export const APPLY_STAGES: readonly { name: string; stage: ApplyStage }[] = [
-  { name: 'packages', stage: packagesStage },
-  { name: 'account', stage: accountStage },
-  { name: 'keys', stage: keysStage },
-  { name: 'jail-root', stage: jailRootStage },
-  { name: 'etc', stage: etcStage },
-  { name: 'devices', stage: devicesStage },
-  { name: 'user-dirs', stage: userDirsStage },
-  { name: 'gate', stage: gateStage },
-  { name: 'option-files', stage: optionFilesStage },
-  { name: 'layout', stage: layoutStep },
-  { name: 'copies', stage: copiesStage },
-  { name: 'stale', stage: staleStage },
-  { name: 'mounts', stage: mountsStage },
-  { name: 'noexec', stage: noexecStage },
-  { name: 'logging', stage: loggingStage },
-  { name: 'sshd', stage: sshdStage },
-  { name: 'record', stage: recordStage },
+/**
+ * The stages of an apply plan, in the order their steps run. `role`: what the actions of the
+ * steps a stage adds are part of (unless the stage says otherwise for one), for remove.
+ */
+export const APPLY_STAGES: readonly { name: string; role: ActionRole; stage: ApplyStage }[] = [
+  { name: 'packages', role: 'package', stage: packagesStage },
+  { name: 'account', role: 'user', stage: accountStage },
+  { name: 'keys', role: 'keys', stage: keysStage },
+  { name: 'jail-root', role: 'jail', stage: jailRootStage },
+  { name: 'etc', role: 'jail', stage: etcStage },
+  { name: 'devices', role: 'jail', stage: devicesStage },
+  { name: 'user-dirs', role: 'jail', stage: userDirsStage },
+  { name: 'gate', role: 'jail', stage: gateStage },
+  { name: 'option-files', role: 'jail', stage: optionFilesStage },
+  { name: 'layout', role: 'jail', stage: layoutStep },
+  { name: 'copies', role: 'copy', stage: copiesStage },
+  { name: 'stale', role: 'copy', stage: staleStage },
+  { name: 'mounts', role: 'mount', stage: mountsStage },
+  { name: 'noexec', role: 'mount', stage: noexecStage },
+  { name: 'logging', role: 'logging', stage: loggingStage },
+  { name: 'sshd', role: 'sshd', stage: sshdStage },
+  { name: 'record', role: 'record', stage: recordStage },
 ];
 
 /** The context every stage works on; refuses bad input (exit 2) before anything is planned. */
@@ -57,6 +61,11 @@ export function applyContext(a: Answers, facts: HostFacts, opts: PlanOptions): A
 
 export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan {
   const ctx = applyContext(a, facts, opts);
-  for (const { stage } of APPLY_STAGES) if (stage(ctx) === 'stop') break;
+  for (const { stage, role } of APPLY_STAGES) {
+    const before = ctx.steps.length;
+    const stop = stage(ctx) === 'stop';
+    for (const st of ctx.steps.slice(before)) st.actions = st.actions.map((x) => (x.role ? x : { ...x, role }));
+    if (stop) break;
+  }
   return { command: 'apply', user: a.user, steps: ctx.steps, notes: ctx.notes };
 }

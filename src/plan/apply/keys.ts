@@ -1,10 +1,11 @@
 // Stage "keys": the authorized keys, outside the jail and root-owned so the user cannot change them.
 import path from 'node:path';
+import { AUTHORIZED_KEYS_DIR } from '../../model/action-role.ts';
 import { keyLine } from '../../plan-options.ts';
 import { ensureDir, ensureFile, sharedDir } from './actions.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 
-export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';
+export { AUTHORIZED_KEYS_DIR } from '../../model/action-role.ts';
 
 export function keysStage({ a, facts, opts, user, steps }: Pick<ApplyContext, 'a' | 'facts' | 'opts' | 'user' | 'steps'>): void {
   const keysPath = path.join(AUTHORIZED_KEYS_DIR, user.name);
