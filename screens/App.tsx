@@ -1,12 +1,10 @@
 // The wizard's root: one reducer, one root of input (Ctrl+C, Esc: KeysRoot), and the effects that
 // talk to the engine. Each screen is a thin component: props in, callbacks out.
-import React, { useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import React, { useEffect, useLayoutEffect, useReducer, useRef } from 'react';
 import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Draft } from '../src/wizard/state.ts';
 import type { Key } from '../src/wizard/keys.ts';
 import { KeysRoot } from './keyboard.tsx';
 import type { Services } from '../src/wizard/services.ts';
-import type { ConnectTarget } from '../src/connect-target.ts';
-import type { Preflight } from '../src/wizard/preflight.ts';
 import type { Plan } from '../src/effects.ts';
 import { UiContext, Frame, frameBodyRows, useSize, type Ui } from './ui.tsx';
 import { PreflightScreen } from './Preflight.tsx';
@@ -49,23 +47,16 @@ const REPAIR_HINTS = 'enter choose/next · ctrl+c quit (rolls back a running fix
 
 export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps): React.JSX.Element {
   const [s, dispatch] = useReducer(reducer, initialDraft, initialState);
-  const [preflight, setPreflight] = useState<Preflight>();
-  const [rollingBack, setRollingBack] = useState(false);
-  const [keyLabels, setKeyLabels] = useState<Record<string, string>>({});
-  const [saved, setSaved] = useState<string>();
-  const [answersPath, setAnswersPath] = useState<string>();
-  const [target, setTarget] = useState<ConnectTarget>({ host: 'this-host', port: 22, from: 'fqdn' });
-  // "Repair a jail" from the first screen: doctor, interactively, instead of the make flow.
-  const [repairing, setRepairing] = useState(false);
   const pendingAnswer = useRef<((go: boolean) => void) | undefined>(undefined);
   const { rows, columns } = useSize();
   // The keys chosen so far, for the duplicate check of the next entry (checks are async).
   const keysNow = useRef(s.draft.authorizedKeys);
   keysNow.current = s.draft.authorizedKeys;
   const running = (s.screen === 'run' || s.screen === 'test') && !s.outcome;
+  const { repairing } = s;
 
   useEffect(() => {
-    void services.preflight().then(setPreflight);
+    void services.preflight().then((preflight) => dispatch({ type: 'preflight', preflight }));
   }, [services]);
 
   // A layout effect's cleanup runs inside the unmount itself, before a signal ends the process.
@@ -81,7 +72,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
       (plan) => live && dispatch({ type: 'plan-ready', plan }),
       (e: Error & { hint?: string }) => live && dispatch({ type: 'plan-failed', message: e.message, hint: e.hint }),
     );
-    setSaved(undefined);
+    dispatch({ type: 'saved', path: undefined });
     return () => {
       live = false;
     };
@@ -91,7 +82,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
   useEffect(() => {
     if (s.screen !== 'run' || !s.plan) return;
     const answers = draftToAnswers(s.draft);
-    void services.connectTarget().then(setTarget, () => {});
+    void services.connectTarget().then((target) => dispatch({ type: 'connect-target', target }), () => {});
     void services
       .execute(answers, s.plan, {
         listener: (event) => dispatch({ type: 'exec', event }),
@@ -104,7 +95,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
         onProbe: (result) => dispatch({ type: 'probe', result }),
       })
       .then((outcome) => {
-        if (outcome.ok) setAnswersPath(services.saveAnswers(answers, 'state'));
+        if (outcome.ok) dispatch({ type: 'answers-saved', path: services.saveAnswers(answers, 'state') });
         dispatch(outcome.ok ? { type: 'finished', ok: true, exitCode: 0 } : { type: 'finished', ok: false, exitCode: outcome.exitCode, error: outcome.error, manual: outcome.manual });
         // A signal (SIGHUP: the terminal is gone) ends the program once rolled back.
         if (!outcome.ok && outcome.exitCode >= 128) onExit(outcome.exitCode, outcome.error);
@@ -147,16 +138,16 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
       case 'preflight':
         return (
           <PreflightScreen
-            data={preflight}
+            data={s.preflight}
             rows={bodyRows}
-            rollingBack={rollingBack}
+            rollingBack={s.rollingBackUnfinished}
             onContinue={() => dispatch({ type: 'next' })}
-            onRepair={() => setRepairing(true)}
+            onRepair={() => dispatch({ type: 'repair' })}
             onRollback={() => {
-              setRollingBack(true);
+              dispatch({ type: 'rolling-back-unfinished', value: true });
               void services.rollbackUnfinished().then(async () => {
-                setRollingBack(false);
-                setPreflight(await services.preflight());
+                dispatch({ type: 'rolling-back-unfinished', value: false });
+                dispatch({ type: 'preflight', preflight: await services.preflight() });
               });
             }}
           />
@@ -212,13 +203,12 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
           <AccessScreen
             user={d.user}
             bodyRows={bodyRows}
-            keys={d.authorizedKeys.map((line) => ({ line, label: keyLabels[line] ?? line.slice(0, 40) }))}
+            keys={d.authorizedKeys.map((line) => ({ line, label: s.keyLabels[line] ?? line.slice(0, 40) }))}
             onAdd={async (text) => {
               const r = await services.checkKeys(text, keysNow.current);
               if ('error' in r) return r;
               const added = r.lines.flatMap((k) => (k.status === 'added' ? [k] : []));
-              setKeyLabels((m) => ({ ...m, ...Object.fromEntries(added.map((k) => [k.line, k.label])) }));
-              for (const k of added) dispatch({ type: 'add-key', key: k.line });
+              for (const k of added) dispatch({ type: 'add-key', key: k.line, label: k.label });
               keysNow.current = [...keysNow.current, ...added.map((k) => k.line)];
               return r.lines;
             }}
@@ -245,10 +235,10 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
             plan={s.plan}
             error={s.planError}
             height={height}
-            saved={saved}
+            saved={s.saved}
             onConfirm={() => dispatch({ type: 'next' })}
-            onSaveScript={() => s.plan && setSaved(services.saveScript(s.plan))}
-            onSaveAnswers={() => setSaved(services.saveAnswers(draftToAnswers(d), 'cwd'))}
+            onSaveScript={() => s.plan && dispatch({ type: 'saved', path: services.saveScript(s.plan) })}
+            onSaveAnswers={() => dispatch({ type: 'saved', path: services.saveAnswers(draftToAnswers(d), 'cwd') })}
           />
         );
       case 'run':
@@ -269,10 +259,10 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
         return (
           <SummaryScreen
             answers={draftToAnswers(d)}
-            host={target.host}
-            port={target.port}
+            host={s.target.host}
+            port={s.target.port}
             passed={s.probes.filter((p) => p.ok).length}
-            answersPath={answersPath}
+            answersPath={s.answersPath}
             extraFlags={services.extraFlags}
             onExit={(text) => onExit(0, undefined, text)}
           />

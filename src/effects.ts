@@ -6,6 +6,8 @@
 // and mode through an fd. Where the sh line would follow such a link, the executor refuses.
 import { octal } from './host/mode.ts';
 
+import type { ActionRole } from './model/action-role.ts';
+
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
   /**
@@ -85,6 +87,8 @@ export interface Action {
   undoIf?: Precondition;
   /** Undos of sshd reloads run once, after every other undo. */
   deferUndo?: boolean;
+  /** What the action is part of (apply sets it on every action it records); remove reads it. */
+  role?: ActionRole;
 }
 
 export interface Step {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Action, Effect, Plan, Step } from './effects.ts';
 import type { JailRecord, RetiredUid } from './state.ts';
 import { quarantineDir, recordPath, retiredUidsPath } from './state.ts';
-import { AUTHORIZED_KEYS_DIR } from './plan.ts';
+import { AUTHORIZED_KEYS_DIR, withRoles } from './model/action-role.ts';
 import { inside, systemdUnitForPath } from './plan-options.ts';
 import { UserError } from './errors.ts';
 import { reloadEffect, type SshdReload } from './sshd-service.ts';
@@ -95,11 +95,6 @@ function inverse(a: Action, f: RemoveFacts): Action[] {
   }
 }
 
-/** A `run` that belongs to a bind mount's persistence (systemctl enable/daemon-reload of a mount unit). */
-function isMountUnitRun(e: Effect): boolean {
-  return e.kind === 'run' && e.argv[0] === 'systemctl' && (e.argv[1] === 'daemon-reload' || (e.argv[2] ?? '').endsWith('.mount'));
-}
-
 export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions): Plan {
   const steps: Step[] = [];
   const notes: string[] = [];
@@ -129,9 +124,12 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
   const movedOut = (p: string): boolean => ownDirs.some((d) => d.path === p && d.hasFiles) || (!shared && f.sharedDirs.some((d) => d.path === p && d.hasFiles));
   const jailNamesFile = (p: string): boolean => p === path.join(jailRoot, 'etc/passwd') || p === path.join(jailRoot, 'etc/group');
 
-  for (const a of [...rec.actions].reverse()) {
+  // Records are read with roles (src/state.ts); one made some other way gets them here.
+  for (const a of [...withRoles(rec).actions].reverse()) {
     const e = a.effect;
+    const role = a.role;
     const p = 'path' in e ? e.path : e.kind === 'mount' || e.kind === 'umount' ? e.target : undefined;
+    // Checks and reloads leave nothing to undo.
     if (e.kind === 'sshd-validate' || e.kind === 'sshd-expect' || e.kind === 'sshd-reload' || e.kind === 'daemon-restart') continue;
     // One inverse per path, from its latest action; a mount point is a dir as well, so mounts count apart.
     const key = e.kind === 'mount' ? `mount:${p}` : e.kind === 'line-add' ? `line:${e.path}:${e.line}` : p;
@@ -145,67 +143,70 @@ export function planRemove(rec: JailRecord, f: RemoveFacts, opts: RemoveOptions)
       if (shared) handOver(f.sharers[0]!, a);
       return shared;
     };
-    // The noexec bind of the user's own dirs is the user's, shared jail or not: it goes before the dirs move out.
-    if (e.kind === 'mount') {
-      if (isOwn(e.target) || !jailWide()) mounts.push({ effect: { kind: 'umount', target: e.target }, undo: [e], pre: { kind: 'none' } });
-      continue;
-    }
-    if (e.kind === 'line-add') {
-      if (isOwn(e.line.split(' ')[1] ?? '') || !jailWide()) mounts.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
-      continue;
-    }
-    if (e.kind === 'run') {
-      if (e.argv[0] === 'chown' || e.argv[0] === 'chmod') {
-        const target = e.argv[e.argv.length - 1]!;
-        if (inside(target, jailRoot) && !keepHomePaths(target)) continue; // removed with the jail
-        jail.push(...inverse(a, f));
-      } else if (isMountUnitRun(e)) {
-        if (ownUnits.has(e.argv[2] ?? '') || !jailWide()) mounts.push(...inverse(a, f));
-      } else if (e.argv[0] === 'useradd') {
-        if (!opts.keepUser && f.userExists) user.push({ ...inverse(a, f)[0]!, pre: { kind: 'user-present', user: rec.user } });
-      } else if (['usermod', 'gpasswd', 'chage'].includes(e.argv[0]!)) {
-        user.push(...inverse(a, f));
-      } else if (a.undo.length > 0) {
-        // Anything else with an undo (a package install) is the jail's, not the user's.
-        if (!jailWide()) user.push(...inverse(a, f));
-      }
-      continue;
-    }
-    if (p === undefined) continue;
-    if (e.kind === 'mkdir' && !inside(p, jailRoot)) {
+    if (e.kind === 'mkdir' && !inside(e.path, jailRoot)) {
       // A dir outside the jail that others may use too: the jail's parents, the keys dir, the drop-in dir.
-      if (keepHomePaths(p) || !f.existing.has(p)) continue;
-      const fate = outsideDirFate(p, rec, f, [...sshd, ...keys, ...jail]);
+      if (keepHomePaths(e.path) || !f.existing.has(e.path)) continue;
+      const fate = outsideDirFate(e.path, rec, f, [...sshd, ...keys, ...jail]);
       if (fate.heir) handOver(fate.heir, a);
-      else if (fate.stays.length > 0) notes.push(`${p} stays: it holds ${namesList(fate.stays)}, which jailwizard did not put there.`);
-      else (p === path.dirname(rec.dropIn) ? sshd : inside(p, AUTHORIZED_KEYS_DIR) ? keys : jail).push({ effect: { kind: 'rmdir', path: p, ifEmpty: true }, undo: [e], pre: { kind: 'dir', path: p } });
+      else if (fate.stays.length > 0) notes.push(`${e.path} stays: it holds ${namesList(fate.stays)}, which jailwizard did not put there.`);
+      else (role === 'sshd' ? sshd : role === 'keys' ? keys : jail).push({ effect: { kind: 'rmdir', path: e.path, ifEmpty: true }, undo: [e], pre: { kind: 'dir', path: e.path } });
       continue;
     }
-    if (p === rec.dropIn) {
-      sshd.push(...inverse(a, f));
-    } else if (inside(p, AUTHORIZED_KEYS_DIR)) {
-      keys.push(...inverse(a, f));
-    } else if (a.undo.some((u) => u.kind === 'unlink' && u.path === socket)) {
-      // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
-      if (jailWide() || !f.existing.has(p)) continue;
-      const apply = a.undo.find((u) => u.kind === 'run' || u.kind === 'daemon-restart')!;
-      logging.push(
-        { effect: { kind: 'unlink', path: p }, undo: [{ kind: 'restore', path: p }, apply], pre: { kind: 'none' } },
-        { effect: apply, undo: [], pre: { kind: 'none' } },
-        { effect: { kind: 'unlink', path: socket }, undo: [], pre: { kind: 'none' } },
-      );
-    } else if (inside(p, '/etc/systemd/system')) {
-      if (ownUnits.has(path.basename(p)) || !jailWide()) mounts.push(...inverse(a, f));
-    } else if (shared && jailNamesFile(p)) {
-      handOver(f.sharers[0]!, a);
-    } else {
-      if (keepHomePaths(p)) continue;
-      if (movedOut(p)) continue; // moved out below, not rmdir'ed
-      if (shared && !isOwn(p)) {
-        handOver(f.sharers[0]!, a);
-        continue;
+    switch (role) {
+      case 'account':
+        if (!opts.keepUser && f.userExists) user.push(...inverse(a, f).map((x): Action => ({ ...x, pre: { kind: 'user-present', user: rec.user } })));
+        break;
+      case 'user':
+        user.push(...inverse(a, f));
+        break;
+      case 'package':
+        // A package install is the jail's, not the user's: it stays while others share the jail.
+        if (a.undo.length > 0 && !jailWide()) user.push(...inverse(a, f));
+        break;
+      case 'sshd':
+        if (p === rec.dropIn) sshd.push(...inverse(a, f));
+        break;
+      case 'logging':
+        // The syslog drop-in: it goes, the daemon lets go of the socket, the socket goes.
+        // Its check and restart (runs without an undo) leave nothing to undo.
+        if (e.kind === 'run' || p === undefined || jailWide() || !f.existing.has(p)) break;
+        logging.push(
+          { effect: { kind: 'unlink', path: p }, undo: [{ kind: 'restore', path: p }, a.undo.find((u) => u.kind === 'run' || u.kind === 'daemon-restart')!], pre: { kind: 'none' } },
+          { effect: a.undo.find((u) => u.kind === 'run' || u.kind === 'daemon-restart')!, undo: [], pre: { kind: 'none' } },
+          { effect: { kind: 'unlink', path: socket }, undo: [], pre: { kind: 'none' } },
+        );
+        break;
+      case 'mount': {
+        // The noexec bind of the user's own dirs is the user's, shared jail or not: it goes before the dirs move out.
+        const own = e.kind === 'mount' ? isOwn(e.target) : e.kind === 'line-add' ? isOwn(e.line.split(' ')[1] ?? '') : ownUnits.has(e.kind === 'run' ? (e.argv[2] ?? '') : path.basename(p ?? ''));
+        if (own || !jailWide()) {
+          if (e.kind === 'mount') mounts.push({ effect: { kind: 'umount', target: e.target }, undo: [e], pre: { kind: 'none' } });
+          else if (e.kind === 'line-add') mounts.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
+          else mounts.push(...inverse(a, f));
+        }
+        break;
       }
-      jail.push(...inverse(a, f));
+      case 'keys':
+      case 'jail':
+      case 'copy':
+      case 'record':
+        if (e.kind === 'run') {
+          // An owner or mode change of a dir (its path is the precondition's): inside the jail it goes with the jail.
+          const target = a.pre.kind === 'dir' ? a.pre.path : '';
+          if (inside(target, jailRoot) && !keepHomePaths(target)) break;
+          jail.push(...inverse(a, f));
+        } else if (p === undefined) break;
+        else if (role === 'keys') keys.push(...inverse(a, f));
+        else if (shared && jailNamesFile(p)) handOver(f.sharers[0]!, a);
+        else {
+          if (keepHomePaths(p) || movedOut(p)) break; // kept, or moved out below rather than rmdir'ed
+          if (shared && !isOwn(p)) {
+            handOver(f.sharers[0]!, a);
+            break;
+          }
+          jail.push(...inverse(a, f));
+        }
+        break;
     }
   }
   // Several users: etc/passwd and etc/group of the jail lose exactly this user.

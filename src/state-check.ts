@@ -7,6 +7,7 @@ import type { Action, Effect, Precondition } from './effects.ts';
 import type { JournalEntry } from './journal.ts';
 import { UserError, quoteIfOdd } from './errors.ts';
 import { TOOLS } from '../recipes/index.ts';
+import { ACTION_ROLES } from './model/action-role.ts';
 
 /** A field's type; a trailing `?` makes it optional. */
 type Kind = 'string' | 'number' | 'boolean' | 'strings' | 'object' | 'map' | 'addresses';
@@ -137,6 +138,7 @@ export function checkAction(v: unknown, where: string): Action {
   list(o.undo, `${where}.undo`, effect);
   precondition(o.pre, `${where}.pre`);
   if (o.undoIf !== undefined) precondition(o.undoIf, `${where}.undoIf`);
+  if (o.role !== undefined && !(ACTION_ROLES as readonly unknown[]).includes(o.role)) throw new Bad(`${where}.role ${describe(o.role)} is not one of ${ACTION_ROLES.join(', ')}`);
   return o as unknown as Action;
 }
 

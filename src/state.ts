@@ -7,6 +7,7 @@ import { checkShape } from './answers.ts';
 import { badStateFile, checkRecord, checkRetiredUids, checkUpdateOutcome } from './state-check.ts';
 import type { Answers, Tool } from './types.ts';
 import type { GateGrant } from './gate.ts';
+import { withRoles } from './model/action-role.ts';
 
 export const DEFAULT_STATE_DIR = '/var/lib/jailwizard';
 
@@ -64,7 +65,8 @@ function parseRecord(p: string): JailRecord {
   } catch (e) {
     throw badStateFile("jailwizard's record", p, (e as Error).message, 'restore it from a backup, or move it out of the state dir if that jail is gone');
   }
-  return checkRecord<JailRecord>(data, p, checkShape);
+  // A record of an older jailwizard has no roles on its actions: they are worked out here, once.
+  return withRoles(checkRecord<JailRecord>(data, p, checkShape));
 }
 
 export function readRecord(stateDir: string, user: string): JailRecord | undefined {

@@ -52,6 +52,11 @@ const RECORDS: { name: string; text: string; says: string }[] = [
     text: JSON.stringify({ ...goodRecord(USER), actions: [{ effect: { kind: 'teleport', path: '/x' }, undo: [], pre: { kind: 'none' } }] }),
     says: 'actions[0].effect.kind "teleport"',
   },
+  {
+    name: 'an action with a role this version does not know',
+    text: JSON.stringify({ ...goodRecord(USER), actions: [{ effect: { kind: 'mkdir', path: '/x', mode: 493, uid: 0, gid: 0 }, undo: [], pre: { kind: 'none' }, role: 'teleport' }] }),
+    says: 'actions[0].role "teleport" is not one of',
+  },
   { name: 'answers of the wrong shape', text: JSON.stringify({ ...goodRecord(USER), answers: { ...(goodRecord(USER).answers as object), tools: 'sftp' } }), says: '"tools" must be' },
   { name: 'a newline in a field', text: JSON.stringify({ ...goodRecord(USER), version: 'one\ntwo' }), says: 'version must be a number, not a string "one\\ntwo"' },
 ];

@@ -9,7 +9,8 @@ import { addressAllowed as isAllowed } from '../src/host/address.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
 import { parseAnswers } from '../src/answers.ts';
 import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
-import { planToShellScript, formatPlan, type Plan } from '../src/effects.ts';
+import { planToShellScript, formatPlan, type Action, type Plan } from '../src/effects.ts';
+import { derivedRole, withRoles } from '../src/model/action-role.ts';
 import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host-facts.ts';
 import type { PlatformFacts } from '../src/platform.ts';
 import { parseEffective } from '../src/sshd-config.ts';
@@ -947,5 +948,92 @@ describe('sshd modes in the planner', () => {
     const mode = socketMode();
     const p = planRemove(rec, removeFacts(rec, { reload: reloadFor(mode) }), { keepUser: false, keepHome: false, now: NOW });
     expect(actionsOf(p, 'sshd').find((a) => a.effect.kind === 'sshd-reload')?.effect).toMatchObject({ argv: ['systemctl', 'stop', 'ssh.service'], socket: 'ssh.socket' });
+  });
+});
+
+describe('action roles: apply records them, remove reads them, older records get them when read', () => {
+  const recordOf = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+  /** A record as a jailwizard before roles wrote it. */
+  const withoutRoles = (rec: JailRecord): JailRecord => ({ ...rec, actions: rec.actions.map(({ role: _role, ...a }) => a) });
+  /** A plan without any role, in its actions or in the records it writes. */
+  const roleless = (p: Plan): unknown =>
+    JSON.parse(JSON.stringify(p, (k, v: unknown) => (k === 'role' ? undefined : k === 'content' && typeof v === 'string' && v.startsWith('{') ? JSON.stringify(JSON.parse(v), (k2, v2: unknown) => (k2 === 'role' ? undefined : v2)) : v)));
+  const alice = { name: 'alice', uid: 1005, gid: 1005, gecos: '', home: '/home/alice', shell: '/bin/bash' };
+  const sharedWith = (rec: JailRecord) => {
+    const bob = { ...rec, user: 'bob', actions: [], manifest: [] } as JailRecord;
+    return { sharers: [{ record: bob, sha256: 'cc' }], others: [{ record: bob, sha256: 'cc' }] };
+  };
+  const scenarios: [string, () => Plan, (rec: JailRecord) => Partial<RemoveFacts>, { keepUser?: boolean; keepHome?: boolean }?][] = [
+    ['sftp only', () => plan(['sftp']), () => ({ homeHasFiles: true, reload: { argv: ['systemctl', 'reload', 'ssh.service'] } })],
+    ['four tools', () => plan(['bash', 'rsync', 'scp', 'sftp']), () => ({})],
+    ['bind mount and rsyslog', () => plan(['sftp'], { bindSources: { '/srv/web': { real: '/srv/web', state: dir() } }, syslog: rsyslog }, { binds: [{ source: '/srv/web', target: '/web', readOnly: true }], log: true }), () => ({})],
+    ['bind mount and rsyslog, shared', () => plan(['sftp'], { bindSources: { '/srv/web': { real: '/srv/web', state: dir() } }, syslog: rsyslog }, { binds: [{ source: '/srv/web', target: '/web', readOnly: true }], log: true }), sharedWith],
+    ['systemd units, shared /tmp', () => plan(['rsync'], { systemd: true }, { shared: true, extras: ['tmp'] }), sharedWith],
+    ['fstab noexec home, kept user and home', () => plan(['rsync'], {}, { extras: ['tmp'] }), () => ({ homeHasFiles: true }), { keepUser: true, keepHome: true }],
+    ['adopted locked user in a group', () => plan(['sftp'], { passwd: [...facts(['sftp']).passwd, alice], shadow: { field: '!', lastChange: '19000' } }, { group: 'uploads', createUser: false }), () => ({})],
+    ['keys dir and jail dir with other modes', () => plan(['sftp'], { keysDir: dir(0o775), jail: { '/srv/jails/alice': { ...dir(0o775), uid: 7 } } }), () => ({})],
+  ];
+
+  it('gives every action apply plans a role', () => {
+    for (const [name, make] of scenarios) {
+      const actions = make().steps.flatMap((s) => s.actions);
+      expect(actions.filter((a) => a.role === undefined), name).toEqual([]);
+      expect(recordOf(make()).actions.filter((a) => a.role === undefined), name).toEqual([]);
+    }
+    const roles = (p: Plan, id: string) => [...new Set(actionsOf(p, id).map((a) => a.role))];
+    const p = plan(['bash', 'rsync', 'scp', 'sftp']);
+    expect(roles(p, 'user')).toEqual(['account']);
+    expect(roles(p, 'keys')).toEqual(['keys']);
+    expect(roles(p, 'base')).toEqual(['jail']);
+    expect(roles(p, 'copy-bash')).toEqual(['copy']);
+    expect(roles(p, 'sshd')).toEqual(['sshd']);
+    expect(roles(p, 'record')).toEqual(['record']);
+  });
+
+  it('removes a record written without roles exactly as one written with them', () => {
+    for (const [name, make, over, o] of scenarios) {
+      const rec = recordOf(make());
+      const old = withoutRoles(rec);
+      expect(old.actions.every((a) => a.role === undefined)).toBe(true);
+      const opts = { keepUser: o?.keepUser ?? false, keepHome: o?.keepHome ?? false, now: NOW };
+      const now = planRemove(rec, removeFacts(rec, over(rec)), opts);
+      expect(now.steps.length, name).toBeGreaterThan(1);
+      expect(roleless(planRemove(old, removeFacts(old, over(old)), opts)), name).toEqual(roleless(now));
+      // And once read, an old record has a role on every action.
+      expect(withRoles(old).actions.every((a) => a.role !== undefined), name).toBe(true);
+    }
+  });
+
+  it('works out the role of an old action from its effect, once, when the record is read', () => {
+    const rec = { jail: '/srv/j', dropIn: '/etc/ssh/sshd_config.d/jailwizard-a.conf', sshdConfig: '/etc/ssh/sshd_config' };
+    const run = (argv: string[], undo: string[][] = []): Action => ({ effect: { kind: 'run', argv }, undo: undo.map((u) => ({ kind: 'run', argv: u })), pre: { kind: 'none' } });
+    const write = (p: string, undo: Action['undo'] = [{ kind: 'restore', path: p }]): Action => ({ effect: { kind: 'write', path: p, content: '', mode: 0o644, uid: 0, gid: 0 }, undo, pre: { kind: 'none' } });
+    const cases: [Action, string][] = [
+      [run(['useradd', '--uid', '1002', 'a'], [['userdel', 'a']]), 'account'],
+      [run(['usermod', '--shell', '/bin/sh', 'a'], [['usermod', '--shell', '/bin/bash', 'a']]), 'user'],
+      [run(['usermod', '--append', '--groups', 'g', 'a'], [['gpasswd', '--delete', 'a', 'g']]), 'user'],
+      [run(['chmod', '0755', '/srv/j'], [['chmod', '0775', '/srv/j']]), 'jail'],
+      [run(['env', 'DEBIAN_FRONTEND=noninteractive', 'apt-get', 'install', '-y', 'rsync'], [['apt-get', 'remove', '-y', 'rsync']]), 'package'],
+      [run(['systemctl', 'enable', 'srv-j-web.mount'], [['systemctl', 'disable', 'srv-j-web.mount']]), 'mount'],
+      [run(['systemctl', 'daemon-reload']), 'mount'],
+      [run(['rsyslogd', '-N1']), 'logging'],
+      [write('/etc/ssh/sshd_config.d/jailwizard-a.conf'), 'sshd'],
+      [write('/etc/ssh/sshd_config'), 'sshd'],
+      [{ effect: { kind: 'mkdir', path: '/etc/ssh/sshd_config.d', mode: 0o755, uid: 0, gid: 0 }, undo: [], pre: { kind: 'none' } }, 'sshd'],
+      [write('/etc/ssh/authorized_keys/a'), 'keys'],
+      [write('/etc/rsyslog.d/jailwizard-srv-j.conf', [{ kind: 'restore', path: '/etc/rsyslog.d/jailwizard-srv-j.conf' }, { kind: 'unlink', path: '/srv/j/dev/log' }]), 'logging'],
+      [write('/etc/systemd/system/srv-j-web.mount'), 'mount'],
+      [{ effect: { kind: 'line-add', path: '/etc/fstab', line: '/srv/web /srv/j/web none bind 0 0' }, undo: [], pre: { kind: 'none' } }, 'mount'],
+      [{ effect: { kind: 'mount', source: '/srv/web', target: '/srv/j/web', options: [] }, undo: [], pre: { kind: 'none' } }, 'mount'],
+      [{ effect: { kind: 'symlink', path: '/srv/j/bin', target: 'usr/bin' }, undo: [], pre: { kind: 'none' } }, 'copy'],
+      [{ effect: { kind: 'mknod', path: '/srv/j/dev/null', major: 1, minor: 3, mode: 0o666 }, undo: [], pre: { kind: 'none' } }, 'jail'],
+      [{ effect: { kind: 'sshd-validate', config: '/etc/ssh/sshd_config' }, undo: [], pre: { kind: 'none' } }, 'sshd'],
+    ];
+    for (const [a, role] of cases) expect(derivedRole(a, rec), JSON.stringify(a.effect)).toBe(role);
+    const read = withRoles({ ...rec, actions: cases.map(([a]) => a) });
+    expect(read.actions.map((a) => a.role)).toEqual(cases.map(([, r]) => r));
+    // A record that has roles keeps them as they are.
+    const tagged = { ...rec, actions: [{ ...cases[0]![0], role: 'user' as const }] };
+    expect(withRoles(tagged)).toBe(tagged);
   });
 });

@@ -176,11 +176,14 @@ function doctorFacts(chroot: string, loginShell: string): DoctorFacts {
   return {
     user: { name: 'alice', uid: 1001, gid: 1001, gecos: '', home: chroot, shell: loginShell },
     sshdConfig: '/etc/ssh/sshd_config',
+    sshdConfigText: '',
     effective: parseEffective(`chrootdirectory ${chroot}\n`),
     chroot,
     chain: [],
+    chainStates: {},
     usePam: true,
     shells: [loginShell],
+    shellsText: `${loginShell}\n`,
     pamShells: false,
     jailFiles: { shellPresent: true, elfs: [], missingLibs: [], hostFixes: [] },
     // An external sftp-server that is not in the jail: no sftp.

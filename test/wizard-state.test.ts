@@ -512,3 +512,28 @@ describe('run', () => {
     expect(s.run.manual).toEqual(['umount /x']);
   });
 });
+
+describe('the App\'s state lives in the reducer too', () => {
+  it('holds the preflight, the repair choice, key labels, saved paths and the connect target', () => {
+    const s0 = initialState();
+    expect(s0).toMatchObject({ repairing: false, rollingBackUnfinished: false, keyLabels: {}, target: { host: 'this-host', port: 22 } });
+    const preflight = { lines: [] } as unknown as NonNullable<WizardState['preflight']>;
+    const s = fold(
+      s0,
+      { type: 'preflight', preflight },
+      { type: 'rolling-back-unfinished', value: true },
+      { type: 'add-key', key: 'ssh-ed25519 AAAA alice@laptop', label: 'ED25519 alice@laptop' },
+      // A key already there keeps its first label.
+      { type: 'add-key', key: 'ssh-ed25519 AAAA alice@laptop', label: 'other' },
+      { type: 'saved', path: '/root/jailwizard-alice.sh' },
+      { type: 'answers-saved', path: '/var/lib/jailwizard/answers/alice.yaml' },
+      { type: 'connect-target', target: { host: 'srv.example', port: 2222, from: 'fqdn' } },
+      { type: 'repair' },
+    );
+    expect(s.preflight).toBe(preflight);
+    expect(s).toMatchObject({ rollingBackUnfinished: true, repairing: true, saved: '/root/jailwizard-alice.sh', answersPath: '/var/lib/jailwizard/answers/alice.yaml', target: { host: 'srv.example', port: 2222 } });
+    expect(s.keyLabels).toEqual({ 'ssh-ed25519 AAAA alice@laptop': 'ED25519 alice@laptop' });
+    expect(s.draft.authorizedKeys).toEqual(['ssh-ed25519 AAAA alice@laptop']);
+    expect(fold(s, { type: 'saved', path: undefined }, { type: 'rolling-back-unfinished', value: false })).toMatchObject({ saved: undefined, rollingBackUnfinished: false });
+  });
+});

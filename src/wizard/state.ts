@@ -4,6 +4,8 @@ import type { ExecEvent } from '../executor.ts';
 import type { Plan } from '../effects.ts';
 import type { ProbeResult } from '../verify.ts';
 import { SFTP_ONLY_KEYS, commandToolsText, runsCommands } from '../answers.ts';
+import type { ConnectTarget } from '../connect-target.ts';
+import type { Preflight } from './preflight.ts';
 import { EXTRAS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
 import { TOOLS } from '../../recipes/index.ts';
 
@@ -168,6 +170,20 @@ export interface WizardState {
   run: RunState;
   probes: ProbeResult[];
   outcome?: { ok: boolean; exitCode: number };
+  /** What the first screen shows, once gathered. */
+  preflight?: Preflight;
+  /** The first screen rolls back an unfinished run of an earlier jailwizard. */
+  rollingBackUnfinished: boolean;
+  /** How each key added on the Access screen is shown, by its line. */
+  keyLabels: Record<string, string>;
+  /** Where the Preview screen last saved the script or the answers. */
+  saved?: string;
+  /** Where a successful run saved its answers. */
+  answersPath?: string;
+  /** Where the user connects to, for the Summary's commands. */
+  target: ConnectTarget;
+  /** "Repair a jail" from the first screen: doctor, interactively, instead of the make flow. */
+  repairing: boolean;
 }
 
 export type Action =
@@ -182,7 +198,7 @@ export type Action =
   | { type: 'tool-moves'; moves: ToolMove[] }
   | { type: 'set-jail'; jail: string }
   | { type: 'set-arch'; arch: Arch | 'auto' }
-  | { type: 'add-key'; key: string }
+  | { type: 'add-key'; key: string; label?: string }
   | { type: 'remove-key'; index: number }
   | { type: 'keys-later' }
   | { type: 'set-install-missing'; value: boolean }
@@ -207,7 +223,13 @@ export type Action =
   | { type: 'next-plan'; plan: Plan | undefined }
   | { type: 'test-start' }
   | { type: 'probe'; result: ProbeResult }
-  | { type: 'finished'; ok: boolean; exitCode: number; error?: string; manual?: string[] };
+  | { type: 'finished'; ok: boolean; exitCode: number; error?: string; manual?: string[] }
+  | { type: 'preflight'; preflight: Preflight }
+  | { type: 'rolling-back-unfinished'; value: boolean }
+  | { type: 'saved'; path: string | undefined }
+  | { type: 'answers-saved'; path: string }
+  | { type: 'connect-target'; target: ConnectTarget }
+  | { type: 'repair' };
 
 export function initialState(draft: Partial<Draft> = {}): WizardState {
   return {
@@ -217,6 +239,10 @@ export function initialState(draft: Partial<Draft> = {}): WizardState {
     toolsCursor: 0,
     run: { steps: [], rolledBack: [], rollingBack: false, manual: [], log: [] },
     probes: [],
+    rollingBackUnfinished: false,
+    keyLabels: {},
+    target: { host: 'this-host', port: 22, from: 'fqdn' },
+    repairing: false,
   };
 }
 
@@ -337,7 +363,11 @@ export function reducer(s: WizardState, a: Action): WizardState {
       return { ...s, draft: { ...s.draft, arch: a.arch } };
     case 'add-key':
       if (s.draft.authorizedKeys.includes(a.key)) return s;
-      return { ...s, draft: { ...s.draft, authorizedKeys: [...s.draft.authorizedKeys, a.key], keysLater: false } };
+      return {
+        ...s,
+        draft: { ...s.draft, authorizedKeys: [...s.draft.authorizedKeys, a.key], keysLater: false },
+        ...(a.label !== undefined ? { keyLabels: { ...s.keyLabels, [a.key]: a.label } } : {}),
+      };
     case 'remove-key':
       return { ...s, draft: { ...s.draft, authorizedKeys: s.draft.authorizedKeys.filter((_, i) => i !== a.index) } };
     case 'keys-later':
@@ -413,6 +443,18 @@ export function reducer(s: WizardState, a: Action): WizardState {
         outcome: { ok: a.ok, exitCode: a.exitCode },
         run: { ...s.run, error: a.error, manual: a.manual ?? s.run.manual, rollingBack: false, pendingPlan: undefined },
       };
+    case 'preflight':
+      return { ...s, preflight: a.preflight };
+    case 'rolling-back-unfinished':
+      return { ...s, rollingBackUnfinished: a.value };
+    case 'saved':
+      return { ...s, saved: a.path };
+    case 'answers-saved':
+      return { ...s, answersPath: a.path };
+    case 'connect-target':
+      return { ...s, target: a.target };
+    case 'repair':
+      return { ...s, repairing: true };
   }
 }
 

@@ -1,0 +1,42 @@
+// What every apply stage works on: the answers and host facts in, the steps and notes out,
+// and what one stage hands the next (the paths planned so far, the manifest, the gate).
+import type { Answers } from '../../types.ts';
+import type { HostFacts } from '../../host-facts.ts';
+import type { Action, Step } from '../../effects.ts';
+import type { JailRecord } from '../../state.ts';
+import type { GateGrant } from '../../gate.ts';
+import type { JailWide } from '../../plan-options.ts';
+import type { PlannedUser } from './account.ts';
+
+export interface PlanOptions {
+  now: string;
+  /** sha256 of a string; injected so the planner stays free of node:crypto state. */
+  sha256: (s: string) => string;
+}
+
+export interface ApplyContext {
+  a: Answers;
+  facts: HostFacts;
+  opts: PlanOptions;
+  /** What all users of the jail ask for together (binds, extras, log, allowSetuid). */
+  wide: JailWide;
+  user: PlannedUser;
+  jail: string;
+  /** What the gate lets a user without bash run; undefined with bash or sftp only. */
+  grant?: GateGrant;
+  steps: Step[];
+  notes: string[];
+  /** Jail paths some stage already plans, so an entry needed twice is made once. */
+  planned: Set<string>;
+  /** The base layout's actions, gathered by the layout stages and made one step. */
+  layout: Action[];
+  manifest: JailRecord['manifest'];
+  /** Where the jail's log lines land and which syslog config holds them (for test and doctor). */
+  logFile?: string;
+  syslogConfig?: string;
+}
+
+/** One named part of the apply plan. 'stop' ends the plan there (packages must be installed first). */
+export type ApplyStage = (ctx: ApplyContext) => void | 'stop';
+
+export const ROOT = { uid: 0, gid: 0 };
