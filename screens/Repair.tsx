@@ -1,6 +1,6 @@
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
-import type { ExecEvent } from '../src/executor.ts';
+import type { RepairServices } from '../src/workflows/doctor-fix.ts';
 import type { Plan } from '../src/effects.ts';
 import { formatPlanLines } from '../src/effects.ts';
 import { wrapProse } from '../src/wizard/wrap.ts';
@@ -9,13 +9,6 @@ import { Prose, Spinner, Status, fit, usePager, useSize, useUi, useWrapStyle, wr
 import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';
 import { useTextField } from './TextField.tsx';
-
-export interface RepairServices {
-  repairCandidates(): { user: string; reason: string }[];
-  /** doctor's report (chain picture and findings) and the plan of fixes. */
-  diagnose(user: string): Promise<{ report: string[]; plan: Plan }>;
-  fix(user: string, listener: (e: ExecEvent) => void, onProbe: (p: ProbeResult) => void): Promise<{ ok: boolean; error?: string; manual: string[]; probes: ProbeResult[] }>;
-}
 
 type Stage =
   | { s: 'choose' }

@@ -9,7 +9,7 @@ import { Journal, readUnfinished, type Backup, type JournalEntry } from './journ
 import { run, runOk } from './run.ts';
 import { lastLine, parseEffective, readPid, runSshdCheck } from './sshd-config.ts';
 import { parseShow } from './sshd-service.ts';
-import { Interrupted, UserError, signalExitCode } from './errors.ts';
+import { Interrupted, StepFailed, UserError, explain, signalExitCode } from './errors.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { readMountInfo } from './mountinfo.ts';
 import { livePid } from './proc.ts';
@@ -51,26 +51,7 @@ export type ExecEvent =
 
 export type Listener = (e: ExecEvent) => void;
 
-export class StepFailed extends Error {
-  constructor(
-    readonly stepTitle: string,
-    readonly cause: unknown,
-  ) {
-    super(`${stepTitle}: ${explain(cause)}`);
-  }
-}
-
-export { Interrupted, signalExitCode };
-
-/** A failure in words a sysadmin can act on; ENOSPC in particular says the disk is full. */
-export function explain(e: unknown): string {
-  const err = e as NodeJS.ErrnoException & { stderrTail?: string };
-  if (err?.code === 'ENOSPC' || /No space left on device/i.test(String(err?.message))) {
-    return `the disk is full (no space left on device${err.path ? ` writing ${err.path}` : ''})`;
-  }
-  if (err?.code && err.path) return `${err.code} on ${err.path}: ${err.message.replace(/^\w+: /, '')}`;
-  return err instanceof Error ? err.message : String(e);
-}
+export { Interrupted, StepFailed, explain, signalExitCode };
 
 /** Test-only switch: fail at a step (1-based), so every rollback path is exercised. */
 function testHook(name: 'JAILWIZARD_FAIL_AT'): number | undefined {
@@ -121,6 +102,14 @@ export class Executor {
     } finally {
       this.emit = saved;
     }
+  }
+
+  /** Runs `body` reporting only what went wrong (a failed step, manual commands): bookkeeping such as the test key is not news. */
+  async quietly<T>(body: () => Promise<T>): Promise<T> {
+    const outer = this.emit;
+    return this.withListener((e) => {
+      if (e.type === 'step-failed' || (e.type === 'rollback-done' && e.manual.length > 0)) outer(e);
+    }, body);
   }
 
   /** Refuses (exit 2) while another run's journal is unfinished. */

@@ -3,9 +3,10 @@
 // broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { EXIT, UserError, formatUserError } from '../errors.ts';
+import { EXIT, UserError, exitCodeFor, explain, formatUserError, interruptionOf } from '../errors.ts';
 import { run } from '../run.ts';
-import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
+import { assertNoUnfinished } from '../executor.ts';
+import { runPlan } from '../engine/run-plan.ts';
 import { formatPlan, type Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
@@ -93,7 +94,7 @@ export async function updateCommand(user: string | undefined, o: UpdateOptions):
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       warn(`jailwizard: ${rec.user}: ${formatUserError(e).replace(/^jailwizard: /, '')}`);
-      outcome = { result: 'failed', reason: e.message, exitCode: EXIT.usage };
+      outcome = { result: 'failed', reason: e.message, exitCode: exitCodeFor(e) };
     }
     const { interrupted, ...rest } = outcome;
     const full: UpdateOutcome = { user: rec.user, at: new Date().toISOString(), via: o.fromAptHook ? 'apt-hook' : 'command', ...rest };
@@ -157,26 +158,25 @@ async function updateOne(rec: JailRecord, o: UpdateOptions): Promise<OneOutcome>
   }
   const summary = summarizeUpdate(plan);
   say(`${rec.user}: ${summary}`);
-  say(formatPlan(plan));
-  if (!(await confirm(`Update ${rec.user}'s jail?`, o.yes))) {
-    say('Nothing changed.');
-    return { result: 'declined', exitCode: EXIT.ok };
-  }
-  const ex = Executor.begin(o.stateDir, 'update', rec.user, printEvent);
-  try {
-    await ex.apply(plan);
-    ex.finish('committed');
+  const outcome = await runPlan(plan, {
+    stateDir: o.stateDir,
+    command: 'update',
+    user: rec.user,
+    listener: printEvent,
+    async confirm(p) {
+      say(formatPlan(p));
+      if (await confirm(`Update ${rec.user}'s jail?`, o.yes)) return true;
+      say('Nothing changed.');
+      return false;
+    },
+    onFailure: (e) => warn(`jailwizard: ${rec.user}: ${explain(e)}`),
+  });
+  if (outcome.status === 'declined') return { result: 'declined', exitCode: exitCodeFor(outcome) };
+  if (!outcome.error) {
     say(`${rec.user}: updated.`);
-    return { result: 'updated', summary, exitCode: EXIT.ok };
-  } catch (e) {
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : explain(e);
-    warn(`jailwizard: ${rec.user}: ${error}`);
-    const manual = await ex.rollback(error);
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    const exitCode = manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
-    return { result: 'failed', reason: error, exitCode, ...(interrupted ? { interrupted: true } : {}) };
+    return { result: 'updated', summary, exitCode: exitCodeFor(outcome) };
   }
+  return { result: 'failed', reason: explain(outcome.error), exitCode: exitCodeFor(outcome), ...(interruptionOf(outcome.error) ? { interrupted: true } : {}) };
 }
 
 /** An apt hook so jails follow upgrades by themselves; `remove` of the last jail takes it away. */
@@ -195,22 +195,16 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     say(`The apt hook ${APT_HOOK} is already installed.`);
     return EXIT.ok;
   }
-  const plan = aptHookPlan(content, have?.sha256);
-  say(formatPlan(plan));
-  if (!(await confirm('Install it?', o.yes))) return EXIT.ok;
-  assertNoUnfinished(o.stateDir);
-  const ex = Executor.begin(o.stateDir, 'update', 'apt-hook', printEvent);
-  try {
-    await ex.apply(plan);
-    ex.finish('committed');
-    return EXIT.ok;
-  } catch (e) {
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : explain(e);
-    warn(`jailwizard: ${error}`);
-    const manual = await ex.rollback(error);
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
-  }
+  const outcome = await runPlan(aptHookPlan(content, have?.sha256), {
+    stateDir: o.stateDir,
+    command: 'update',
+    user: 'apt-hook',
+    listener: printEvent,
+    async confirm(p) {
+      say(formatPlan(p));
+      return confirm('Install it?', o.yes);
+    },
+    onFailure: (e) => warn(`jailwizard: ${explain(e)}`),
+  });
+  return exitCodeFor(outcome);
 }
-
