@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { answersToYaml, parseAnswers } from '../answers.ts';
 import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
-import { UserError, exitCodeFor, explain } from '../errors.ts';
+import { EXIT, UserError, exitCodeFor, explain } from '../errors.ts';
 import { rollbackUnfinished } from '../executor.ts';
 import { planToShellScript, type Plan } from '../effects.ts';
 import { hostArch } from '../host-facts.ts';
@@ -103,12 +103,19 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
     },
     async fix(user, listener, onProbe) {
       const d = diagnosed.get(user);
-      if (!d) return { ok: false, error: 'diagnose first', manual: [], probes: [] };
-      const r = await runDoctorFix(d.facts, d.plan, o, { listener, onProbe });
+      if (!d) return { ok: false, error: 'diagnose first', manual: [], probes: [], exitCode: EXIT.failed };
+      let r: Awaited<ReturnType<typeof runDoctorFix>>;
+      try {
+        r = await runDoctorFix(d.facts, d.plan, o, { listener, onProbe });
+      } catch (e) {
+        // Refused before any change (another run's journal is unfinished).
+        return { ok: false, error: explain(e), manual: [], probes: [], exitCode: exitCodeFor(e) };
+      }
+      const exitCode = exitCodeFor(r);
       // The fixes stay when the test fails or cannot run; a rolled-back run has no probes to show.
-      if (r.status !== 'committed' || !r.verified) return { ok: false, error: explain(r.error), manual: r.manual, probes: [] };
+      if (r.status !== 'committed' || !r.verified) return { ok: false, error: explain(r.error), manual: r.manual, probes: [], exitCode };
       const failed = r.verified.filter((p) => !p.ok);
-      return { ok: failed.length === 0, error: failed.length ? `${failed.length} probe(s) still fail: ${failed.map((p) => p.name).join('; ')}` : undefined, manual: [], probes: r.verified };
+      return { ok: failed.length === 0, error: failed.length ? `${failed.length} probe(s) still fail: ${failed.map((p) => p.name).join('; ')}` : undefined, manual: [], probes: r.verified, exitCode };
     },
     extraFlags,
     preflight: async () => {

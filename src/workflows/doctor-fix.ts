@@ -14,7 +14,8 @@ export interface RepairServices {
   repairCandidates(): { user: string; reason: string }[];
   /** doctor's report (chain picture and findings) and the plan of fixes. */
   diagnose(user: string): Promise<{ report: string[]; plan: Plan }>;
-  fix(user: string, listener: (e: ExecEvent) => void, onProbe: (p: ProbeResult) => void): Promise<{ ok: boolean; error?: string; manual: string[]; probes: ProbeResult[] }>;
+  /** The fixes through runPlan; exitCode is exitCodeFor the run (0 only when every probe passed). */
+  fix(user: string, listener: (e: ExecEvent) => void, onProbe: (p: ProbeResult) => void): Promise<{ ok: boolean; error?: string; manual: string[]; probes: ProbeResult[]; exitCode: number }>;
 }
 
 /** The chain, one line per component, so the broken link shows at a glance. */
