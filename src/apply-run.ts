@@ -8,9 +8,9 @@ import type { Plan } from './effects.ts';
 import { binaryArches, gatherFacts, hostArch } from './host-facts.ts';
 import { planApply, toolBinaries } from './plan.ts';
 import { readRecord, recordForJail } from './state.ts';
-import { checkArch, checkAuthorizedKeys, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
+import { checkArch, checkAuthorizedKeys, checkJailPath, checkSshdConfigPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
+import type { CommonOptions } from './model/options.ts';
 import { verifyJail } from './workflows/verify-run.ts';
-import { checkSshdConfigPath, type CommonOptions } from './commands/common.ts';
 import type { ProbeResult } from './verify.ts';
 import type { Answers, Arch, Tool } from './types.ts';
 
