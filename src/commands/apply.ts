@@ -12,7 +12,7 @@ import { formatProbeTable, probeLine, type ProbeResult } from '../verify.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
-import { repeatFlags, type CommonOptions } from './common.ts';
+import { askOnTerminal, repeatFlags, type CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
 import { connectTarget } from '../connect-target.ts';
 import { connectCommands, isLoopback } from '../connect-commands.ts';
@@ -47,12 +47,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
 
   const outcome = await executeApply(a, o, plan, {
     listener: printEvent,
-    async confirm(first) {
-      say(formatPlan(first));
-      if (await confirm(`Apply these ${first.steps.length} steps (${countActions(first)} changes)?`, o.yes)) return true;
-      say('Nothing changed.');
-      return false;
-    },
+    confirm: askOnTerminal((first) => `Apply these ${first.steps.length} steps (${countActions(first)} changes)?`, o.yes),
     async confirmNext(next) {
       say(formatPlan(next));
       return confirm(`Apply these ${next.steps.length} steps?`, o.yes);

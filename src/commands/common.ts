@@ -1,4 +1,6 @@
-import { shQuote } from '../effects.ts';
+import { formatPlan, shQuote, type Plan } from '../effects.ts';
+import { confirm } from '../prompt.ts';
+import { say } from '../output.ts';
 import { DEFAULT_SSHD_CONFIG } from '../sshd-config.ts';
 import { DEFAULT_STATE_DIR } from '../state.ts';
 import type { CommonOptions } from '../model/options.ts';
@@ -14,4 +16,14 @@ export function repeatFlags(o: Pick<CommonOptions, 'sshdConfig' | 'stateDir'>): 
   if (o.sshdConfig !== DEFAULT_SSHD_CONFIG) flags.push('--sshd-config', o.sshdConfig);
   if (o.stateDir !== DEFAULT_STATE_DIR) flags.push('--state-dir', o.stateDir);
   return flags.map((f) => ` ${shQuote(f)}`).join('');
+}
+
+/** runPlan's confirm on the command line: the plan's preview, the question (or --yes), and "Nothing changed." on no. */
+export function askOnTerminal(question: (plan: Plan) => string, yes: boolean): (plan: Plan) => Promise<boolean> {
+  return async (plan) => {
+    say(formatPlan(plan));
+    if (await confirm(question(plan), yes)) return true;
+    say('Nothing changed.');
+    return false;
+  };
 }

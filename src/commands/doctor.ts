@@ -3,13 +3,11 @@
 import { createHash } from 'node:crypto';
 import { EXIT, UserError, exitCodeFor, explain } from '../errors.ts';
 import { assertNoUnfinished } from '../executor.ts';
-import { formatPlan } from '../effects.ts';
 import { diagnose, gatherDoctorFacts, planFixes } from '../doctor.ts';
-import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { formatProbeTable } from '../verify.ts';
 import { formatReport, runDoctorFix } from '../workflows/doctor-fix.ts';
-import type { CommonOptions } from './common.ts';
+import { askOnTerminal, type CommonOptions } from './common.ts';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -36,12 +34,7 @@ export async function doctorCommand(user: string, o: DoctorOptions): Promise<num
   }
   const r = await runDoctorFix(facts, plan, o, {
     listener: printEvent,
-    async confirm(fixes) {
-      say(formatPlan(fixes));
-      if (await confirm(`Apply these ${fixes.steps.length} fixes?`, o.yes)) return true;
-      say('Nothing changed.');
-      return false;
-    },
+    confirm: askOnTerminal((fixes) => `Apply these ${fixes.steps.length} fixes?`, o.yes),
     onProbe: (p) => say(`  ${p.ok ? '✓' : '✗'} ${p.name}`),
     onTestStart: () => say(`Connection test for ${user} with the real clients:`),
   });

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { UserError, exitCodeFor, explain } from '../errors.ts';
 import { assertNoUnfinished, lexists } from '../executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
-import { formatPlan } from '../effects.ts';
 import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
 import { connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
@@ -16,9 +15,8 @@ import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
 import { checkPath } from './check.ts';
 import { readPasswd, type PasswdEntry } from '../validate.ts';
-import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
-import type { CommonOptions } from './common.ts';
+import { askOnTerminal, type CommonOptions } from './common.ts';
 
 export interface RemoveOptions extends CommonOptions {
   yes: boolean;
@@ -151,12 +149,7 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
     command: 'remove',
     user,
     listener: printEvent,
-    async confirm(p) {
-      say(formatPlan(p));
-      if (await confirm(`Remove ${user}'s jail (${p.steps.length} steps)?`, o.yes)) return true;
-      say('Nothing changed.');
-      return false;
-    },
+    confirm: askOnTerminal((p) => `Remove ${user}'s jail (${p.steps.length} steps)?`, o.yes),
     onFailure: (e) => warn(`jailwizard: ${explain(e)}`),
   });
   if (outcome.status === 'committed') {

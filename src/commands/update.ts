@@ -7,14 +7,13 @@ import { EXIT, UserError, exitCodeFor, explain, formatUserError, interruptionOf 
 import { run } from '../run.ts';
 import { assertNoUnfinished } from '../executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
-import { formatPlan, type Plan } from '../effects.ts';
+import type { Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
 import { listRecords, readRecord, recordPath, rememberUpdate, type JailRecord, type UpdateOutcome } from '../state.ts';
-import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { fileState } from '../host-facts.ts';
-import type { CommonOptions } from './common.ts';
+import { askOnTerminal, type CommonOptions } from './common.ts';
 
 export const APT_HOOK = '/etc/apt/apt.conf.d/99jailwizard-update';
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
@@ -163,12 +162,7 @@ async function updateOne(rec: JailRecord, o: UpdateOptions): Promise<OneOutcome>
     command: 'update',
     user: rec.user,
     listener: printEvent,
-    async confirm(p) {
-      say(formatPlan(p));
-      if (await confirm(`Update ${rec.user}'s jail?`, o.yes)) return true;
-      say('Nothing changed.');
-      return false;
-    },
+    confirm: askOnTerminal(() => `Update ${rec.user}'s jail?`, o.yes),
     onFailure: (e) => warn(`jailwizard: ${rec.user}: ${explain(e)}`),
   });
   if (outcome.status === 'declined') return { result: 'declined', exitCode: exitCodeFor(outcome) };
@@ -200,10 +194,7 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     command: 'update',
     user: 'apt-hook',
     listener: printEvent,
-    async confirm(p) {
-      say(formatPlan(p));
-      return confirm('Install it?', o.yes);
-    },
+    confirm: askOnTerminal(() => 'Install it?', o.yes),
     onFailure: (e) => warn(`jailwizard: ${explain(e)}`),
   });
   return exitCodeFor(outcome);
