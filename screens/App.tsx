@@ -275,7 +275,7 @@ export function App({ services, ui, onExit, initialDraft, onUnmount }: AppProps)
       <RunLog log={s.run.log} />
       {repairing ? (
         <Frame screen="repair" index={1} total={1} hints={hints}>
-          <RepairScreen services={services} height={height} onExit={(code) => onExit(code)} />
+          <RepairScreen services={services} height={height} onExit={onExit} />
         </Frame>
       ) : (
         <Frame screen={s.screen} index={index} total={SCREENS.length} hints={hints}>

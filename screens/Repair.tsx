@@ -1,6 +1,7 @@
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
-import type { ExecEvent } from '../src/executor.ts';
+import type { RepairServices } from '../src/workflows/doctor-fix.ts';
+import { EXIT } from '../src/errors.ts';
 import type { Plan } from '../src/effects.ts';
 import { formatPlanLines } from '../src/effects.ts';
 import { wrapProse } from '../src/wizard/wrap.ts';
@@ -10,13 +11,6 @@ import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';
 import { useTextField } from './TextField.tsx';
 
-export interface RepairServices {
-  repairCandidates(): { user: string; reason: string }[];
-  /** doctor's report (chain picture and findings) and the plan of fixes. */
-  diagnose(user: string): Promise<{ report: string[]; plan: Plan }>;
-  fix(user: string, listener: (e: ExecEvent) => void, onProbe: (p: ProbeResult) => void): Promise<{ ok: boolean; error?: string; manual: string[]; probes: ProbeResult[] }>;
-}
-
 type Stage =
   | { s: 'choose' }
   | { s: 'typing' }
@@ -24,13 +18,14 @@ type Stage =
   | { s: 'report'; user: string; report: string[]; plan: Plan }
   | { s: 'preview'; user: string; plan: Plan }
   | { s: 'running'; user: string }
-  | { s: 'done'; user: string; ok: boolean; error?: string; manual: string[] }
+  | { s: 'done'; user: string; ok: boolean; error?: string; manual: string[]; exitCode: number }
   | { s: 'error'; message: string };
 
 export interface RepairProps {
   services: RepairServices;
   height: number;
-  onExit(code: number): void;
+  /** With a message when the program ends at once (a signal rolled the fixes back). */
+  onExit(code: number, message?: string): void;
 }
 
 /** doctor, interactively: pick a user, see the chain and findings, preview the fixes, run them. */
@@ -62,7 +57,8 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
         },
         (p) => setProbes((ps) => [...ps, p]),
       )
-      .then((r) => setStage({ s: 'done', user, ok: r.ok, error: r.error, manual: r.manual }));
+      // A signal (SIGHUP: the terminal is gone) ends the program once rolled back, as a make run does.
+      .then((r) => (r.exitCode >= 128 ? onExit(r.exitCode, r.error) : setStage({ s: 'done', user, ok: r.ok, error: r.error, manual: r.manual, exitCode: r.exitCode })));
   };
 
   const style = useWrapStyle();
@@ -85,11 +81,11 @@ export function RepairScreen({ services, height, onExit }: RepairProps): React.J
       } else if (stage.s === 'report') {
         if (key.name !== 'enter') pager.onKey(key);
         else if (stage.plan.steps.length > 0) setStage({ s: 'preview', user: stage.user, plan: stage.plan });
-        else onExit(1);
+        else onExit(EXIT.failed);
       } else if (stage.s === 'preview') {
         if (key.name === 'enter') run(stage.user);
         else pager.onKey(key);
-      } else if ((stage.s === 'done' || stage.s === 'error') && quit) onExit(stage.s === 'done' && stage.ok ? 0 : 1);
+      } else if ((stage.s === 'done' || stage.s === 'error') && quit) onExit(stage.s === 'done' ? stage.exitCode : EXIT.failed);
     },
     {
       runs: stage.s === 'typing',

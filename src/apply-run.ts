@@ -1,14 +1,15 @@
 // The apply pipeline shared by `jailwizard apply` and the wizard: validate, plan, execute
 // with journal and rollback, then prove the jail with the real clients.
-import { UserError } from './errors.ts';
-import { Executor, Interrupted, StepFailed, explain, signalExitCode, type Listener } from './executor.ts';
+import { StepFailed, UserError, exitCodeFor, explain } from './errors.ts';
+import type { Listener } from './executor.ts';
+import { runPlan } from './engine/run-plan.ts';
 import type { Plan } from './effects.ts';
 import { binaryArches, gatherFacts, hostArch } from './host-facts.ts';
 import { planApply, toolBinaries } from './plan.ts';
 import { readRecord, recordForJail } from './state.ts';
-import { checkArch, checkAuthorizedKeys, checkJailPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
-import { verifyJail } from './commands/test.ts';
-import { checkSshdConfigPath, type CommonOptions } from './commands/common.ts';
+import { checkArch, checkAuthorizedKeys, checkJailPath, checkSshdConfigPath, checkUserAllowed, checkUserName, readUserHost } from './validate.ts';
+import type { CommonOptions } from './model/options.ts';
+import { verifyJail } from './workflows/verify-run.ts';
 import type { ProbeResult } from './verify.ts';
 import type { Answers, Arch, Tool } from './types.ts';
 import { sha256 } from './host/hash.ts';
@@ -48,6 +49,8 @@ export async function makePlan(a: Answers, o: CommonOptions): Promise<Plan> {
 
 export interface ApplyHooks {
   listener: Listener;
+  /** Shows the plan and asks before anything changes (the CLI); the wizard previewed it on its own screen. */
+  confirm?(plan: Plan): Promise<boolean>;
   /** A plan made after packages were installed: show it and say whether to go on. */
   confirmNext(plan: Plan): Promise<boolean>;
   onTestStart?(): void;
@@ -55,46 +58,35 @@ export interface ApplyHooks {
 }
 
 export type ApplyOutcome =
-  | { ok: true; probes: ProbeResult[] }
+  | { ok: true; probes: ProbeResult[]; declined?: true }
   | { ok: false; exitCode: number; error: string; probes: ProbeResult[]; manual: string[] };
 
-/** Runs a confirmed plan; on any failure or signal everything is rolled back. Never throws. */
+/** Runs the plan through runPlan; on any failure or signal everything is rolled back. Throws only before a change. */
 export async function executeApply(a: Answers, o: CommonOptions & { noTest: boolean }, first: Plan, hooks: ApplyHooks): Promise<ApplyOutcome> {
-  let probes: ProbeResult[] = [];
-  let ex: Executor;
-  try {
-    ex = Executor.begin(o.stateDir, 'apply', a.user, hooks.listener);
-  } catch (e) {
-    return { ok: false, exitCode: e instanceof UserError ? 2 : 1, error: explain(e), probes, manual: [] };
-  }
-  try {
-    let plan = first;
+  const outcome = await runPlan(first, {
+    stateDir: o.stateDir,
+    command: 'apply',
+    user: a.user,
+    listener: hooks.listener,
+    confirm: hooks.confirm,
     // A plan that installs packages is followed by one for their files, shown once they exist.
-    for (let round = 0; plan.steps.length > 0 && round < 3; round++) {
-      await ex.apply(plan);
-      if (plan.steps[0]?.id !== 'packages') break;
-      plan = await makePlan(a, o);
-      if (plan.steps.length === 0) break;
-      if (!(await hooks.confirmNext(plan))) throw new StepFailed('confirmation', new Error('declined by the admin'));
-    }
-    if (!o.noTest) {
-      const rec = readRecord(o.stateDir, a.user);
-      if (!rec) throw new StepFailed('connection test', new Error('the jail record is missing'));
-      hooks.onTestStart?.();
-      probes = await verifyJail(ex, rec, hooks.onProbe);
-      if (ex.interruptedBy) throw new Interrupted(ex.interruptedBy);
+    next: async (done) => (done.steps[0]?.id === 'packages' ? makePlan(a, o) : undefined),
+    confirmNext: hooks.confirmNext,
+    verify: o.noTest
+      ? undefined
+      : async (ex) => {
+          const rec = readRecord(o.stateDir, a.user);
+          if (!rec) throw new StepFailed('connection test', new Error('the jail record is missing'));
+          hooks.onTestStart?.();
+          return verifyJail(ex, rec, hooks.onProbe);
+        },
+    judge(probes) {
       const failed = probes.filter((r) => !r.ok);
-      if (failed.length > 0) throw new StepFailed('connection test', new Error(`${failed.length} probe(s) failed: ${failed.map((f) => f.name).join('; ')}`));
-    }
-    ex.finish('committed');
-    return { ok: true, probes };
-  } catch (e) {
-    // A signal that reached a child (sshd -T, ssh…) is the interruption, not the child's failure.
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : e instanceof StepFailed ? e.message : explain(e);
-    const manual = await ex.rollback(interrupted ? interrupted.message : explain(e));
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    const exitCode = manual.length ? 4 : interrupted ? signalExitCode(interrupted.signal) : e instanceof UserError ? 2 : 1;
-    return { ok: false, exitCode, error, probes, manual };
-  }
+      return failed.length > 0 ? new StepFailed('connection test', new Error(`${failed.length} probe(s) failed: ${failed.map((f) => f.name).join('; ')}`)) : undefined;
+    },
+  });
+  const probes = outcome.verified ?? [];
+  if (outcome.status === 'declined') return { ok: true, probes, declined: true };
+  if (!outcome.error) return { ok: true, probes };
+  return { ok: false, exitCode: exitCodeFor(outcome), error: explain(outcome.error), probes, manual: outcome.manual };
 }

@@ -1,7 +1,7 @@
 // jailwizard's entry point: parse the command line, run one command, map errors to exit
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
-import { EXIT, ExternalError, Interrupted, UserError, formatUserError, oneLine, signalExitCode } from './errors.ts';
+import { EXIT, UserError, errorKind, exitCodeFor, formatUserError, oneLine } from './errors.ts';
 import { internalErrorReport } from './crash.ts';
 import { DEFAULT_SSHD_CONFIG } from './sshd-config.ts';
 import { DEFAULT_STATE_DIR } from './state.ts';
@@ -178,20 +178,12 @@ export async function runCli(): Promise<void> {
   try {
     code = await main(process.argv.slice(2));
   } catch (e) {
-    if (e instanceof UserError) {
-      process.stderr.write(`${formatUserError(e)}\n`);
-      code = EXIT.usage;
-    } else if (e instanceof ExternalError) {
-      process.stderr.write(`jailwizard: ${oneLine(e.message)}\n`);
-      code = EXIT.failed;
-    } else if (e instanceof Interrupted) {
-      // Before or after any change (a run that changed something rolls back and returns).
-      process.stderr.write(`jailwizard: ${e.message}\n`);
-      code = signalExitCode(e.signal);
-    } else {
-      process.stderr.write(`${internalErrorReport(e)}\n`);
-      code = EXIT.failed;
-    }
+    const kind = errorKind(e);
+    // An interruption comes here before or after any change (a run that changed something rolls back and returns).
+    if (kind === 'user') process.stderr.write(`${formatUserError(e as UserError)}\n`);
+    else if (kind === 'bug') process.stderr.write(`${internalErrorReport(e)}\n`);
+    else process.stderr.write(`jailwizard: ${oneLine((e as Error).message)}\n`);
+    code = exitCodeFor(e);
   }
   process.exitCode = code;
   // Child processes and timers must not keep a finished command alive.

@@ -8,7 +8,7 @@ import { Journal, readUnfinished, type Backup, type JournalEntry } from './journ
 import { run, runOk } from './run.ts';
 import { lastLine, parseEffective, readPid, runSshdCheck } from './sshd-config.ts';
 import { parseShow } from './sshd-service.ts';
-import { Interrupted, UserError, signalExitCode } from './errors.ts';
+import { Interrupted, StepFailed, UserError, explain, signalExitCode } from './errors.ts';
 import { bugReport, isBug } from './crash.ts';
 import { INTERRUPT_SIGNALS, noteInterrupt } from './interrupts.ts';
 import { isMountPoint } from './host/mountinfo.ts';
@@ -53,28 +53,7 @@ export type ExecEvent =
 
 export type Listener = (e: ExecEvent) => void;
 
-export class StepFailed extends Error {
-  constructor(
-    readonly stepTitle: string,
-    readonly cause: unknown,
-  ) {
-    super(`${stepTitle}: ${explain(cause)}`);
-  }
-}
-
-export { Interrupted, signalExitCode };
-
-/** A failure in words a sysadmin can act on; ENOSPC in particular says the disk is full. */
-export function explain(e: unknown): string {
-  // A bug's message alone would hide where it is: a few src/ frames and the trace file.
-  if (isBug(e)) return bugReport(e);
-  const err = e as NodeJS.ErrnoException & { stderrTail?: string };
-  if (err?.code === 'ENOSPC' || /No space left on device/i.test(String(err?.message))) {
-    return `the disk is full (no space left on device${err.path ? ` writing ${err.path}` : ''})`;
-  }
-  if (err?.code && err.path) return `${err.code} on ${err.path}: ${err.message.replace(/^\w+: /, '')}`;
-  return err instanceof Error ? err.message : String(e);
-}
+export { Interrupted, StepFailed, explain, signalExitCode };
 
 /**
  * Test-only switches: fail at a step (1-based), so every rollback path is exercised; or
@@ -128,6 +107,14 @@ export class Executor {
     } finally {
       this.emit = saved;
     }
+  }
+
+  /** Runs `body` reporting only what went wrong (a failed step, manual commands): bookkeeping such as the test key is not news. */
+  async quietly<T>(body: () => Promise<T>): Promise<T> {
+    const outer = this.emit;
+    return this.withListener((e) => {
+      if (e.type === 'step-failed' || (e.type === 'rollback-done' && e.manual.length > 0)) outer(e);
+    }, body);
   }
 
   /** Refuses (exit 2) while another run's journal is unfinished. */
@@ -212,8 +199,10 @@ export class Executor {
         if (done.started > 0 && refusedBeforeChange(step.actions[done.started - 1]!.effect, e)) done.started -= 1;
         const interrupted = this.interruption(e);
         if (interrupted) throw interrupted;
-        this.emit({ type: 'step-failed', index: k + 1, error: explain(e) });
-        throw new StepFailed(step.title, e);
+        // A bug's message alone would hide where it is: a few src/ frames and the trace file.
+        const cause = isBug(e) ? new Error(bugReport(e)) : e;
+        this.emit({ type: 'step-failed', index: k + 1, error: explain(cause) });
+        throw new StepFailed(step.title, cause);
       }
       this.journal.append({ t: 'done', n });
       this.emit({ type: 'step-done', index: k + 1 });

@@ -1,6 +1,6 @@
 // Input checks. Each throws a UserError (one line, a hint) or returns. Host facts are
 // passed in (or read by the small readers here) so tests can use fixtures.
-import { lstatSync, readdirSync, readFileSync, fstatSync, type Stats } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, fstatSync, type Stats } from 'node:fs';
 import { isatty } from 'node:tty';
 import { UserError, quoteIfOdd } from './errors.ts';
 import { checkKeyLineOptions, shortKey, splitKeyLine } from './key-options.ts';
@@ -343,4 +343,13 @@ function splitKeyLineOr(key: string): { options: string; rest: string } {
   } catch {
     return { options: '', rest: key };
   }
+}
+
+// ---------------------------------------------------------------- --sshd-config
+
+export function checkSshdConfigPath(p: string): void {
+  if (!p.startsWith('/')) throw new UserError(`--sshd-config ${JSON.stringify(p)} is not an absolute path`, 'give the full path, e.g. /etc/ssh/sshd_config');
+  // Its dir may go into an Include line of the config itself: plain characters only.
+  if (/[^A-Za-z0-9._+@/-]/.test(p)) throw new UserError(`--sshd-config ${JSON.stringify(p)} has characters sshd_config cannot hold in an Include line`, 'use a path of letters, digits and . _ - + @ /');
+  if (!existsSync(p)) throw new UserError(`sshd config ${p} does not exist`, 'is openssh-server installed? (apt-get install openssh-server)');
 }

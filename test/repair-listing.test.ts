@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SSHD_LOG_PLACES, chrootFailureUsers, findSshdLog, type DoctorFacts } from '../src/doctor.ts';
-import { formatReport } from '../src/commands/doctor.ts';
+import { formatReport } from '../src/workflows/doctor-fix.ts';
 import { runPreflight } from '../src/wizard/preflight.ts';
 
 const accepted = (user: string): string => `Accepted publickey for ${user} from 127.0.0.1 port 50000 ssh2: ED25519 SHA256:abc`;

@@ -961,7 +961,7 @@ function fakeServices(o: { execute?: Execute; preflight?: () => Promise<Prefligh
     connectTarget: vi.fn(async () => ({ host: 'jail.example', port: 2222, from: 'fqdn' as const })),
     repairCandidates: vi.fn(() => [{ user: 'bob', reason: 'sshd log: chroot failure' }]),
     diagnose: vi.fn(async (_u: string) => ({ report: ['✗ /srv  root 0775  group-writable'], plan: SMALL_PLAN })),
-    fix: vi.fn(async () => ({ ok: true, manual: [], probes: PROBES })),
+    fix: vi.fn(async () => ({ ok: true, manual: [], probes: PROBES, exitCode: 0 })),
   } satisfies Services;
   return services;
 }
@@ -1167,6 +1167,35 @@ describe('App', () => {
     expect(services.fix).toHaveBeenCalledTimes(1);
     await press(r, 'enter', { until: () => onExit.mock.calls.length > 0 });
     expect(onExit).toHaveBeenCalledWith(0);
+  });
+
+  /** Repair: bob, the fixes previewed, then Enter runs them with the given fake fix. */
+  async function driveRepair(fix: Services['fix']) {
+    const onExit = vi.fn();
+    const services = { ...fakeServices(), fix: vi.fn(fix) };
+    const r = render(<App services={services} ui={uiFor()} onExit={onExit} />);
+    await waitForFrame(r.lastFrame, 'Repair a jail (doctor)');
+    await press(r, 'down');
+    await press(r, 'enter');
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'Enter: preview the 2 fixes.');
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'Enter: apply these fixes');
+    return { r, onExit };
+  }
+
+  it('Repair: a signal during the fixes ends the wizard once rolled back, with 128+N and the reason', async () => {
+    const { r, onExit } = await driveRepair(async () => ({ ok: false, error: 'interrupted by SIGHUP', manual: [], probes: [], exitCode: 129 }));
+    await press(r, 'enter', { until: () => onExit.mock.calls.length > 0 });
+    expect(onExit).toHaveBeenCalledWith(129, 'interrupted by SIGHUP');
+  });
+
+  it('Repair: a rollback left incomplete exits 4, not 1', async () => {
+    const { r, onExit } = await driveRepair(async () => ({ ok: false, error: 'Fix the jail: EACCES', manual: ['rmdir /srv/x'], probes: [], exitCode: 4 }));
+    await press(r, 'enter');
+    await waitForFrame(r.lastFrame, 'rmdir /srv/x');
+    await press(r, 'enter', { until: () => onExit.mock.calls.length > 0 });
+    expect(onExit).toHaveBeenCalledWith(4);
   });
 
   it('Ctrl+C before Run quits with 130 and changes nothing', async () => {

@@ -2,8 +2,7 @@
 // journal and rollback, then prove the jail with the real clients (or roll it all back).
 // With --json (for Ansible and other callers) stdout carries exactly one JSON object: what
 // changed, the steps run, the probes, and the exit code with its meaning.
-import { constants } from 'node:os';
-import { EXIT, ExternalError, Interrupted, UserError, signalExitCode } from '../errors.ts';
+import { EXIT, UserError, errorKind, exitCodeFor, exitMeaning } from '../errors.ts';
 import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../effects.ts';
 import { internalErrorReport, shortMessage } from '../crash.ts';
@@ -13,7 +12,7 @@ import { formatProbeTable, probeLine, type ProbeResult } from '../verify.ts';
 import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
-import { repeatFlags, type CommonOptions } from './common.ts';
+import { askOnTerminal, repeatFlags, type CommonOptions } from './common.ts';
 import type { Answers } from '../types.ts';
 import { connectTarget } from '../connect-target.ts';
 import { connectCommands, isLoopback } from '../connect-commands.ts';
@@ -44,17 +43,11 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
   if (plan.steps.length === 0) {
     say(`Nothing to do: ${a.user}'s jail ${a.jail} already matches ${o.config}.`);
     if (o.noTest) return EXIT.ok;
-  } else {
-    if (!o.noTest) plan.notes.push(testNote(a.user));
-    say(formatPlan(plan));
-    if (!(await confirm(`Apply these ${plan.steps.length} steps (${countActions(plan)} changes)?`, o.yes))) {
-      say('Nothing changed.');
-      return EXIT.ok;
-    }
-  }
+  } else if (!o.noTest) plan.notes.push(testNote(a.user));
 
   const outcome = await executeApply(a, o, plan, {
     listener: printEvent,
+    confirm: askOnTerminal((first) => `Apply these ${first.steps.length} steps (${countActions(first)} changes)?`, o.yes),
     async confirmNext(next) {
       say(formatPlan(next));
       return confirm(`Apply these ${next.steps.length} steps?`, o.yes);
@@ -67,6 +60,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
     warn(`jailwizard: ${outcome.error}`);
     return outcome.exitCode;
   }
+  if (outcome.declined) return EXIT.ok;
   await summary(a, o);
   return EXIT.ok;
 }
@@ -88,24 +82,6 @@ async function summary(a: Answers, o: CommonOptions): Promise<void> {
 }
 
 // ---------------------------------------------------------------- --json
-
-/** What an exit code means, in the README's words. */
-export function exitMeaning(code: number): string {
-  switch (code) {
-    case EXIT.ok:
-      return 'ok';
-    case EXIT.failed:
-      return 'failed and rolled back';
-    case EXIT.usage:
-      return 'bad input, nothing changed';
-    case EXIT.rollbackIncomplete:
-      return 'rollback incomplete';
-    default: {
-      const sig = Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0];
-      return code > 128 && sig ? `interrupted by ${sig}, rolled back` : 'failed';
-    }
-  }
-}
 
 export interface JsonStep {
   id: string;
@@ -138,25 +114,14 @@ function emitJson(o: object): void {
 
 /** An error before anything changed, as the JSON object of `command` (and as a line on stderr). */
 export function jsonError(command: 'apply' | 'plan', e: unknown): { code: number; body: object } {
-  let code: number = EXIT.failed;
-  let message: string;
-  let hint: string | null = null;
-  if (e instanceof UserError) {
-    code = EXIT.usage;
-    message = e.message;
-    hint = e.hint ?? null;
-  } else if (e instanceof ExternalError) {
-    message = e.message;
-  } else if (e instanceof Interrupted) {
-    code = signalExitCode(e.signal);
-    message = e.message;
-  } else {
-    message = `internal error (a bug; please report it): ${shortMessage(e)}`;
-    // The few lines and the trace's file go to stderr; the JSON carries the message.
-    warn(internalErrorReport(e));
-  }
-  if (e instanceof UserError || e instanceof ExternalError || e instanceof Interrupted) warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
-  const exit = { code, meaning: code === EXIT.failed ? 'failed, nothing changed' : e instanceof Interrupted ? `${e.message}, nothing changed` : exitMeaning(code) };
+  const code = exitCodeFor(e);
+  const kind = errorKind(e);
+  const message = kind === 'bug' ? `internal error (a bug; please report it): ${shortMessage(e)}` : (e as Error).message;
+  const hint = e instanceof UserError ? (e.hint ?? null) : null;
+  // The few lines and the trace's file go to stderr; the JSON carries the message.
+  if (kind === 'bug') warn(internalErrorReport(e));
+  else warn(`jailwizard: ${message}${hint ? `\n  hint: ${hint}` : ''}`);
+  const exit = { code, meaning: kind === 'interrupted' ? `${message}, nothing changed` : code === EXIT.failed ? 'failed, nothing changed' : exitMeaning(code) };
   const error = { message, hint };
   const body =
     command === 'apply'

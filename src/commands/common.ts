@@ -1,22 +1,11 @@
-import { existsSync } from 'node:fs';
-import { UserError } from '../errors.ts';
-import { shQuote } from '../effects.ts';
+import { formatPlan, shQuote, type Plan } from '../effects.ts';
+import { confirm } from '../prompt.ts';
+import { say } from '../output.ts';
 import { DEFAULT_SSHD_CONFIG } from '../sshd-config.ts';
 import { DEFAULT_STATE_DIR } from '../state.ts';
+import type { CommonOptions } from '../model/options.ts';
 
-export interface CommonOptions {
-  sshdConfig: string;
-  stateDir: string;
-  /** The syslog daemon's config for jails that log (--syslog-config); found by itself when absent. */
-  syslogConfig?: string;
-}
-
-export function checkSshdConfigPath(p: string): void {
-  if (!p.startsWith('/')) throw new UserError(`--sshd-config ${JSON.stringify(p)} is not an absolute path`, 'give the full path, e.g. /etc/ssh/sshd_config');
-  // Its dir may go into an Include line of the config itself: plain characters only.
-  if (/[^A-Za-z0-9._+@/-]/.test(p)) throw new UserError(`--sshd-config ${JSON.stringify(p)} has characters sshd_config cannot hold in an Include line`, 'use a path of letters, digits and . _ - + @ /');
-  if (!existsSync(p)) throw new UserError(`sshd config ${p} does not exist`, 'is openssh-server installed? (apt-get install openssh-server)');
-}
+export type { CommonOptions };
 
 /**
  * The options a command shown to the admin must repeat to act on the same sshd and state:
@@ -27,4 +16,14 @@ export function repeatFlags(o: Pick<CommonOptions, 'sshdConfig' | 'stateDir'>): 
   if (o.sshdConfig !== DEFAULT_SSHD_CONFIG) flags.push('--sshd-config', o.sshdConfig);
   if (o.stateDir !== DEFAULT_STATE_DIR) flags.push('--state-dir', o.stateDir);
   return flags.map((f) => ` ${shQuote(f)}`).join('');
+}
+
+/** runPlan's confirm on the command line: the plan's preview, the question (or --yes), and "Nothing changed." on no. */
+export function askOnTerminal(question: (plan: Plan) => string, yes: boolean): (plan: Plan) => Promise<boolean> {
+  return async (plan) => {
+    say(formatPlan(plan));
+    if (await confirm(question(plan), yes)) return true;
+    say('Nothing changed.');
+    return false;
+  };
 }

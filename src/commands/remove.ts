@@ -1,9 +1,9 @@
 // `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { EXIT, UserError } from '../errors.ts';
-import { Executor, assertNoUnfinished, explain, lexists, signalExitCode } from '../executor.ts';
-import { formatPlan } from '../effects.ts';
+import { UserError, exitCodeFor, explain } from '../errors.ts';
+import { assertNoUnfinished, lexists } from '../executor.ts';
+import { runPlan } from '../engine/run-plan.ts';
 import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
 import { connectAddresses, sshdEffective } from '../sshd-config.ts';
 import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
@@ -15,9 +15,8 @@ import { jailNames } from '../plan.ts';
 import { APT_HOOK } from './update.ts';
 import { checkPath } from './check.ts';
 import { readGroups, readPasswd, type PasswdEntry } from '../host/accounts.ts';
-import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
-import type { CommonOptions } from './common.ts';
+import { askOnTerminal, type CommonOptions } from './common.ts';
 
 export interface RemoveOptions extends CommonOptions {
   yes: boolean;
@@ -145,27 +144,19 @@ export async function removeCommand(user: string, o: RemoveOptions): Promise<num
   const rec = readRecord(o.stateDir, user);
   if (!rec) throw new UserError(`jailwizard manages no jail for ${user}`, 'see `jailwizard list`; jailwizard only removes what it made');
   const plan = planRemove(rec, await removeFacts(rec, o.stateDir), { keepUser: o.keepUser, keepHome: o.keepHome, now: new Date().toISOString() });
-  say(formatPlan(plan));
-  if (!(await confirm(`Remove ${user}'s jail (${plan.steps.length} steps)?`, o.yes))) {
-    say('Nothing changed.');
-    return EXIT.ok;
-  }
-  const ex = Executor.begin(o.stateDir, 'remove', user, printEvent);
-  try {
-    await ex.apply(plan);
-    ex.finish('committed');
+  const outcome = await runPlan(plan, {
+    stateDir: o.stateDir,
+    command: 'remove',
+    user,
+    listener: printEvent,
+    confirm: askOnTerminal((p) => `Remove ${user}'s jail (${p.steps.length} steps)?`, o.yes),
+    onFailure: (e) => warn(`jailwizard: ${explain(e)}`),
+  });
+  if (outcome.status === 'committed') {
     forgetUpdate(o.stateDir, user);
     say(`Removed ${user}'s jail ${rec.jail}.`);
-    for (const k of ex.kept) say(`${k} stays: something else was put in it after the preview, and it is not jailwizard's to remove.`);
+    for (const k of outcome.kept) say(`${k} stays: something else was put in it after the preview, and it is not jailwizard's to remove.`);
     for (const n of plan.notes) say(n);
-    return EXIT.ok;
-  } catch (e) {
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : explain(e);
-    warn(`jailwizard: ${error}`);
-    const manual = await ex.rollback(error);
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    if (manual.length) return EXIT.rollbackIncomplete;
-    return interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
   }
+  return exitCodeFor(outcome);
 }

@@ -2,17 +2,17 @@
 // the jail's binaries and libraries in line with the host (old jails kept working, new ones
 // broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { EXIT, UserError, formatUserError } from '../errors.ts';
+import { EXIT, UserError, exitCodeFor, explain, formatUserError, interruptionOf } from '../errors.ts';
 import { run } from '../run.ts';
-import { Executor, assertNoUnfinished, explain, signalExitCode } from '../executor.ts';
-import { formatPlan, type Plan } from '../effects.ts';
+import { assertNoUnfinished } from '../executor.ts';
+import { runPlan } from '../engine/run-plan.ts';
+import type { Plan } from '../effects.ts';
 import { gatherFacts } from '../host-facts.ts';
 import { planApply } from '../plan.ts';
 import { listRecords, readRecord, recordPath, rememberUpdate, type JailRecord, type UpdateOutcome } from '../state.ts';
-import { confirm } from '../prompt.ts';
 import { printEvent, say, warn } from '../output.ts';
 import { fileState } from '../host-facts.ts';
-import type { CommonOptions } from './common.ts';
+import { askOnTerminal, type CommonOptions } from './common.ts';
 import { sha256 } from '../host/hash.ts';
 
 export const APT_HOOK = '/etc/apt/apt.conf.d/99jailwizard-update';
@@ -92,7 +92,7 @@ export async function updateCommand(user: string | undefined, o: UpdateOptions):
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       warn(`jailwizard: ${rec.user}: ${formatUserError(e).replace(/^jailwizard: /, '')}`);
-      outcome = { result: 'failed', reason: e.message, exitCode: EXIT.usage };
+      outcome = { result: 'failed', reason: e.message, exitCode: exitCodeFor(e) };
     }
     const { interrupted, ...rest } = outcome;
     const full: UpdateOutcome = { user: rec.user, at: new Date().toISOString(), via: o.fromAptHook ? 'apt-hook' : 'command', ...rest };
@@ -156,26 +156,20 @@ async function updateOne(rec: JailRecord, o: UpdateOptions): Promise<OneOutcome>
   }
   const summary = summarizeUpdate(plan);
   say(`${rec.user}: ${summary}`);
-  say(formatPlan(plan));
-  if (!(await confirm(`Update ${rec.user}'s jail?`, o.yes))) {
-    say('Nothing changed.');
-    return { result: 'declined', exitCode: EXIT.ok };
-  }
-  const ex = Executor.begin(o.stateDir, 'update', rec.user, printEvent);
-  try {
-    await ex.apply(plan);
-    ex.finish('committed');
+  const outcome = await runPlan(plan, {
+    stateDir: o.stateDir,
+    command: 'update',
+    user: rec.user,
+    listener: printEvent,
+    confirm: askOnTerminal(() => `Update ${rec.user}'s jail?`, o.yes),
+    onFailure: (e) => warn(`jailwizard: ${rec.user}: ${explain(e)}`),
+  });
+  if (outcome.status === 'declined') return { result: 'declined', exitCode: exitCodeFor(outcome) };
+  if (!outcome.error) {
     say(`${rec.user}: updated.`);
-    return { result: 'updated', summary, exitCode: EXIT.ok };
-  } catch (e) {
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : explain(e);
-    warn(`jailwizard: ${rec.user}: ${error}`);
-    const manual = await ex.rollback(error);
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    const exitCode = manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
-    return { result: 'failed', reason: error, exitCode, ...(interrupted ? { interrupted: true } : {}) };
+    return { result: 'updated', summary, exitCode: exitCodeFor(outcome) };
   }
+  return { result: 'failed', reason: explain(outcome.error), exitCode: exitCodeFor(outcome), ...(interruptionOf(outcome.error) ? { interrupted: true } : {}) };
 }
 
 /** An apt hook so jails follow upgrades by themselves; `remove` of the last jail takes it away. */
@@ -194,22 +188,13 @@ async function installHook(o: CommonOptions & { yes: boolean }): Promise<number>
     say(`The apt hook ${APT_HOOK} is already installed.`);
     return EXIT.ok;
   }
-  const plan = aptHookPlan(content, have?.sha256);
-  say(formatPlan(plan));
-  if (!(await confirm('Install it?', o.yes))) return EXIT.ok;
-  assertNoUnfinished(o.stateDir);
-  const ex = Executor.begin(o.stateDir, 'update', 'apt-hook', printEvent);
-  try {
-    await ex.apply(plan);
-    ex.finish('committed');
-    return EXIT.ok;
-  } catch (e) {
-    const interrupted = ex.interruption(e);
-    const error = interrupted ? interrupted.message : explain(e);
-    warn(`jailwizard: ${error}`);
-    const manual = await ex.rollback(error);
-    ex.finish(manual.length ? 'rollback-incomplete' : 'rolled-back');
-    return manual.length ? EXIT.rollbackIncomplete : interrupted ? signalExitCode(interrupted.signal) : EXIT.failed;
-  }
+  const outcome = await runPlan(aptHookPlan(content, have?.sha256), {
+    stateDir: o.stateDir,
+    command: 'update',
+    user: 'apt-hook',
+    listener: printEvent,
+    confirm: askOnTerminal(() => 'Install it?', o.yes),
+    onFailure: (e) => warn(`jailwizard: ${explain(e)}`),
+  });
+  return exitCodeFor(outcome);
 }
-

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { answersToYaml, parseAnswers } from '../answers.ts';
 import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
-import { UserError } from '../errors.ts';
+import { EXIT, UserError, exitCodeFor, explain } from '../errors.ts';
 import { rollbackUnfinished } from '../executor.ts';
 import { planToShellScript, type Plan } from '../effects.ts';
 import { hostArch } from '../host-facts.ts';
@@ -18,9 +18,8 @@ import { TOOLS } from '../../recipes/index.ts';
 import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
 import { readPasswd } from '../host/accounts.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
-import type { RepairServices } from '../../screens/Repair.tsx';
 import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
-import { formatReport, runDoctorFix } from '../commands/doctor.ts';
+import { formatReport, runDoctorFix, type RepairServices } from '../workflows/doctor-fix.ts';
 import { listRecords } from '../state.ts';
 import { sha256 } from '../host/hash.ts';
 
@@ -106,12 +105,19 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
     },
     async fix(user, listener, onProbe) {
       const d = diagnosed.get(user);
-      if (!d) return { ok: false, error: 'diagnose first', manual: [], probes: [] };
-      const r = await runDoctorFix(d.facts, d.plan, o, listener, onProbe);
-      if (r.kind === 'rolled-back') return { ok: false, error: r.error, manual: r.manual, probes: [] };
-      if (r.kind === 'test-error') return { ok: false, error: r.error, manual: [], probes: [] };
-      const failed = r.probes.filter((p) => !p.ok);
-      return { ok: failed.length === 0, error: failed.length ? `${failed.length} probe(s) still fail: ${failed.map((p) => p.name).join('; ')}` : undefined, manual: [], probes: r.probes };
+      if (!d) return { ok: false, error: 'diagnose first', manual: [], probes: [], exitCode: EXIT.failed };
+      let r: Awaited<ReturnType<typeof runDoctorFix>>;
+      try {
+        r = await runDoctorFix(d.facts, d.plan, o, { listener, onProbe });
+      } catch (e) {
+        // Refused before any change (another run's journal is unfinished).
+        return { ok: false, error: explain(e), manual: [], probes: [], exitCode: exitCodeFor(e) };
+      }
+      const exitCode = exitCodeFor(r);
+      // The fixes stay when the test fails or cannot run; a rolled-back run has no probes to show.
+      if (r.status !== 'committed' || !r.verified) return { ok: false, error: explain(r.error), manual: r.manual, probes: [], exitCode };
+      const failed = r.verified.filter((p) => !p.ok);
+      return { ok: failed.length === 0, error: failed.length ? `${failed.length} probe(s) still fail: ${failed.map((p) => p.name).join('; ')}` : undefined, manual: [], probes: r.verified, exitCode };
     },
     extraFlags,
     preflight: async () => {
@@ -181,7 +187,9 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       await validateAnswers(a, o);
       return makePlan(a, o);
     },
-    execute: (a, plan, hooks) => executeApply(a, { ...o, noTest: false }, plan, hooks),
+    // Refused before any change (another run's journal is unfinished): an outcome all the same.
+    execute: (a, plan, hooks) =>
+      executeApply(a, { ...o, noTest: false }, plan, hooks).catch((e: unknown): ApplyOutcome => ({ ok: false, exitCode: exitCodeFor(e), error: explain(e), probes: [], manual: [] })),
     saveScript(plan) {
       const p = path.resolve(`jailwizard-${plan.user}.sh`);
       writeFileSync(p, planToShellScript(plan), { mode: 0o600 });
