@@ -5,7 +5,7 @@ import { reducer, initialState, draftToAnswers, escapeGoesBack, SCREENS, type Dr
 import type { Key } from '../src/wizard/keys.ts';
 import { KeysRoot } from './keyboard.tsx';
 import type { Services } from '../src/wizard/services.ts';
-import type { Plan } from '../src/effects.ts';
+import type { Plan } from '../src/model/effects.ts';
 import { UiContext, Frame, frameBodyRows, useSize, type Ui } from './ui.tsx';
 import { PreflightScreen } from './Preflight.tsx';
 import { UserScreen } from './User.tsx';

@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { Arch } from '../src/types.ts';
+import type { Arch } from '../src/model/types.ts';
 import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';
 import { Prose } from './ui.tsx';

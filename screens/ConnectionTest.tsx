@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { ProbeResult } from '../src/verify.ts';
+import type { ProbeResult } from '../src/workflows/verify.ts';
 import { Prose, Spinner, Status, fit, useSize, useUi } from './ui.tsx';
 import { useKeys } from './keyboard.tsx';
 

@@ -1,6 +1,6 @@
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
-import type { ChainLink } from '../src/ownership.ts';
+import type { ChainLink } from '../src/host/ownership.ts';
 import { Prose, Status, fit, useSize, useUi } from './ui.tsx';
 import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';

@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { Extra } from '../src/types.ts';
+import type { Extra } from '../src/model/types.ts';
 import {
   OPTION_ITEMS,
   effectiveExtras,
@@ -32,7 +32,7 @@ export interface OptionsProps {
   bodyRows?: number;
 }
 
-// One line each, shortened from ANSWER_KEYS' docs (src/answers.ts). The screens part of the
+// One line each, shortened from ANSWER_KEYS' docs (src/host/answers.ts). The screens part of the
 // bundle does not import the answers parser, so the words live here.
 const DOC: Record<OptionKey, string> = {
   shared: 'one jail for several users, /home/<user>',

@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { Plan } from '../src/effects.ts';
-import { formatPlanLines } from '../src/effects.ts';
+import type { Plan } from '../src/model/effects.ts';
+import { formatPlanLines } from '../src/model/effects.ts';
 import { Prose, Spinner, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
 import { useKeys } from './keyboard.tsx';
 

@@ -1,11 +1,11 @@
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
 import type { RepairServices } from '../src/workflows/doctor-fix.ts';
-import { EXIT } from '../src/errors.ts';
-import type { Plan } from '../src/effects.ts';
-import { formatPlanLines } from '../src/effects.ts';
+import { EXIT } from '../src/model/errors.ts';
+import type { Plan } from '../src/model/effects.ts';
+import { formatPlanLines } from '../src/model/effects.ts';
 import { wrapProse } from '../src/wizard/wrap.ts';
-import type { ProbeResult } from '../src/verify.ts';
+import type { ProbeResult } from '../src/workflows/verify.ts';
 import { Prose, Spinner, Status, fit, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
 import { useKeys } from './keyboard.tsx';
 import { useSelectList } from './SelectList.tsx';

@@ -1,6 +1,6 @@
 import React from 'react';
 import { Box, Static, Text } from 'ink';
-import { formatPlanLines } from '../src/effects.ts';
+import { formatPlanLines } from '../src/model/effects.ts';
 import type { RunState } from '../src/wizard/state.ts';
 import { ProgressBar, Prose, Spinner, fit, mb, usePager, useSize, useUi, useWrapStyle, wrapPlan } from './ui.tsx';
 import { useKeys } from './keyboard.tsx';

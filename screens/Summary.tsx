@@ -1,7 +1,7 @@
 import React from 'react';
 import { Box, Text } from 'ink';
-import type { Answers } from '../src/types.ts';
-import { connectCommands, isLoopback } from '../src/connect-commands.ts';
+import type { Answers } from '../src/model/types.ts';
+import { connectCommands, isLoopback } from '../src/plan/connect-commands.ts';
 import { Prose, fit, useSize, useUi, useWrapStyle } from './ui.tsx';
 import { wrapCommand } from '../src/wizard/wrap.ts';
 import { useKeys } from './keyboard.tsx';

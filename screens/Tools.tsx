@@ -1,7 +1,7 @@
 import React, { useState } from 'react';
 import { Box, Text } from 'ink';
 import { RECIPES } from '../recipes/index.ts';
-import { type Tool } from '../src/types.ts';
+import { type Tool } from '../src/model/types.ts';
 import { TOOLS } from '../recipes/index.ts';
 import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import type { ToolMove } from '../src/wizard/state.ts';

@@ -3,7 +3,7 @@
 // stays shorter than the window.
 import React, { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import { Box, Text, useStdout } from 'ink';
-import type { PlanLine } from '../src/effects.ts';
+import type { PlanLine } from '../src/model/effects.ts';
 import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import { detectTerm, symbols, type Symbols, type TermCaps } from '../src/wizard/terminal.ts';
 import { ASCII_WRAP, UNICODE_WRAP, shorten, wrapCommand, wrapExact, wrapProse, type WrapStyle } from '../src/wizard/wrap.ts';

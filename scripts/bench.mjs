@@ -16,7 +16,7 @@
 // - the connection test of that jail (`jailwizard test USER`, the whole process) vs one plain
 //   login (`ssh USER@127.0.0.1 true` with the same kind of key), measured in the same round
 // - the bytes of both jails (regular files' st_size, hard links once, symlinks not followed)
-// - ELF dependency resolution (src/ld-resolve.ts, one resolveClosure call per binary) of
+// - ELF dependency resolution (src/host/ld-resolve.ts, one resolveClosure call per binary) of
 //   every executable in /usr/bin vs a bash loop of `ldd` over the same paths, plus a
 //   cross-check that both find the same files
 // - apply's peak RSS (/usr/bin/time -f %M) vs jk_init's
@@ -448,7 +448,7 @@ async function bundleResolver() {
   const { build } = await import('esbuild');
   const dir = path.join(work, 'resolver');
   fs.mkdirSync(dir);
-  await build({ entryPoints: ['src/ld-resolve.ts'], outfile: path.join(dir, 'ld-resolve.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node18', logLevel: 'warning' });
+  await build({ entryPoints: ['src/host/ld-resolve.ts'], outfile: path.join(dir, 'ld-resolve.mjs'), bundle: true, platform: 'node', format: 'esm', target: 'node18', logLevel: 'warning' });
   const runner = path.join(dir, 'run.mjs');
   fs.writeFileSync(runner, RUNNER);
   return runner;

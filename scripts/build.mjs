@@ -4,7 +4,7 @@
 // The start-up file is written for any Node: it checks the version, answers --version and
 // --help, and draws the wizard's first frame before it imports the program. The program's
 // commands, execa, and the screens (Ink + React) are split into chunks that are imported
-// only when a command needs them (`import()` in src/cli.ts, src/run.ts, src/commands/wizard.ts).
+// only when a command needs them (`import()` in src/commands/cli.ts, src/host/run.ts, src/commands/wizard.ts).
 // Node maps a bug's stack frames back to src/…:line through the .map files (the start-up
 // file turns source maps on). Target node18: the distro Node of Debian 12 and Ubuntu 24.04.
 import { build } from 'esbuild';
@@ -26,7 +26,7 @@ await build({
   absWorkingDir: process.cwd(),
   entryPoints: { program: 'src/main.ts' },
   outdir: 'dist',
-  // Chunks sit beside the bin, so a chunk's own URL finds the package root (src/crash.ts).
+  // Chunks sit beside the bin, so a chunk's own URL finds the package root (src/host/crash.ts).
   chunkNames: '[name]-[hash]',
   outExtension: { '.js': '.mjs' },
   bundle: true,

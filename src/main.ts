@@ -1,3 +1,3 @@
-import { runCli } from './cli.ts';
+import { runCli } from './commands/cli.ts';
 
 void runCli();

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ANSWER_KEYS, MAX_ANSWERS_BYTES, MAX_LIST_ENTRIES, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/answers.ts';
-import { UserError } from '../src/errors.ts';
-import type { Answers } from '../src/types.ts';
+import { ANSWER_KEYS, MAX_ANSWERS_BYTES, MAX_LIST_ENTRIES, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/host/answers.ts';
+import { UserError } from '../src/model/errors.ts';
+import type { Answers } from '../src/model/types.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPYCdnkcCst4lkE3LB89pgBNXZBfxjvuS3G3SRkHEzFW alice@laptop';
 

@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, runOk, type RunResult } from '../src/run.ts';
-import type { Answers } from '../src/types.ts';
+import { run, runOk, type RunResult } from '../src/host/run.ts';
+import type { Answers } from '../src/model/types.ts';
 import { diffSnapshots, type HostSnapshot } from './helpers/host-snapshot.ts';
 import { BIN, answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { RUN_ID, TEST_PREFIX, uniqueUser } from './helpers/names.ts';

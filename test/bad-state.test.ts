@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { BIN } from './helpers/jw.ts';
-import { run, type RunResult } from '../src/run.ts';
+import { run, type RunResult } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 

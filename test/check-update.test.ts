@@ -5,8 +5,8 @@ import path from 'node:path';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run } from '../src/run.ts';
-import type { Tool } from '../src/types.ts';
+import { run } from '../src/host/run.ts';
+import type { Tool } from '../src/model/types.ts';
 import type { ListJson } from '../src/commands/list.ts';
 
 const skip = rootOrSkipReason();

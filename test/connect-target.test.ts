@@ -5,14 +5,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
-import { adminSession, connectTarget, decodeAddress, serverEndOf, sessionSocketOf, tcpSockets } from '../src/connect-target.ts';
-import { connectCommands } from '../src/connect-commands.ts';
-import type { EffectiveConfig } from '../src/sshd-config.ts';
+import { adminSession, connectTarget, decodeAddress, serverEndOf, sessionSocketOf, tcpSockets } from '../src/host/connect-target.ts';
+import { connectCommands } from '../src/plan/connect-commands.ts';
+import type { EffectiveConfig } from '../src/host/sshd-config.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { sshClientOptions } from './helpers/sshd.ts';
-import { runOk } from '../src/run.ts';
+import { runOk } from '../src/host/run.ts';
 import { childOf, sleep } from './helpers/tmux.ts';
 
 const eff = (listen: string[], port = ['22']): EffectiveConfig => new Map([['listenaddress', listen], ['port', port]]);

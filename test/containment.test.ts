@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, runOk, type RunResult } from '../src/run.ts';
-import { readElf } from '../src/elf.ts';
-import type { Answers } from '../src/types.ts';
+import { run, runOk, type RunResult } from '../src/host/run.ts';
+import { readElf } from '../src/host/elf.ts';
+import type { Answers } from '../src/model/types.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots, snapshotHost, type HostSnapshot } from './helpers/host-snapshot.ts';

@@ -5,12 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { internalErrorReport } from '../src/crash.ts';
+import { internalErrorReport } from '../src/host/crash.ts';
 import { BIN, answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
-import { run } from '../src/run.ts';
+import { run } from '../src/host/run.ts';
 
 // Frames in the package, as Node prints them through the source maps; one absurdly long.
 const IN_PACKAGE = path.resolve('src/engine.ts');
@@ -98,10 +98,10 @@ describe('internal errors are reported in a few lines, with the trace in a file'
     expect(lines.length, r.stderr).toBeLessThanOrEqual(5);
     expect(lines[0]).toBe('jailwizard: internal error (a bug; please report it): TypeError: getuid broke (test)');
     // The source maps lead to the line in src/ that called it.
-    expect(lines).toContain(`    at requireRoot (src/cli.ts:${lineOf('cli.ts', 'process.getuid?.()')}:15)`);
+    expect(lines).toContain(`    at requireRoot (src/commands/cli.ts:${lineOf('commands/cli.ts', 'process.getuid?.()')}:15)`);
     const saved = readFileSync(traceFile(r.stderr, tmp), 'utf8');
     expect(saved).toContain('getuid broke (test)');
-    expect(saved).toMatch(/at main \(src\/cli\.ts:\d+:\d+\)/);
+    expect(saved).toMatch(/at main \(src\/commands\/cli\.ts:\d+:\d+\)/);
     expect(readdirSync(tmp)).toHaveLength(1);
   });
 });
@@ -123,14 +123,14 @@ describe.skipIf(rootOrSkipReason())('a bug inside a step of the built bundle', (
     expect(r.exitCode, out(r)).toBe(1);
     expect(r.stderr).toContain('a bug (please report it): TypeError: forced bug at step 2 (JAILWIZARD_BUG_AT)');
     // The first frame is the throw itself, in the source: not a chunk of dist/.
-    const throwLine = lineOf('executor.ts', 'throw new TypeError(`forced bug at step');
-    expect(r.stderr).toMatch(new RegExp(`\\(JAILWIZARD_BUG_AT\\), at \\S+ \\(src/executor\\.ts:${throwLine}:\\d+\\); the whole trace is in `));
+    const throwLine = lineOf('engine/executor.ts', 'throw new TypeError(`forced bug at step');
+    expect(r.stderr).toMatch(new RegExp(`\\(JAILWIZARD_BUG_AT\\), at \\S+ \\(src/engine/executor\\.ts:${throwLine}:\\d+\\); the whole trace is in `));
     expect(r.stderr).not.toContain('dist/');
     expect(r.stderr).toContain('Rollback complete');
     // One trace file, however often the failure is told.
     expect(readdirSync(tmp)).toHaveLength(1);
     expect(r.stderr).toContain(`the whole trace is in ${path.join(tmp, readdirSync(tmp)[0]!)}`);
-    expect(readFileSync(path.join(tmp, readdirSync(tmp)[0]!), 'utf8')).toContain(`src/executor.ts:${throwLine}:`);
+    expect(readFileSync(path.join(tmp, readdirSync(tmp)[0]!), 'utf8')).toContain(`src/engine/executor.ts:${throwLine}:`);
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
     expect(hasUnfinishedJournal(env)).toBe(false);
   });

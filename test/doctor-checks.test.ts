@@ -2,8 +2,8 @@
 // host (the paths below do not exist here, and /etc/shells and sshd_config come from the facts).
 import { describe, expect, it } from 'vitest';
 import { DOCTOR_CHECKS, diagnose, type DoctorFacts } from '../src/plan/doctor-checks.ts';
-import type { FileState } from '../src/host-facts.ts';
-import { parseEffective } from '../src/sshd-config.ts';
+import type { FileState } from '../src/host/facts.ts';
+import { parseEffective } from '../src/host/sshd-config.ts';
 
 const JAIL = '/srv/nonexistent-jw-doctor-checks/alice';
 const CONFIG = '/nonexistent-jw-doctor-checks/sshd_config';

@@ -1,8 +1,8 @@
 // doctor's keys check as sshd's StrictModes makes it (#12 critical 2): pure, on facts.
 import { describe, expect, it } from 'vitest';
-import { diagnose, type DoctorFacts } from '../src/doctor.ts';
-import type { FileState } from '../src/host-facts.ts';
-import { parseEffective } from '../src/sshd-config.ts';
+import { diagnose, type DoctorFacts } from '../src/workflows/doctor.ts';
+import type { FileState } from '../src/host/facts.ts';
+import { parseEffective } from '../src/host/sshd-config.ts';
 
 const HOME = '/srv/h/alice';
 const KEYS = `${HOME}/.ssh/authorized_keys`;

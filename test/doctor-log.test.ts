@@ -2,7 +2,7 @@
 // exactly (not a user whose name starts the same), and never a line that names another user,
 // even when another session's lines fall between "Accepted" and the fatal line.
 import { describe, expect, it } from 'vitest';
-import { findFailure, userNamedIn } from '../src/doctor.ts';
+import { findFailure, userNamedIn } from '../src/workflows/doctor.ts';
 
 // As sshd 9.2 writes them to auth.log (the journal and -E files carry the same messages).
 const at = (pid: number, msg: string): string => `2026-11-30T01:02:03.000000+00:00 host sshd[${pid}]: ${msg}`;

@@ -9,8 +9,8 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { sshClientOptions } from './helpers/sshd.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, type RunResult } from '../src/run.ts';
-import type { Tool } from '../src/types.ts';
+import { run, type RunResult } from '../src/host/run.ts';
+import type { Tool } from '../src/model/types.ts';
 
 const skip = rootOrSkipReason();
 

@@ -7,9 +7,9 @@ import { cpSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, r
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ElfFormatError, readElf } from '../src/elf.ts';
-import { hostEntriesFor, resolveClosure, type HostEntry } from '../src/ld-resolve.ts';
-import { run } from '../src/run.ts';
+import { ElfFormatError, readElf } from '../src/host/elf.ts';
+import { hostEntriesFor, resolveClosure, type HostEntry } from '../src/host/ld-resolve.ts';
+import { run } from '../src/host/run.ts';
 import { foreignSysroot, type DebArch } from './helpers/foreign-debs.ts';
 import { makeElf, writeTree, x64 } from './helpers/elf-fixture.ts';
 

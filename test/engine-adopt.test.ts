@@ -6,7 +6,7 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { TEST_PREFIX, uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { BIN, answersFile, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, runOk } from '../src/run.ts';
+import { run, runOk } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 

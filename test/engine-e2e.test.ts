@@ -6,9 +6,9 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { readElf } from '../src/elf.ts';
-import { run } from '../src/run.ts';
-import type { Tool } from '../src/types.ts';
+import { readElf } from '../src/host/elf.ts';
+import { run } from '../src/host/run.ts';
+import type { Tool } from '../src/model/types.ts';
 import type { ListJson } from '../src/commands/list.ts';
 
 const skip = rootOrSkipReason();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { resolveExtra } from '../src/extra-commands.ts';
+import { resolveExtra } from '../src/host/extra-commands.ts';
 
 describe('resolveExtra', () => {
   let dir: string;

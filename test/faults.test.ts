@@ -7,7 +7,7 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { BIN, answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run } from '../src/run.ts';
+import { run } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 const FOUR = ['bash', 'rsync', 'scp', 'sftp'] as const;

@@ -8,7 +8,7 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, runOk, type RunResult } from '../src/run.ts';
+import { run, runOk, type RunResult } from '../src/host/run.ts';
 import type { ApplyJson } from '../src/commands/apply.ts';
 import type { PlanJson } from '../src/commands/plan.ts';
 

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run } from '../src/run.ts';
-import { GATE_PATH, gateCommand, gateScript, RSYNC_LONG_FLAGS, RSYNC_LONG_VALUES, type GateGrant } from '../src/gate.ts';
+import { run } from '../src/host/run.ts';
+import { GATE_PATH, gateCommand, gateScript, RSYNC_LONG_FLAGS, RSYNC_LONG_VALUES, type GateGrant } from '../src/plan/gate.ts';
 
 let dir: string;
 let gate: string;

@@ -6,14 +6,14 @@ import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { sha256, sha256File } from '../src/host/hash.ts';
-import { octal } from '../src/host/mode.ts';
+import { octal } from '../src/model/mode.ts';
 import { mountOf, parseMountInfo } from '../src/host/mountinfo.ts';
 import { LOCKED_WITHOUT_PASSWORD, parseGroups, parsePasswd, readGroups, readPasswd, readShadow } from '../src/host/accounts.ts';
 import { systemdRunning } from '../src/host/systemd.ts';
 import { SSHD_DEFAULT_PIDFILE, sshdPidFile } from '../src/host/pidfile.ts';
 import { addressAllowed } from '../src/host/address.ts';
-import { parseEffective } from '../src/sshd-config.ts';
-import { UnsafePathError } from '../src/safe-fs.ts';
+import { parseEffective } from '../src/host/sshd-config.ts';
+import { UnsafePathError } from '../src/host/safe-fs.ts';
 import { isRoot } from './helpers/root.ts';
 
 let work: string;

@@ -9,8 +9,8 @@ import path from 'node:path';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { RUN_ID, uniqueUser } from './helpers/names.ts';
 import { BIN, answersFile, jw, out, setupEnv, sftpAs, sshAs, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, runOk, type RunResult } from '../src/run.ts';
-import type { Answers } from '../src/types.ts';
+import { run, runOk, type RunResult } from '../src/host/run.ts';
+import type { Answers } from '../src/model/types.ts';
 
 const skip = rootOrSkipReason();
 

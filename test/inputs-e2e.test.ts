@@ -8,7 +8,7 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, type RunResult } from '../src/run.ts';
+import { run, type RunResult } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { run, runOk } from '../src/run.ts';
+import { run, runOk } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 const APT_ENV = { DEBIAN_FRONTEND: 'noninteractive' };

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { HISTORY_LIMITS, Journal, historyUsage } from '../src/journal.ts';
+import { HISTORY_LIMITS, Journal, historyUsage } from '../src/engine/journal.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

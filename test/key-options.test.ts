@@ -1,8 +1,8 @@
 // authorized_keys options by sshd's rules (#12 item 11). Pure: no host changes.
 import { describe, expect, it } from 'vitest';
-import { checkKeyLineOptions, parseKeyOptions, splitKeyLine, unparsableKeyLines, KeyOptionError } from '../src/key-options.ts';
-import { keyLine } from '../src/plan-options.ts';
-import { UserError } from '../src/errors.ts';
+import { checkKeyLineOptions, parseKeyOptions, splitKeyLine, unparsableKeyLines, KeyOptionError } from '../src/model/key-options.ts';
+import { keyLine } from '../src/plan/options.ts';
+import { UserError } from '../src/model/errors.ts';
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop';
 

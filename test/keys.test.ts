@@ -9,7 +9,7 @@ import path from 'node:path';
 import { KeyReader, type Key } from '../src/wizard/keys.ts';
 import { editLine, type Line } from '../src/wizard/line-edit.ts';
 import { KeyRouter, type RouterTiming } from '../src/wizard/key-router.ts';
-import { run } from '../src/run.ts';
+import { run } from '../src/host/run.ts';
 
 const keysOf = (...reads: string[]): Key[] => {
   const r = new KeyReader();

@@ -10,7 +10,7 @@ import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, startPaused, teardownEnv, type TestEnv } from './helpers/jw.ts';
-import { isRunning, pidsNaming } from '../src/proc.ts';
+import { isRunning, pidsNaming } from '../src/host/proc.ts';
 import { masterPids } from '../src/host/ssh-client.ts';
 
 const skip = rootOrSkipReason();

@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, lstatSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { run, runOk, type RunResult } from '../src/run.ts';
+import { run, runOk, type RunResult } from '../src/host/run.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { testJailRoot, uniqueUser } from './helpers/names.ts';
 import { diffSnapshots, snapshotHost } from './helpers/host-snapshot.ts';
 import { answersFile, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { sshClientOptions, sshdLog } from './helpers/sshd.ts';
 import { startPrivateRsyslog, waitForLogLine, type PrivateRsyslog } from './helpers/rsyslog.ts';
-import type { Answers } from '../src/types.ts';
+import type { Answers } from '../src/model/types.ts';
 
 const skip = rootOrSkipReason();
 const KEYS_DIR = '/etc/ssh/authorized_keys';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run, runOk } from '../src/run.ts';
+import { run, runOk } from '../src/host/run.ts';
 import { OPTIONS } from '../src/commands/flags.ts';
 import { BIN } from './helpers/jw.ts';
 
@@ -36,7 +36,7 @@ function staticClosure(start: string): Set<string> {
   return seen;
 }
 
-/** The source files a chunk was built from, from its map: `src/cli.ts`, `node_modules/ink/…`. */
+/** The source files a chunk was built from, from its map: `src/commands/cli.ts`, `node_modules/ink/…`. */
 function sourcesOf(chunk: string): string[] {
   const map = JSON.parse(readFileSync(path.join(DIST, `${chunk}.map`), 'utf8')) as { sources: string[] };
   return map.sources.map((s) => path.relative(path.resolve('.'), path.resolve(DIST, s)));
@@ -97,7 +97,7 @@ describe('the package', () => {
     const tmp = mkdtempSync(path.join(dir, 'tmp-'));
     const bug = await run([process.execPath, '--import', preload, installed, 'check', '--all', '--state-dir', path.join(dir, 'state')], { env: { TMPDIR: tmp } });
     expect(bug.exitCode, bug.stderr).toBe(1);
-    expect(bug.stderr).toMatch(/^ {4}at requireRoot \(src\/cli\.ts:\d+:\d+\)$/m);
+    expect(bug.stderr).toMatch(/^ {4}at requireRoot \(src\/commands\/cli\.ts:\d+:\d+\)$/m);
   });
 
   it('refuses a Node older than 18.19 with one line and exit 2', async () => {
@@ -125,14 +125,14 @@ describe('the package', () => {
 
   it('a command loads its own chunks: neither Ink, React, the screens nor execa before they are needed', () => {
     const atStart = [...staticClosure('program.mjs')].flatMap(sourcesOf);
-    expect(atStart).toContain('src/cli.ts');
+    expect(atStart).toContain('src/commands/cli.ts');
     for (const later of ['node_modules/ink/', 'node_modules/react/', 'screens/', 'node_modules/execa/', 'src/commands/apply.ts', 'src/commands/wizard.ts']) {
       expect(atStart.filter((s) => s.startsWith(later)), later).toEqual([]);
     }
     // The wizard's chunks hold Ink, React and the screens; they load only with the wizard.
     const wizard = [...staticClosure(chunkOf('src/commands/wizard.ts'))].flatMap(sourcesOf);
     expect(wizard.some((s) => s.startsWith('node_modules/ink/'))).toBe(false);
-    const tui = [...staticClosure(chunkOf('src/tui.ts'))].flatMap(sourcesOf);
+    const tui = [...staticClosure(chunkOf('src/wizard/tui.ts'))].flatMap(sourcesOf);
     for (const needed of ['node_modules/ink/', 'node_modules/react/', 'screens/App.tsx']) expect(tui.some((s) => s.startsWith(needed)), needed).toBe(true);
   });
 

@@ -1,24 +1,24 @@
 // The planner is pure: fixed answers and host facts in, a fixed plan out (snapshot-tested).
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { planApply, toolBinaries, matchSettings, loginShell, gateGrant } from '../src/plan.ts';
-import { gateScript } from '../src/gate.ts';
+import { planApply, toolBinaries, matchSettings, loginShell, gateGrant } from '../src/plan/index.ts';
+import { gateScript } from '../src/plan/gate.ts';
 import { aptHookPlan } from '../src/commands/update.ts';
-import { deniedSample, internalSftpCommand, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan-options.ts';
+import { deniedSample, internalSftpCommand, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan/options.ts';
 import { addressAllowed as isAllowed } from '../src/host/address.ts';
-import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/syslog.ts';
-import { parseAnswers } from '../src/answers.ts';
-import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
-import { planToShellScript, formatPlan, type Action, type Plan } from '../src/effects.ts';
+import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/host/syslog.ts';
+import { parseAnswers } from '../src/host/answers.ts';
+import { planRemove, type RemoveFacts } from '../src/plan/remove.ts';
+import { planToShellScript, formatPlan, type Action, type Plan } from '../src/model/effects.ts';
 import { derivedRole, withRoles } from '../src/model/action-role.ts';
-import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host-facts.ts';
-import type { PlatformFacts } from '../src/platform.ts';
-import { parseEffective } from '../src/sshd-config.ts';
-import { UserError } from '../src/errors.ts';
-import type { Answers, Tool } from '../src/types.ts';
-import type { JailRecord } from '../src/state.ts';
+import type { HostFacts, FileState, ClosureFacts, ExtraBinary } from '../src/host/facts.ts';
+import type { PlatformFacts } from '../src/host/platform.ts';
+import { parseEffective } from '../src/host/sshd-config.ts';
+import { UserError } from '../src/model/errors.ts';
+import type { Answers, Tool } from '../src/model/types.ts';
+import type { JailRecord } from '../src/host/state.ts';
 import { removeFacts } from './helpers/remove-facts.ts';
-import { reloadFor } from '../src/sshd-service.ts';
+import { reloadFor } from '../src/host/sshd-service.ts';
 import { summarizeUpdate } from '../src/commands/update.ts';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');

@@ -4,22 +4,22 @@
 // (resolveClosure inside the root), sshd's effective config (the host's real `sshd -T` on
 // the layout's sshd_config), OpenRC's reload; then the pure planner either plans the jail
 // or refuses with one line and a hint.
-import { reloadFor } from '../src/sshd-service.ts';
+import { reloadFor } from '../src/host/sshd-service.ts';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../src/errors.ts';
-import { chrootFailureUsers, findFailure, sshdLogLines } from '../src/doctor.ts';
-import { gatherSshdFacts, type ClosureFacts, type HostFacts } from '../src/host-facts.ts';
-import { hostEntriesFor, resolveClosure } from '../src/ld-resolve.ts';
-import { planApply, toolBinaries } from '../src/plan.ts';
-import { formatPlan, type Plan } from '../src/effects.ts';
-import { gatherPlatformFacts, openrcReload, type PlatformFacts } from '../src/platform.ts';
-import { DEFAULT_SSHD_CONFIG } from '../src/sshd-config.ts';
-import { run } from '../src/run.ts';
-import type { Answers, Tool } from '../src/types.ts';
+import { UserError } from '../src/model/errors.ts';
+import { chrootFailureUsers, findFailure, sshdLogLines } from '../src/workflows/doctor.ts';
+import { gatherSshdFacts, type ClosureFacts, type HostFacts } from '../src/host/facts.ts';
+import { hostEntriesFor, resolveClosure } from '../src/host/ld-resolve.ts';
+import { planApply, toolBinaries } from '../src/plan/index.ts';
+import { formatPlan, type Plan } from '../src/model/effects.ts';
+import { gatherPlatformFacts, openrcReload, type PlatformFacts } from '../src/host/platform.ts';
+import { DEFAULT_SSHD_CONFIG } from '../src/host/sshd-config.ts';
+import { run } from '../src/host/run.ts';
+import type { Answers, Tool } from '../src/model/types.ts';
 import { alpineRoot, rhel9Root } from './helpers/layouts.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'jw-layouts-'));

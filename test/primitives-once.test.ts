@@ -24,7 +24,7 @@ function productFiles(): string[] {
 /** What each primitive looks like when written out, and the one file allowed to write it. */
 export const PRIMITIVES: { name: string; home: string; pattern: RegExp }[] = [
   { name: 'sha256', home: 'src/host/hash.ts', pattern: /createHash\s*\(/ },
-  { name: 'octal mode formatting', home: 'src/host/mode.ts', pattern: /\.toString\(\s*8\s*\)/ },
+  { name: 'octal mode formatting', home: 'src/model/mode.ts', pattern: /\.toString\(\s*8\s*\)/ },
   { name: 'mountinfo reading', home: 'src/host/mountinfo.ts', pattern: /mountinfo['"`]/ },
   { name: 'mountinfo octal escapes', home: 'src/host/mountinfo.ts', pattern: /\\\\\(?\[0-7\]\{3\}/ },
   { name: '"is systemd running"', home: 'src/host/systemd.ts', pattern: /run\/systemd\/system['"`]/ },

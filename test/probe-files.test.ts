@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { probeFilesAction, removeProbeFiles } from '../src/probe-files.ts';
-import { previewEffect } from '../src/effects.ts';
-import { pidsNaming } from '../src/proc.ts';
-import { probeDirs } from '../src/verify.ts';
+import { probeFilesAction, removeProbeFiles } from '../src/host/probe-files.ts';
+import { previewEffect } from '../src/model/effects.ts';
+import { pidsNaming } from '../src/host/proc.ts';
+import { probeDirs } from '../src/workflows/verify.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, chownSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { previewEffect, type Effect } from '../src/effects.ts';
-import { perform } from '../src/executor.ts';
-import { pickUid } from '../src/plan.ts';
-import { planRemove, type RemoveFacts } from '../src/plan-remove.ts';
-import type { JailRecord } from '../src/state.ts';
+import { previewEffect, type Effect } from '../src/model/effects.ts';
+import { perform } from '../src/engine/executor.ts';
+import { pickUid } from '../src/plan/index.ts';
+import { planRemove, type RemoveFacts } from '../src/plan/remove.ts';
+import type { JailRecord } from '../src/host/state.ts';
 import { removeFacts } from './helpers/remove-facts.ts';
 
 const NOW = '2026-11-23T12:00:00.000Z';

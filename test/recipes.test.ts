@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECIPES, TOOLS, registerRecipe, shell, unregisterRecipe, type Recipe } from '../recipes/index.ts';
-import { parseAnswers } from '../src/answers.ts';
-import { connectCommands } from '../src/connect-commands.ts';
-import { inferTools, type DoctorFacts } from '../src/doctor.ts';
-import { gatherFacts } from '../src/host-facts.ts';
-import { matchSettings, planApply, toolBinaries } from '../src/plan.ts';
-import { parseEffective } from '../src/sshd-config.ts';
-import type { Answers } from '../src/types.ts';
-import { probeTable, type ProbeTarget } from '../src/verify.ts';
+import { parseAnswers } from '../src/host/answers.ts';
+import { connectCommands } from '../src/plan/connect-commands.ts';
+import { inferTools, type DoctorFacts } from '../src/workflows/doctor.ts';
+import { gatherFacts } from '../src/host/facts.ts';
+import { matchSettings, planApply, toolBinaries } from '../src/plan/index.ts';
+import { parseEffective } from '../src/host/sshd-config.ts';
+import type { Answers } from '../src/model/types.ts';
+import { probeTable, type ProbeTarget } from '../src/workflows/verify.ts';
 import { RUN_ID } from './helpers/names.ts';
 
 /** The worked example of README's "Adding a tool", as a test registers it. */

@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from '../src/run.ts';
-import type { Answers, Tool } from '../src/types.ts';
+import { run, type RunResult } from '../src/host/run.ts';
+import type { Answers, Tool } from '../src/model/types.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';

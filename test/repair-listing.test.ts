@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SSHD_LOG_PLACES, chrootFailureUsers, findSshdLog, type DoctorFacts } from '../src/doctor.ts';
+import { SSHD_LOG_PLACES, chrootFailureUsers, findSshdLog, type DoctorFacts } from '../src/workflows/doctor.ts';
 import { formatReport } from '../src/workflows/doctor-fix.ts';
 import { runPreflight } from '../src/wizard/preflight.ts';
 

@@ -6,10 +6,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runPlan, type RunPlanOptions } from '../src/engine/run-plan.ts';
-import { EXIT, ExternalError, Interrupted, RollbackIncomplete, StepFailed, UserError, errorKind, exitCodeFor, exitMeaning, interruptionOf } from '../src/errors.ts';
-import { interruptCount } from '../src/interrupts.ts';
-import type { Action, Plan, Step } from '../src/effects.ts';
-import type { ExecEvent } from '../src/executor.ts';
+import { EXIT, ExternalError, Interrupted, RollbackIncomplete, StepFailed, UserError, errorKind, exitCodeFor, exitMeaning, interruptionOf } from '../src/model/errors.ts';
+import { interruptCount } from '../src/host/interrupts.ts';
+import type { Action, Plan, Step } from '../src/model/effects.ts';
+import type { ExecEvent } from '../src/engine/executor.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

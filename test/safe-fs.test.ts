@@ -1,4 +1,4 @@
-// src/safe-fs.ts: root's operations in dirs someone else can change. Private temp dirs
+// src/host/safe-fs.ts: root's operations in dirs someone else can change. Private temp dirs
 // only (no users, no host files): a dir chowned to nobody (65534) stands for a user's.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -22,9 +22,9 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run } from '../src/run.ts';
-import { Executor } from '../src/executor.ts';
-import type { Plan } from '../src/effects.ts';
+import { run } from '../src/host/run.ts';
+import { Executor } from '../src/engine/executor.ts';
+import type { Plan } from '../src/model/effects.ts';
 import {
   UnsafePathError,
   appendAt,
@@ -43,7 +43,7 @@ import {
   withEntry,
   withParent,
   writeFileAt,
-} from '../src/safe-fs.ts';
+} from '../src/host/safe-fs.ts';
 import { constants as C } from 'node:fs';
 
 const isRoot = process.getuid?.() === 0;

@@ -22,15 +22,15 @@ import { RunLog, RunScreen } from '../screens/Run.tsx';
 import { ConnectionTestScreen } from '../screens/ConnectionTest.tsx';
 import { SummaryScreen } from '../screens/Summary.tsx';
 import { App } from '../screens/App.tsx';
-import { chrootChain } from '../src/ownership.ts';
-import { shJoin, type Plan, type Step } from '../src/effects.ts';
+import { chrootChain } from '../src/host/ownership.ts';
+import { shJoin, type Plan, type Step } from '../src/model/effects.ts';
 import type { Preflight } from '../src/wizard/preflight.ts';
 import type { KeyCheck, Services } from '../src/wizard/services.ts';
 import { initialState, moveTools, reducer, draftToAnswers, type Draft, type RunState, type ToolMove } from '../src/wizard/state.ts';
 import { checkAnswers } from '../src/wizard/services.ts';
-import type { ApplyHooks, ApplyOutcome } from '../src/apply-run.ts';
-import type { ProbeResult } from '../src/verify.ts';
-import type { Answers, Tool } from '../src/types.ts';
+import type { ApplyHooks, ApplyOutcome } from '../src/workflows/apply.ts';
+import type { ProbeResult } from '../src/workflows/verify.ts';
+import type { Answers, Tool } from '../src/model/types.ts';
 
 afterEach(() => {
   cleanup();

@@ -9,8 +9,8 @@ import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { answersFile, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { closeQuietly, descendants, holdFifoReader, holdPasswdLock, mkfifo, resume, signalGroup, startGroup, waitFor, type Started } from './helpers/signal.ts';
-import { run } from '../src/run.ts';
-import type { Answers } from '../src/types.ts';
+import { run } from '../src/host/run.ts';
+import type { Answers } from '../src/model/types.ts';
 
 const skip = rootOrSkipReason();
 

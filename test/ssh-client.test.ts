@@ -4,7 +4,7 @@
 // engine-e2e (one login for the whole test), and that a rollback stops the master in kill9.
 import { describe, expect, it } from 'vitest';
 import { SshClients, ownConnection } from '../src/host/ssh-client.ts';
-import { noteInterrupt, onInterrupt } from '../src/interrupts.ts';
+import { noteInterrupt, onInterrupt } from '../src/host/interrupts.ts';
 
 const target = { user: 'alice', host: '127.0.0.1', port: 2222, identityFile: '/var/lib/jailwizard/journal/scratch/1-ab/id_ed25519' };
 

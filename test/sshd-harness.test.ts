@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { chmod, chown, copyFile, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { run, runOk } from '../src/run.ts';
+import { run, runOk } from '../src/host/run.ts';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { makeClientKey, sshClientOptions, sshdLog, startPrivateSshd, type PrivateSshd } from './helpers/sshd.ts';
 import { diffSnapshots, snapshotHost } from './helpers/host-snapshot.ts';

@@ -2,10 +2,10 @@
 // says, and what that means for the plan: pure, from fixtures. Debian 13's are measured on the
 // test bed; Ubuntu 24.04's is a layout fixture (test/fixtures/sshd-units.ts says from where).
 import { describe, expect, it } from 'vitest';
-import { describeApply, describeMode, parseShow, reloadFor, reloadProblem, socketListen, sshdModeFrom, type SshdMode } from '../src/sshd-service.ts';
-import { SSHD, findIncludeDir, missingPrivsepDir, privsepArgv, PRIVSEP_SCRIPT, dropInName } from '../src/sshd-config.ts';
-import { serviceFromCgroup } from '../src/proc.ts';
-import { SSHD_IDENTIFIERS, findFailure } from '../src/doctor.ts';
+import { describeApply, describeMode, parseShow, reloadFor, reloadProblem, socketListen, sshdModeFrom, type SshdMode } from '../src/host/sshd-service.ts';
+import { SSHD, findIncludeDir, missingPrivsepDir, privsepArgv, PRIVSEP_SCRIPT, dropInName } from '../src/host/sshd-config.ts';
+import { serviceFromCgroup } from '../src/host/proc.ts';
+import { SSHD_IDENTIFIERS, findFailure } from '../src/workflows/doctor.ts';
 import {
   DEBIAN13_SERVICE_MODE,
   DEBIAN13_SOCKET_IDLE,

@@ -5,9 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { lastUpdate, readRetiredUids, rememberUpdate, retiredUidsPath, type UpdateOutcome } from '../src/state.ts';
-import { historyDir, pruneHistory } from '../src/journal.ts';
-import { UserError } from '../src/errors.ts';
+import { lastUpdate, readRetiredUids, rememberUpdate, retiredUidsPath, type UpdateOutcome } from '../src/host/state.ts';
+import { historyDir, pruneHistory } from '../src/engine/journal.ts';
+import { UserError } from '../src/model/errors.ts';
 
 const dirs: string[] = [];
 afterEach(() => {

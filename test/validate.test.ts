@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { UserError } from '../src/errors.ts';
+import { UserError } from '../src/model/errors.ts';
 import {
   ancestorsOf,
   checkArch,
@@ -17,7 +17,7 @@ import {
   splitKeys,
   type JailFsInfo,
   type UserHost,
-} from '../src/validate.ts';
+} from '../src/host/validate.ts';
 import { parsePasswd, readPasswd } from '../src/host/accounts.ts';
 import { isRoot, rootOrSkipReason } from './helpers/root.ts';
 

@@ -9,8 +9,8 @@ import { uniqueUser } from './helpers/names.ts';
 import { diffSnapshots } from './helpers/host-snapshot.ts';
 import { BIN, hasUnfinishedJournal, jw, out, setupEnv, snapshot, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { killAllTmux, sleep, startTmux, waitForPidExit, type TmuxSession } from './helpers/tmux.ts';
-import { run, runOk } from '../src/run.ts';
-import { type Tool } from '../src/types.ts';
+import { run, runOk } from '../src/host/run.ts';
+import { type Tool } from '../src/model/types.ts';
 import { TOOLS } from '../recipes/index.ts';
 
 const skip = rootOrSkipReason();

@@ -15,7 +15,7 @@ import { uniqueUser } from './helpers/names.ts';
 import { BIN, setupEnv, teardownEnv, type TestEnv } from './helpers/jw.ts';
 import { makeClientKey } from './helpers/sshd.ts';
 import { killAllTmux, sleep, startTmux, type TmuxSession } from './helpers/tmux.ts';
-import { runOk } from '../src/run.ts';
+import { runOk } from '../src/host/run.ts';
 
 const skip = rootOrSkipReason();
 

@@ -1,7 +1,7 @@
 // The wizard's reducer, without a terminal: screen transitions, answers and executor events.
 import { describe, expect, it } from 'vitest';
-import type { Plan, Step } from '../src/effects.ts';
-import type { ExecEvent } from '../src/executor.ts';
+import type { Plan, Step } from '../src/model/effects.ts';
+import type { ExecEvent } from '../src/engine/executor.ts';
 import { OPTION_ITEMS, SCREENS, canAdvance, defaultJail, draftToAnswers, initialState, optionNotApplicable, reducer, type Action, type OptionItem, type Screen, type WizardState } from '../src/wizard/state.ts';
 import { checkAnswers } from '../src/wizard/services.ts';
 

@@ -1,9 +1,9 @@
 // Text that fits the terminal: prose at word boundaries, commands with a shell
 // continuation that a real sh runs as the same command, long words broken with a marker.
 import { describe, expect, it } from 'vitest';
-import { shJoin } from '../src/effects.ts';
+import { shJoin } from '../src/model/effects.ts';
 import { ASCII_WRAP, UNICODE_WRAP, shorten, wrapCommand, wrapExact, wrapProse } from '../src/wizard/wrap.ts';
-import { run } from '../src/run.ts';
+import { run } from '../src/host/run.ts';
 
 const widths = (lines: string[]): number[] => lines.map((l) => [...l].length);
 

@@ -2,21 +2,21 @@
 // journal and rollback, then prove the jail with the real clients (or roll it all back).
 // With --json (for Ansible and other callers) stdout carries exactly one JSON object: what
 // changed, the steps run, the probes, and the exit code with its meaning.
-import { EXIT, UserError, errorKind, exitCodeFor, exitMeaning } from '../errors.ts';
-import { assertNoUnfinished, type ExecEvent } from '../executor.ts';
-import { countActions, formatPlan, planToShellScript } from '../effects.ts';
-import { internalErrorReport, shortMessage } from '../crash.ts';
-import { loadAnswers } from '../answers.ts';
-import { readRecord } from '../state.ts';
-import { formatProbeTable, probeLine, type ProbeResult } from '../verify.ts';
-import { confirm } from '../prompt.ts';
-import { printEvent, say, warn } from '../output.ts';
-import { executeApply, makePlan, validateAnswers } from '../apply-run.ts';
+import { EXIT, UserError, errorKind, exitCodeFor, exitMeaning } from '../model/errors.ts';
+import { assertNoUnfinished, type ExecEvent } from '../engine/executor.ts';
+import { countActions, formatPlan, planToShellScript } from '../model/effects.ts';
+import { internalErrorReport, shortMessage } from '../host/crash.ts';
+import { loadAnswers } from '../host/answers.ts';
+import { readRecord } from '../host/state.ts';
+import { formatProbeTable, probeLine, type ProbeResult } from '../workflows/verify.ts';
+import { confirm } from './prompt.ts';
+import { printEvent, say, warn } from './output.ts';
+import { executeApply, makePlan, validateAnswers } from '../workflows/apply.ts';
 import { askOnTerminal, repeatFlags, type CommonOptions } from './common.ts';
-import type { Answers } from '../types.ts';
-import { connectTarget } from '../connect-target.ts';
-import { connectCommands, isLoopback } from '../connect-commands.ts';
-import { sshdEffective } from '../sshd-config.ts';
+import type { Answers } from '../model/types.ts';
+import { connectTarget } from '../host/connect-target.ts';
+import { connectCommands, isLoopback } from '../plan/connect-commands.ts';
+import { sshdEffective } from '../host/sshd-config.ts';
 
 declare const JAILWIZARD_VERSION: string;
 export const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';

@@ -1,11 +1,11 @@
 // `jailwizard check [USER|--all] [--json]`: the audit, for people and for monitoring.
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { EXIT, UserError } from '../errors.ts';
-import { checkJail, type CheckReport } from '../check.ts';
-import { listRecords, readRecord } from '../state.ts';
-import { badStateFile } from '../state-check.ts';
-import { say } from '../output.ts';
+import { EXIT, UserError } from '../model/errors.ts';
+import { checkJail, type CheckReport } from '../workflows/check.ts';
+import { listRecords, readRecord } from '../host/state.ts';
+import { badStateFile } from '../host/state-check.ts';
+import { say } from './output.ts';
 import type { CommonOptions } from './common.ts';
 
 function checksDir(stateDir: string): string {

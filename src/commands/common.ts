@@ -1,8 +1,8 @@
-import { formatPlan, shQuote, type Plan } from '../effects.ts';
-import { confirm } from '../prompt.ts';
-import { say } from '../output.ts';
-import { DEFAULT_SSHD_CONFIG } from '../sshd-config.ts';
-import { DEFAULT_STATE_DIR } from '../state.ts';
+import { formatPlan, shQuote, type Plan } from '../model/effects.ts';
+import { confirm } from './prompt.ts';
+import { say } from './output.ts';
+import { DEFAULT_SSHD_CONFIG } from '../host/sshd-config.ts';
+import { DEFAULT_STATE_DIR } from '../host/state.ts';
 import type { CommonOptions } from '../model/options.ts';
 
 export type { CommonOptions };

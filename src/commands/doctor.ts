@@ -1,10 +1,10 @@
 // `jailwizard doctor USER [--fix] [--yes] [--sshd-log FILE]`: the guided way out of
 // "bad ownership or modes for chroot directory component" and the other classic failures.
-import { EXIT, UserError, exitCodeFor, explain } from '../errors.ts';
-import { assertNoUnfinished } from '../executor.ts';
-import { diagnose, gatherDoctorFacts, planFixes } from '../doctor.ts';
-import { printEvent, say, warn } from '../output.ts';
-import { formatProbeTable } from '../verify.ts';
+import { EXIT, UserError, exitCodeFor, explain } from '../model/errors.ts';
+import { assertNoUnfinished } from '../engine/executor.ts';
+import { diagnose, gatherDoctorFacts, planFixes } from '../workflows/doctor.ts';
+import { printEvent, say, warn } from './output.ts';
+import { formatProbeTable } from '../workflows/verify.ts';
 import { formatReport, runDoctorFix } from '../workflows/doctor-fix.ts';
 import { askOnTerminal, type CommonOptions } from './common.ts';
 import { sha256 } from '../host/hash.ts';

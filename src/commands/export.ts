@@ -4,13 +4,13 @@
 // as the commented POSIX script --dry-run prints (DIR/jailwizard-<user>.sh, or stdout).
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
-import { planToShellScript } from '../effects.ts';
-import { loadAnswers } from '../answers.ts';
-import { makePlan, validateAnswers } from '../apply-run.ts';
-import { checkAuthorizedKeys, checkUserName } from '../validate.ts';
-import { ansiblePlaybook } from '../export-ansible.ts';
-import { say } from '../output.ts';
+import { UserError } from '../model/errors.ts';
+import { planToShellScript } from '../model/effects.ts';
+import { loadAnswers } from '../host/answers.ts';
+import { makePlan, validateAnswers } from '../workflows/apply.ts';
+import { checkAuthorizedKeys, checkUserName } from '../host/validate.ts';
+import { ansiblePlaybook } from '../workflows/export-ansible.ts';
+import { say } from './output.ts';
 import { VERSION } from './apply.ts';
 import type { CommonOptions } from './common.ts';
 

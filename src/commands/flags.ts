@@ -1,4 +1,4 @@
-// The command line's flags, in one table: the CLI parses with it (src/cli.ts), and the start-up
+// The command line's flags, in one table: the CLI parses with it (src/commands/cli.ts), and the start-up
 // file's splash skips the values of its string flags when it looks for a command
 // (scripts/build.mjs reads VALUED_FLAGS at build time). No imports: the build bundles it alone.
 export const OPTIONS = {

@@ -1,10 +1,10 @@
 // `jailwizard list`: the jails jailwizard manages, how their last check and update went, and
 // how much its journal history holds.
-import { lastUpdate, listRecords, type UpdateOutcome } from '../state.ts';
-import { duBytes } from '../disk-usage.ts';
-import { historyUsage } from '../journal.ts';
+import { lastUpdate, listRecords, type UpdateOutcome } from '../host/state.ts';
+import { duBytes } from '../host/disk-usage.ts';
+import { historyUsage } from '../engine/journal.ts';
 import { lastCheck } from './check.ts';
-import { say } from '../output.ts';
+import { say } from './output.ts';
 import type { CommonOptions } from './common.ts';
 
 /** What `list --json` prints. */

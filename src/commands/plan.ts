@@ -1,10 +1,10 @@
 // `jailwizard plan --config FILE [--json]`: what apply would do on this host, without doing
 // it. Nothing is changed and nothing is journaled, so CI and Ansible's check mode can ask.
-import { EXIT, exitMeaning } from '../errors.ts';
-import { formatPlan, previewAction, type Plan } from '../effects.ts';
-import { loadAnswers } from '../answers.ts';
-import { makePlan, validateAnswers } from '../apply-run.ts';
-import { say } from '../output.ts';
+import { EXIT, exitMeaning } from '../model/errors.ts';
+import { formatPlan, previewAction, type Plan } from '../model/effects.ts';
+import { loadAnswers } from '../host/answers.ts';
+import { makePlan, validateAnswers } from '../workflows/apply.ts';
+import { say } from './output.ts';
 import { VERSION } from './apply.ts';
 import type { CommonOptions } from './common.ts';
 

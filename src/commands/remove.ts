@@ -1,21 +1,21 @@
 // `jailwizard remove USER`: undo everything apply made for the user, journaled like apply.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { UserError, exitCodeFor, explain } from '../errors.ts';
-import { assertNoUnfinished, lexists } from '../executor.ts';
+import { UserError, exitCodeFor, explain } from '../model/errors.ts';
+import { assertNoUnfinished, lexists } from '../engine/executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
-import { planRemove, type Heir, type RemoveFacts } from '../plan-remove.ts';
-import { connectAddresses, sshdEffective } from '../sshd-config.ts';
-import { detectSshdMode, reloadFor, reloadProblem } from '../sshd-service.ts';
-import { forgetUpdate, listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../state.ts';
-import { listAt, lstatAt, withDir } from '../safe-fs.ts';
+import { planRemove, type Heir, type RemoveFacts } from '../plan/remove.ts';
+import { connectAddresses, sshdEffective } from '../host/sshd-config.ts';
+import { detectSshdMode, reloadFor, reloadProblem } from '../host/sshd-service.ts';
+import { forgetUpdate, listRecords, quarantineDir, readRecord, readRetiredUids, recordPath, sharersOf, type JailRecord } from '../host/state.ts';
+import { listAt, lstatAt, withDir } from '../host/safe-fs.ts';
 import { sha256, sha256File } from '../host/hash.ts';
 import { sshdPidFile } from '../host/pidfile.ts';
-import { jailNames } from '../plan.ts';
+import { jailNames } from '../plan/index.ts';
 import { APT_HOOK } from './update.ts';
 import { checkPath } from './check.ts';
 import { readGroups, readPasswd, type PasswdEntry } from '../host/accounts.ts';
-import { printEvent, say, warn } from '../output.ts';
+import { printEvent, say, warn } from './output.ts';
 import { askOnTerminal, type CommonOptions } from './common.ts';
 
 export interface RemoveOptions extends CommonOptions {

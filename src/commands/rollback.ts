@@ -1,9 +1,9 @@
 // `jailwizard rollback`: finish undoing a run that was killed (kill -9, power cut).
-import { EXIT } from '../errors.ts';
-import { rollbackUnfinished } from '../executor.ts';
-import { readUnfinished } from '../journal.ts';
-import { confirm } from '../prompt.ts';
-import { printEvent, say } from '../output.ts';
+import { EXIT } from '../model/errors.ts';
+import { rollbackUnfinished } from '../engine/executor.ts';
+import { readUnfinished } from '../engine/journal.ts';
+import { confirm } from './prompt.ts';
+import { printEvent, say } from './output.ts';
 import type { CommonOptions } from './common.ts';
 
 export async function rollbackCommand(o: CommonOptions & { yes: boolean }): Promise<number> {

@@ -1,12 +1,12 @@
 // `jailwizard test USER`: authorize a temporary key (journaled, so it is removed even after
 // a crash), run the probes with the real clients, then remove the key.
-import { StepFailed, UserError, exitCodeFor, explain, interruptionOf } from '../errors.ts';
-import type { ExecEvent } from '../executor.ts';
+import { StepFailed, UserError, exitCodeFor, explain, interruptionOf } from '../model/errors.ts';
+import type { ExecEvent } from '../engine/executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
-import { readRecord } from '../state.ts';
-import { probeLine } from '../verify.ts';
+import { readRecord } from '../host/state.ts';
+import { probeLine } from '../workflows/verify.ts';
 import { verifyJail } from '../workflows/verify-run.ts';
-import { printEvent, say, warn } from '../output.ts';
+import { printEvent, say, warn } from './output.ts';
 import type { CommonOptions } from './common.ts';
 
 export async function testCommand(user: string, o: CommonOptions): Promise<number> {

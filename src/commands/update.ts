@@ -2,16 +2,16 @@
 // the jail's binaries and libraries in line with the host (old jails kept working, new ones
 // broke, and nobody knew which files had drifted).
 import { lstatSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
-import { EXIT, UserError, exitCodeFor, explain, formatUserError, interruptionOf } from '../errors.ts';
-import { run } from '../run.ts';
-import { assertNoUnfinished } from '../executor.ts';
+import { EXIT, UserError, exitCodeFor, explain, formatUserError, interruptionOf } from '../model/errors.ts';
+import { run } from '../host/run.ts';
+import { assertNoUnfinished } from '../engine/executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
-import type { Plan } from '../effects.ts';
-import { gatherFacts } from '../host-facts.ts';
-import { planApply } from '../plan.ts';
-import { listRecords, readRecord, recordPath, rememberUpdate, type JailRecord, type UpdateOutcome } from '../state.ts';
-import { printEvent, say, warn } from '../output.ts';
-import { fileState } from '../host-facts.ts';
+import type { Plan } from '../model/effects.ts';
+import { gatherFacts } from '../host/facts.ts';
+import { planApply } from '../plan/index.ts';
+import { listRecords, readRecord, recordPath, rememberUpdate, type JailRecord, type UpdateOutcome } from '../host/state.ts';
+import { printEvent, say, warn } from './output.ts';
+import { fileState } from '../host/facts.ts';
 import { askOnTerminal, type CommonOptions } from './common.ts';
 import { sha256 } from '../host/hash.ts';
 

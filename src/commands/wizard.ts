@@ -1,10 +1,10 @@
 // `jailwizard` with no command: the interactive wizard. It needs a terminal; scripts use
 // `jailwizard apply --config FILE`.
-import { EXIT, UserError } from '../errors.ts';
+import { EXIT, UserError } from '../model/errors.ts';
 import { detectTerm, startBracketedPaste, symbols } from '../wizard/terminal.ts';
 import { realServices } from '../wizard/services.ts';
 import { repeatFlags, type CommonOptions } from './common.ts';
-import '../output.ts'; // ignore EIO/EPIPE once the terminal is gone
+import './output.ts'; // ignore EIO/EPIPE once the terminal is gone
 
 export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Promise<number> {
   // Ink throws "Raw mode is not supported" without a TTY (ink#166): say what to do instead.
@@ -17,7 +17,7 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Pr
   // Loading Ink and React takes longer than the admin should wait for a first frame: the
   // start-up file (scripts/build.mjs) has drawn the same first frame by hand. Erase it
   // just before Ink draws.
-  const { render, createElement, App } = await import('../tui.ts');
+  const { render, createElement, App } = await import('../wizard/tui.ts');
   const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   // From the parsed options: `--state-dir=/x` and `--state-dir /x` alike.

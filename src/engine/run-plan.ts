@@ -3,9 +3,9 @@
 // the exit code comes from (exitCodeFor). apply, update, remove, doctor --fix, test and the
 // wizard all run their plans through it; none of them begins, rolls back or finishes a
 // journal of its own.
-import { Executor, type Listener } from '../executor.ts';
-import type { Plan } from '../effects.ts';
-import { Interrupted, RollbackIncomplete, StepFailed, explain, type Outcome } from '../errors.ts';
+import { Executor, type Listener } from './executor.ts';
+import type { Plan } from '../model/effects.ts';
+import { Interrupted, RollbackIncomplete, StepFailed, explain, type Outcome } from '../model/errors.ts';
 
 export interface RunPlanOptions<V> {
   stateDir: string;

@@ -1,7 +1,7 @@
 // Client addresses against allowFrom (addresses and CIDR networks), as sshd's Match Address
 // compares them, through node:net's BlockList.
 import { BlockList, isIP } from 'node:net';
-import { isAddressOrNetwork } from '../answers.ts';
+import { isAddressOrNetwork } from './answers.ts';
 
 /**
  * True when `addr` is one of allowFrom's addresses or inside one of its networks. Like sshd

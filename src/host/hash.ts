@@ -2,7 +2,7 @@
 // through its fd with safe-fs's rules (no link a user planted is followed, no FIFO is opened).
 import { createHash } from 'node:crypto';
 import { closeSync, constants as C, readSync } from 'node:fs';
-import { openAt, readBuffer, withParent, type DirHandle, type Name } from '../safe-fs.ts';
+import { openAt, readBuffer, withParent, type DirHandle, type Name } from './safe-fs.ts';
 
 const hasher = () => createHash('sha256');
 

@@ -8,9 +8,9 @@
 //
 // Some sessions must not ride on the master; ownConnection() says which, and why.
 import { existsSync, readFileSync } from 'node:fs';
-import { onInterrupt } from '../interrupts.ts';
-import { isRunning, pidsNaming } from '../proc.ts';
-import { run } from '../run.ts';
+import { onInterrupt } from './interrupts.ts';
+import { isRunning, pidsNaming } from './proc.ts';
+import { run } from './run.ts';
 
 export interface SshTarget {
   user: string;

@@ -1,7 +1,7 @@
 // What each action of a jail's record is part of. Apply tags every action with its role, so
 // remove decides what to undo, and when, from the role instead of from the command's words.
 import path from 'node:path';
-import type { Action, Effect } from '../effects.ts';
+import type { Action, Effect } from './effects.ts';
 
 export const ACTION_ROLES = ['package', 'account', 'user', 'keys', 'jail', 'copy', 'mount', 'logging', 'sshd', 'record'] as const;
 /**

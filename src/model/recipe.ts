@@ -1,7 +1,7 @@
 // A recipe is everything jailwizard knows about one tool, as data: what it needs inside the
 // jail and in sshd's Match block and why, which package brings it, how the connection test
 // proves it, how its users connect, and how doctor recognises it in a jail it did not make.
-// The planner, the connection test (src/verify.ts), the connect hints and doctor interpret it.
+// The planner, the connection test (src/workflows/verify.ts), the connect hints and doctor interpret it.
 
 /** A tool's name, as in answers files and records (bash, rsync, scp, sftp, or a registered one). */
 export type Tool = string;
@@ -40,7 +40,7 @@ export interface Recipe {
 export type ProbeClient = 'ssh' | 'sftp' | 'scp' | 'rsync';
 
 /**
- * What a probe does and what it expects; src/verify.ts knows how to do each with each client.
+ * What a probe does and what it expects; src/workflows/verify.ts knows how to do each with each client.
  * - round-trip: upload a random payload, download it again: the bytes must be equal.
  * - jail-listing: change to `path` and list it: the names must be the jail's top level
  *   (so `/..` proves the session cannot leave the jail).

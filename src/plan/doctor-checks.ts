@@ -1,16 +1,16 @@
-// doctor's diagnosis: a table of pure checks over facts gathered up front (src/doctor.ts
+// doctor's diagnosis: a table of pure checks over facts gathered up front (src/workflows/doctor.ts
 // gathers them). Each check says when it applies and what it finds, with the fix as actions
 // (preview, journal, undo) or what to do by hand. Nothing here reads the host.
 import path from 'node:path';
-import type { Action } from '../effects.ts';
-import type { FileState } from '../host-facts.ts';
-import type { HostEntry } from '../ld-resolve.ts';
-import type { ChainLink } from '../ownership.ts';
-import { findIncludeDir, includeLineFor, type EffectiveConfig } from '../sshd-config.ts';
-import type { SshdReload } from '../sshd-service.ts';
-import type { JailRecord } from '../state.ts';
+import type { Action } from '../model/effects.ts';
+import type { FileState } from '../host/facts.ts';
+import type { HostEntry } from '../host/ld-resolve.ts';
+import type { ChainLink } from '../host/ownership.ts';
+import { findIncludeDir, includeLineFor, type EffectiveConfig } from '../host/sshd-config.ts';
+import type { SshdReload } from '../host/sshd-service.ts';
+import type { JailRecord } from '../host/state.ts';
 import { LOCKED_WITHOUT_PASSWORD, type PasswdEntry } from '../host/accounts.ts';
-import { octal as oct } from '../host/mode.ts';
+import { octal as oct } from '../model/mode.ts';
 import { copyIntoJail } from './apply/actions.ts';
 
 export interface Finding {

@@ -1,13 +1,13 @@
 // What the wizard checks before asking anything: each finding with its fix.
 import { existsSync, readFileSync } from 'node:fs';
-import { readUnfinished } from '../journal.ts';
-import { listRecords } from '../state.ts';
-import { findIncludeDir, sshdEffective, sshdVersion } from '../sshd-config.ts';
-import { describeApply, describeMode, detectSshdMode, reloadProblem } from '../sshd-service.ts';
-import { UserError } from '../errors.ts';
-import { chrootFailureUsers, findSshdLog } from '../doctor.ts';
+import { readUnfinished } from '../engine/journal.ts';
+import { listRecords } from '../host/state.ts';
+import { findIncludeDir, sshdEffective, sshdVersion } from '../host/sshd-config.ts';
+import { describeApply, describeMode, detectSshdMode, reloadProblem } from '../host/sshd-service.ts';
+import { UserError } from '../model/errors.ts';
+import { chrootFailureUsers, findSshdLog } from '../workflows/doctor.ts';
 import { readPasswd } from '../host/accounts.ts';
-import { gatherPlatformFacts, platformFindings } from '../platform.ts';
+import { gatherPlatformFacts, platformFindings } from '../host/platform.ts';
 import { systemdRunning } from '../host/systemd.ts';
 import { sshdPidFile } from '../host/pidfile.ts';
 

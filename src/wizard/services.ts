@@ -2,25 +2,25 @@
 // App stays thin and screen tests can pass small fakes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { answersToYaml, parseAnswers } from '../answers.ts';
-import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../apply-run.ts';
-import { EXIT, UserError, exitCodeFor, explain } from '../errors.ts';
-import { rollbackUnfinished } from '../executor.ts';
-import { planToShellScript, type Plan } from '../effects.ts';
-import { hostArch } from '../host-facts.ts';
-import { chrootChain, type ChainLink } from '../ownership.ts';
+import { answersToYaml, parseAnswers } from '../host/answers.ts';
+import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../workflows/apply.ts';
+import { EXIT, UserError, exitCodeFor, explain } from '../model/errors.ts';
+import { rollbackUnfinished } from '../engine/executor.ts';
+import { planToShellScript, type Plan } from '../model/effects.ts';
+import { hostArch } from '../host/facts.ts';
+import { chrootChain, type ChainLink } from '../host/ownership.ts';
 import { RECIPES, SFTP_SUBSYSTEM } from '../../recipes/index.ts';
-import { sshdEffective } from '../sshd-config.ts';
-import { connectTarget, type ConnectTarget } from '../connect-target.ts';
-import { recordForJail } from '../state.ts';
-import { type Answers, type Arch, type Tool } from '../types.ts';
+import { sshdEffective } from '../host/sshd-config.ts';
+import { connectTarget, type ConnectTarget } from '../host/connect-target.ts';
+import { recordForJail } from '../host/state.ts';
+import { type Answers, type Arch, type Tool } from '../model/types.ts';
 import { TOOLS } from '../../recipes/index.ts';
-import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../validate.ts';
+import { adminNames, checkAuthorizedKey, checkJailPath, checkUserAllowed, checkUserName, keyBlob, readUserHost, splitKeys } from '../host/validate.ts';
 import { readPasswd } from '../host/accounts.ts';
 import { runPreflight, type Preflight } from './preflight.ts';
-import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../doctor.ts';
+import { diagnose, gatherDoctorFacts, planFixes, type DoctorFacts } from '../workflows/doctor.ts';
 import { formatReport, runDoctorFix, type RepairServices } from '../workflows/doctor-fix.ts';
-import { listRecords } from '../state.ts';
+import { listRecords } from '../host/state.ts';
 import { sha256 } from '../host/hash.ts';
 
 /** One line of the key field's input, checked. */

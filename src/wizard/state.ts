@@ -1,12 +1,12 @@
 // The wizard's state: one reducer, testable without a terminal. Screens only render it and
 // dispatch actions; side effects (planning, running) live in the App and report back here.
-import type { ExecEvent } from '../executor.ts';
-import type { Plan } from '../effects.ts';
-import type { ProbeResult } from '../verify.ts';
-import { SFTP_ONLY_KEYS, commandToolsText, runsCommands } from '../answers.ts';
-import type { ConnectTarget } from '../connect-target.ts';
+import type { ExecEvent } from '../engine/executor.ts';
+import type { Plan } from '../model/effects.ts';
+import type { ProbeResult } from '../workflows/verify.ts';
+import { SFTP_ONLY_KEYS, commandToolsText, runsCommands } from '../host/answers.ts';
+import type { ConnectTarget } from '../host/connect-target.ts';
 import type { Preflight } from './preflight.ts';
-import { EXTRAS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../types.ts';
+import { EXTRAS, isSftpOnly, type Answers, type Arch, type BindMount, type Extra, type Tool } from '../model/types.ts';
 import { TOOLS } from '../../recipes/index.ts';
 
 export const SCREENS = ['preflight', 'user', 'tools', 'jail', 'arch', 'access', 'options', 'preview', 'run', 'test', 'summary'] as const;

@@ -1,12 +1,12 @@
 // doctor --fix as a workflow, for the CLI and the wizard's Repair screen alike: the report
 // of what doctor found, and the fixes run through runPlan (journaled, rolled back if one
 // fails, then proved with the connection test).
-import type { ExecEvent, Listener } from '../executor.ts';
-import type { Plan } from '../effects.ts';
-import { StepFailed } from '../errors.ts';
-import { inferTools, type DoctorFacts, type Finding } from '../doctor.ts';
+import type { ExecEvent, Listener } from '../engine/executor.ts';
+import type { Plan } from '../model/effects.ts';
+import { StepFailed } from '../model/errors.ts';
+import { inferTools, type DoctorFacts, type Finding } from './doctor.ts';
 import { runPlan, type RunOutcome } from '../engine/run-plan.ts';
-import type { ProbeResult } from '../verify.ts';
+import type { ProbeResult } from './verify.ts';
 import { verifyJail } from './verify-run.ts';
 
 /** What the wizard's Repair screen needs: who to offer, doctor's report and fixes, and a run of them. */

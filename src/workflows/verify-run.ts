@@ -4,20 +4,20 @@
 // run it as runPlan's verify.
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../errors.ts';
-import type { Executor } from '../executor.ts';
-import type { Plan, Step } from '../effects.ts';
-import { rootOnlyChain, safeLstat, safeReadFile } from '../safe-fs.ts';
-import { AUTHORIZED_KEYS_DIR } from '../plan.ts';
-import { keyLine } from '../plan-options.ts';
-import { unparsableKeyLines } from '../key-options.ts';
-import { runOk } from '../run.ts';
-import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../sshd-config.ts';
+import { UserError } from '../model/errors.ts';
+import type { Executor } from '../engine/executor.ts';
+import type { Plan, Step } from '../model/effects.ts';
+import { rootOnlyChain, safeLstat, safeReadFile } from '../host/safe-fs.ts';
+import { AUTHORIZED_KEYS_DIR } from '../plan/index.ts';
+import { keyLine } from '../plan/options.ts';
+import { unparsableKeyLines } from '../model/key-options.ts';
+import { runOk } from '../host/run.ts';
+import { authorizedKeysPaths, connectAddresses, sshdEffective } from '../host/sshd-config.ts';
 import { readPasswd, type PasswdEntry } from '../host/accounts.ts';
 import { clientPids } from '../host/ssh-client.ts';
-import { probeFilesAction } from '../probe-files.ts';
-import type { JailRecord } from '../state.ts';
-import { probeDirs, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from '../verify.ts';
+import { probeFilesAction } from '../host/probe-files.ts';
+import type { JailRecord } from '../host/state.ts';
+import { probeDirs, probeTag, refusalSource, runProbes, type ProbeOptions, type ProbeResult, type ProbeTarget } from './verify.ts';
 
 /** What verifyJail needs: a jail jailwizard made has answers (its options) and maybe a logFile; doctor's jails have neither. */
 export type VerifyTarget = Pick<JailRecord, 'user' | 'jail' | 'tools' | 'sshdConfig'> & Partial<Pick<JailRecord, 'answers' | 'logFile' | 'actions' | 'gate'>>;

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { RunResult } from '../../src/run.ts';
+import type { RunResult } from '../../src/host/run.ts';
 import { diffSnapshots, snapshotHost, type HostSnapshot } from '../helpers/host-snapshot.ts';
 import { startTmux } from '../helpers/tmux.ts';
 import { bootContainer, installJailwizard, packTarball, type BedRootName, type Container, type ExecOptions } from '../helpers/nspawn.ts';

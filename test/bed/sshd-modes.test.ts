@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bedSkipReason, removePackedTarball } from '../helpers/nspawn.ts';
 import { answersIn, expectSameAs, preflightScreen, jwIn, out, snapshotIn, sshIn, startBed, step, stopBed, unitState, type Bed } from './bed.ts';
 import type { HostSnapshot } from '../helpers/host-snapshot.ts';
-import type { RunResult } from '../../src/run.ts';
+import type { RunResult } from '../../src/host/run.ts';
 
 const skip = bedSkipReason();
 afterAll(removePackedTarball);

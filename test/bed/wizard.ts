@@ -3,7 +3,7 @@
 // connection test and the Summary.
 import { expect } from 'vitest';
 import { sleep, startTmux, type TmuxSession } from '../helpers/tmux.ts';
-import { type Tool } from '../../src/types.ts';
+import { type Tool } from '../../src/model/types.ts';
 import { TOOLS } from '../../recipes/index.ts';
 import type { Bed } from './bed.ts';
 

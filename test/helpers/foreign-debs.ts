@@ -12,7 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from '../../src/run.ts';
+import { run } from '../../src/host/run.ts';
 
 export const DEB_ARCHES = ['amd64', 'arm64', 'armhf', 'i386'] as const;
 export type DebArch = (typeof DEB_ARCHES)[number];

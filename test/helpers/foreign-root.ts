@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { run, type RunResult } from '../../src/run.ts';
+import { run, type RunResult } from '../../src/host/run.ts';
 
 export const FOREIGN_CACHE = process.env.JW_BED_CACHE ?? '/var/cache/jailwizard-test';
 const SCRIPT = path.resolve('scripts/foreign-root.sh');

@@ -5,11 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { run, type RunResult } from '../../src/run.ts';
+import { run, type RunResult } from '../../src/host/run.ts';
 import { makeClientKey, sshClientOptions, startPrivateSshd, type PrivateSshd } from './sshd.ts';
 import { TEST_PREFIX, cleanupTestUsers, removeTestJailRoot, testJailRoot } from './names.ts';
 import { snapshotHost, type HostSnapshot } from './host-snapshot.ts';
-import type { Answers } from '../../src/types.ts';
+import type { Answers } from '../../src/model/types.ts';
 
 export const BIN = path.resolve('dist/jailwizard.mjs');
 

@@ -2,7 +2,7 @@
 // and cleaned up by prefix, and two runs never collide.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, chmodSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { run } from '../../src/run.ts';
+import { run } from '../../src/host/run.ts';
 
 /** Per-run id (per test file: vitest loads this module once per file). */
 export const RUN_ID = randomBytes(2).toString('hex');

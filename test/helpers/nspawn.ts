@@ -9,8 +9,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
-import { isRunning } from '../../src/proc.ts';
-import { run, runOk, type RunOptions, type RunResult } from '../../src/run.ts';
+import { isRunning } from '../../src/host/proc.ts';
+import { run, runOk, type RunOptions, type RunResult } from '../../src/host/run.ts';
 import { isRoot } from './root.ts';
 
 export type BedRootName = 'debian12-amd64' | 'debian13-amd64';

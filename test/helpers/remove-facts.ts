@@ -1,7 +1,7 @@
 // Remove facts for planner tests: a record whose paths all exist, with overrides.
 import { createHash } from 'node:crypto';
-import type { RemoveFacts } from '../../src/plan-remove.ts';
-import type { JailRecord } from '../../src/state.ts';
+import type { RemoveFacts } from '../../src/plan/remove.ts';
+import type { JailRecord } from '../../src/host/state.ts';
 
 export const removeFacts = (rec: JailRecord, over: Partial<RemoveFacts> = {}): RemoveFacts => ({
   stateDir: '/var/lib/jailwizard',

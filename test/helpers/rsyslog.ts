@@ -9,8 +9,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runOk } from '../../src/run.ts';
-import { isRunning, livePid } from '../../src/proc.ts';
+import { runOk } from '../../src/host/run.ts';
+import { isRunning, livePid } from '../../src/host/proc.ts';
 
 const readPid = (pidFile: string): number | undefined => livePid(pidFile, 'rsyslogd');
 

@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, readdirSync, readFileSync } from 'node:fs';
 import { BIN, type TestEnv } from './jw.ts';
-import { runOk } from '../../src/run.ts';
+import { runOk } from '../../src/host/run.ts';
 
 export interface Started {
   child: ChildProcess;

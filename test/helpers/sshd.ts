@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runOk } from '../../src/run.ts';
-import { isRunning } from '../../src/proc.ts';
+import { runOk } from '../../src/host/run.ts';
+import { isRunning } from '../../src/host/proc.ts';
 
 export interface PrivateSshd {
   port: number;

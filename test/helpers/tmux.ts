@@ -3,9 +3,9 @@
 // (-L socket), so server options (escape-time, remain-on-exit) never touch anyone else's.
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isRunning } from '../../src/proc.ts';
+import { isRunning } from '../../src/host/proc.ts';
 import path from 'node:path';
-import { run, runOk } from '../../src/run.ts';
+import { run, runOk } from '../../src/host/run.ts';
 import { TEST_PREFIX } from './names.ts';
 
 export interface TmuxOptions {

@@ -1,9 +1,9 @@
 // Stage "account": the jailed user's account, created or adopted (shell, locked password, group).
-import { UserError } from '../../errors.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import type { Answers } from '../../types.ts';
+import { UserError } from '../../model/errors.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import type { Answers } from '../../model/types.ts';
 import { LOCKED_WITHOUT_PASSWORD, type PasswdEntry } from '../../host/accounts.ts';
-import type { Action } from '../../effects.ts';
+import type { Action } from '../../model/effects.ts';
 import { runAction } from './actions.ts';
 import { loginShell } from './tools.ts';
 import type { ApplyContext } from './context.ts';

@@ -1,12 +1,12 @@
 // The building blocks of apply's actions: each makes the host match one want, and plans
 // nothing where it already does (apply twice changes nothing).
 import path from 'node:path';
-import { octal } from '../../host/mode.ts';
-import type { Action, Effect, Precondition } from '../../effects.ts';
-import { UserError } from '../../errors.ts';
-import type { FileState } from '../../host-facts.ts';
-import type { HostEntry } from '../../ld-resolve.ts';
-import type { JailRecord } from '../../state.ts';
+import { octal } from '../../model/mode.ts';
+import type { Action, Effect, Precondition } from '../../model/effects.ts';
+import { UserError } from '../../model/errors.ts';
+import type { FileState } from '../../host/facts.ts';
+import type { HostEntry } from '../../host/ld-resolve.ts';
+import type { JailRecord } from '../../host/state.ts';
 
 export function sameState(have: FileState | undefined, want: Partial<FileState>): boolean {
   if (!have) return false;

@@ -1,12 +1,12 @@
 // Refusals that need host facts, made before anything is planned.
 import path from 'node:path';
-import { octal } from '../../host/mode.ts';
-import { UserError } from '../../errors.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import { checkBind, type JailWide } from '../../plan-options.ts';
-import { isSyslogProblem } from '../../syslog.ts';
-import { checkPlatform } from '../../platform.ts';
-import type { Answers } from '../../types.ts';
+import { octal } from '../../model/mode.ts';
+import { UserError } from '../../model/errors.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import { checkBind, type JailWide } from '../options.ts';
+import { isSyslogProblem } from '../../host/syslog.ts';
+import { checkPlatform } from '../../host/platform.ts';
+import type { Answers } from '../../model/types.ts';
 import type { PasswdEntry } from '../../host/accounts.ts';
 import { privilegedGroupsOf } from './account.ts';
 import { needsShell } from './tools.ts';

@@ -1,11 +1,11 @@
 // What every apply stage works on: the answers and host facts in, the steps and notes out,
 // and what one stage hands the next (the paths planned so far, the manifest, the gate).
-import type { Answers } from '../../types.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import type { Action, Step } from '../../effects.ts';
-import type { JailRecord } from '../../state.ts';
-import type { GateGrant } from '../../gate.ts';
-import type { JailWide } from '../../plan-options.ts';
+import type { Answers } from '../../model/types.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import type { Action, Step } from '../../model/effects.ts';
+import type { JailRecord } from '../../host/state.ts';
+import type { GateGrant } from '../gate.ts';
+import type { JailWide } from '../options.ts';
 import type { PlannedUser } from './account.ts';
 
 export interface PlanOptions {

@@ -2,9 +2,9 @@
 // and the runtime extras; and what an earlier apply copied that the jail no longer needs.
 import path from 'node:path';
 import { recipeFor, type Recipe } from '../../../recipes/index.ts';
-import type { Tool } from '../../types.ts';
-import type { Action } from '../../effects.ts';
-import { EXTRA_WHY } from '../../plan-options.ts';
+import type { Tool } from '../../model/types.ts';
+import type { Action } from '../../model/effects.ts';
+import { EXTRA_WHY } from '../options.ts';
 import { copyIntoJail, mb } from './actions.ts';
 import { privilegedGroupsOf } from './account.ts';
 import type { ApplyContext } from './context.ts';

@@ -1,13 +1,13 @@
 // The apply planner: answers plus read-only host facts in, a Plan of Steps out. Pure: it reads
 // nothing and runs nothing, so its output can be snapshot-tested and previewed exactly.
 // The plan is made by named stages, in order, over one context.
-import type { Plan } from '../../effects.ts';
+import type { Plan } from '../../model/effects.ts';
 import type { ActionRole } from '../../model/action-role.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import { jailWide } from '../../plan-options.ts';
-import { checkSharedJailPaths } from '../../shared-jail.ts';
-import { platformNotes } from '../../platform.ts';
-import type { Answers } from '../../types.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import { jailWide } from '../options.ts';
+import { checkSharedJailPaths } from '../shared-jail.ts';
+import { platformNotes } from '../../host/platform.ts';
+import type { Answers } from '../../model/types.ts';
 import { accountStage, plannedUser } from './account.ts';
 import { checkHost } from './check-host.ts';
 import type { ApplyContext, ApplyStage, PlanOptions } from './context.ts';

@@ -1,6 +1,6 @@
 // Stage "jail": the jail root and any missing parents, root-owned, no group/other write.
 import { base } from '../../../recipes/index.ts';
-import type { Action } from '../../effects.ts';
+import type { Action } from '../../model/effects.ts';
 import { ensureDir, sharedDir } from './actions.ts';
 import type { ApplyContext } from './context.ts';
 

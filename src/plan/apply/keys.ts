@@ -1,7 +1,7 @@
 // Stage "keys": the authorized keys, outside the jail and root-owned so the user cannot change them.
 import path from 'node:path';
 import { AUTHORIZED_KEYS_DIR } from '../../model/action-role.ts';
-import { keyLine } from '../../plan-options.ts';
+import { keyLine } from '../options.ts';
 import { ensureDir, ensureFile, sharedDir } from './actions.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 

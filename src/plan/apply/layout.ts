@@ -2,12 +2,12 @@
 // the options ask for, and the gate. Several small stages gather the actions; one step shows them.
 import path from 'node:path';
 import { DEVICE_NODES, base } from '../../../recipes/index.ts';
-import { UserError } from '../../errors.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import { EXTRA_WHY, NSSWITCH_TEXT, PROFILE_TEXT } from '../../plan-options.ts';
-import type { Answers } from '../../types.ts';
+import { UserError } from '../../model/errors.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import { EXTRA_WHY, NSSWITCH_TEXT, PROFILE_TEXT } from '../options.ts';
+import type { Answers } from '../../model/types.ts';
 import type { PasswdEntry } from '../../host/accounts.ts';
-import { GATE_PATH, gateScript, describeGrant } from '../../gate.ts';
+import { GATE_PATH, gateScript, describeGrant } from '../gate.ts';
 import { ensureDir, ensureFile, sameState } from './actions.ts';
 import type { PlannedUser } from './account.ts';
 import { ROOT, type ApplyContext } from './context.ts';

@@ -1,7 +1,7 @@
 // Stage "logging": logging from inside the jail, a /dev/log socket the syslog daemon listens on.
 import path from 'node:path';
-import { jailSlug, rsyslogDropInText, syslogNgDropInText } from '../../plan-options.ts';
-import { isSyslogProblem } from '../../syslog.ts';
+import { jailSlug, rsyslogDropInText, syslogNgDropInText } from '../options.ts';
+import { isSyslogProblem } from '../../host/syslog.ts';
 import { ensureFile, runAction } from './actions.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 

@@ -1,10 +1,10 @@
 // Stages "mounts" and "noexec": bind mounts of host data, and the user's writable dirs bound
 // onto themselves noexec; each mounted now and again at every boot.
 import path from 'node:path';
-import type { Action } from '../../effects.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import { bindOptions, fstabLine, mountUnitText, systemdUnitForPath } from '../../plan-options.ts';
-import type { BindMount } from '../../types.ts';
+import type { Action } from '../../model/effects.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import { bindOptions, fstabLine, mountUnitText, systemdUnitForPath } from '../options.ts';
+import type { BindMount } from '../../model/types.ts';
 import { ensureFile, runAction } from './actions.ts';
 import { ROOT, type ApplyContext, type PlanOptions } from './context.ts';
 import { noexecDirs } from './tools.ts';

@@ -1,6 +1,6 @@
 // Stage "packages": install what the tools need. Their files can only be planned once they
 // exist, so the plan stops here.
-import { UserError } from '../../errors.ts';
+import { UserError } from '../../model/errors.ts';
 import { installArgv, removeArgv, runAction } from './actions.ts';
 import type { ApplyContext } from './context.ts';
 

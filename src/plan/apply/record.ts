@@ -1,5 +1,5 @@
 // Stage "record": jailwizard's record of the jail, so test, update and remove know what was made.
-import { recordPath, type JailRecord } from '../../state.ts';
+import { recordPath, type JailRecord } from '../../host/state.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 
 export function recordStage({ a, facts, opts, jail, user, grant, steps, manifest, logFile, syslogConfig }: Pick<ApplyContext, 'a' | 'facts' | 'opts' | 'jail' | 'user' | 'grant' | 'steps' | 'manifest' | 'logFile' | 'syslogConfig'>): void {

@@ -1,9 +1,9 @@
 // Stage "sshd": the drop-in with the user's Match block, validated and proved before sshd is reloaded.
-import type { Action } from '../../effects.ts';
-import { UserError } from '../../errors.ts';
-import { renderDropIn } from '../../sshd-config.ts';
-import { modeNote, reloadEffect, reloadProblem } from '../../sshd-service.ts';
-import { allowedSample, deniedAddressPattern, deniedSample } from '../../plan-options.ts';
+import type { Action } from '../../model/effects.ts';
+import { UserError } from '../../model/errors.ts';
+import { renderDropIn } from '../../host/sshd-config.ts';
+import { modeNote, reloadEffect, reloadProblem } from '../../host/sshd-service.ts';
+import { allowedSample, deniedAddressPattern, deniedSample } from '../options.ts';
 import { ensureDir, ensureFile, sharedDir } from './actions.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 import { matchSettings } from './tools.ts';

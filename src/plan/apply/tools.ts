@@ -1,22 +1,16 @@
 // What each chosen tool needs: its binaries in the jail, the login shell, the Match block's
 // settings and, for a user without bash, what the gate lets them run.
 import path from 'node:path';
-import { RECIPES, SFTP_SUBSYSTEM, MATCH_SHELL_WITHOUT_BASH, MINIMAL_SHELL, baseMatch, chosenRecipes, shell as SHELL_RECIPE, TOOLS } from '../../../recipes/index.ts';
-import type { HostFacts } from '../../host-facts.ts';
-import { internalSftpCommand } from '../../plan-options.ts';
-import { usesGate, wantsNoexec, type Answers, type Tool } from '../../types.ts';
-import { gateCommand, type GateGrant } from '../../gate.ts';
+import { RECIPES, MATCH_SHELL_WITHOUT_BASH, MINIMAL_SHELL, baseMatch, chosenRecipes } from '../../../recipes/index.ts';
+import type { HostFacts } from '../../host/facts.ts';
+import { internalSftpCommand } from '../options.ts';
+import { usesGate, wantsNoexec, type Answers, type Tool } from '../../model/types.ts';
+import { gateCommand, type GateGrant } from '../gate.ts';
+import { needsShell, toolBinaries, type BinaryGroup } from '../../../recipes/needs.ts';
 
-export interface BinaryGroup {
-  /** A tool, the minimal shell, extra commands, or the runtime extras (locale, terminfo, nss). */
-  name: Tool | 'shell' | 'extra' | 'runtime';
-  title: string;
-  binaries: string[];
-}
+export { needsShell, toolBinaries, type BinaryGroup };
 
-export function needsShell(tools: readonly Tool[]): boolean {
-  return tools.some((t) => RECIPES[t].needsShell);
-}
+
 
 /** The login shell in the host's passwd; sshd runs that same path inside the jail. */
 export function loginShell(tools: readonly Tool[]): string {
@@ -25,27 +19,6 @@ export function loginShell(tools: readonly Tool[]): string {
   return '/usr/sbin/nologin'; // sftp only: ForceCommand internal-sftp never runs a shell
 }
 
-/**
- * Which host binaries each chosen tool puts in the jail, in recipe order. The sftp-server is
- * the external Subsystem's; a user behind the gate needs one even when the Subsystem is
- * internal-sftp (sshd hands the gate the request), so then it is `gatedSftpServer`.
- */
-export function toolBinaries(tools: readonly Tool[], sftpSubsystem: string | undefined, gatedSftpServer?: string): BinaryGroup[] {
-  const shell = needsShell(tools);
-  const sftpServer = sftpSubsystem ?? (usesGate({ tools }) ? gatedSftpServer : undefined);
-  const groups: BinaryGroup[] = [];
-  if (shell && !tools.includes('bash')) {
-    groups.push({ name: 'shell', title: SHELL_RECIPE.summary, binaries: SHELL_RECIPE.binaries });
-  }
-  for (const t of TOOLS) {
-    if (!tools.includes(t)) continue;
-    // sftp without any shell is internal-sftp: no binaries at all.
-    if (RECIPES[t]!.matchWithoutShell && !shell) continue;
-    const bins = RECIPES[t].binaries.flatMap((b) => (b === SFTP_SUBSYSTEM ? (sftpServer ? [sftpServer] : []) : [b]));
-    if (bins.length > 0) groups.push({ name: t, title: RECIPES[t].summary, binaries: bins });
-  }
-  return groups;
-}
 
 /** The settings of the user's Match block; `gate` is the grant of a user without bash (gateGrant). */
 export function matchSettings(a: Pick<Answers, 'tools' | 'jail' | 'readOnly' | 'umask' | 'startDir' | 'log'>, gate?: GateGrant): Record<string, string> {
