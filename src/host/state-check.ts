@@ -138,7 +138,7 @@ export function checkAction(v: unknown, where: string): Action {
   list(o.undo, `${where}.undo`, effect);
   precondition(o.pre, `${where}.pre`);
   if (o.undoIf !== undefined) precondition(o.undoIf, `${where}.undoIf`);
-  if (o.role !== undefined && !(ACTION_ROLES as readonly unknown[]).includes(o.role)) throw new Bad(`${where}.role ${describe(o.role)} is not one of ${ACTION_ROLES.join(', ')}`);
+  if (o.role !== undefined && !(ACTION_ROLES as readonly unknown[]).includes(o.role)) throw new Bad(`${where}.role ${JSON.stringify(o.role)} is not one of ${ACTION_ROLES.join(', ')}`);
   return o as unknown as Action;
 }
 
