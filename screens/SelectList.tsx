@@ -1,8 +1,10 @@
-// A list to pick one item from (in place of ink-select-input, which takes Ink's whole
-// reads): ↑/↓ (k/j) move and wrap around, PgUp/PgDn and Home/End jump, Enter picks. The
-// screen that shows it owns input and hands keys to onKey().
+// A list to pick one item from: ↑/↓ (k/j) move and wrap around, PgUp/PgDn and Home/End
+// jump, Enter picks. The rows are ink-select-input's own Item; its SelectInput is not used
+// because it reads Ink's whole input string, so a burst of keys over a slow SSH link moved
+// it once (issue #15). The screen that shows the list owns input and hands keys to onKey().
 import React, { useState } from 'react';
-import { Box, Text } from 'ink';
+import { Box } from 'ink';
+import { Item } from 'ink-select-input';
 import { foldKeys, type Key } from '../src/wizard/keys.ts';
 import { Indicator, useUi } from './ui.tsx';
 
@@ -72,7 +74,7 @@ function SelectView<V>({ items, highlighted }: { items: SelectItem<V>[]; highlig
       {items.map((item, i) => (
         <Box key={`${i}:${item.label}`}>
           <Indicator isSelected={i === highlighted} />
-          <Text color={i === highlighted && caps.color ? 'cyan' : undefined}>{item.label}</Text>
+          <Item isSelected={i === highlighted && caps.color} label={item.label} />
         </Box>
       ))}
     </Box>

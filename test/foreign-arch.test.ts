@@ -46,7 +46,7 @@ async function skipReason(spec: ForeignRootSpec): Promise<string | undefined> {
   if (missing && inCI) throw new Error(`CI must run the ${spec.name} test, but: ${missing}`);
   if (missing) return missing;
   if (!inCI && process.env.JW_FOREIGN_BUILD !== '1' && !(await cachedForeignRoot(spec))) {
-    return `the ${spec.name} root is not built yet (about half an hour under qemu): run \`bash scripts/foreign-root.sh ${spec.name}\` or set JW_FOREIGN_BUILD=1`;
+    return `the ${spec.name} root is not built yet (30–60 minutes under qemu): run \`bash scripts/foreign-root.sh ${spec.name}\` or set JW_FOREIGN_BUILD=1`;
   }
   return undefined;
 }

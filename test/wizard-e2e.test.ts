@@ -223,7 +223,8 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
   it('fits a 60x20 terminal: no line wider than 60 columns and one title per frame, all the way', { timeout: 300_000 }, async () => {
     const user = uniqueUser('wiz60');
     const before = await snapshot(env);
-    const s = await startWizard({ label: 'full60', cols: 60, rows: 20 });
+    const rawLog = path.join(env.work, 'full60.raw');
+    const s = await startWizard({ label: 'full60', cols: 60, rows: 20, rawLog });
     const problems = (x: string, title: string): string[] => {
       const found: string[] = [];
       const titles = (x.match(TITLE_ANY) ?? []).length;
@@ -251,6 +252,10 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
       await s.waitFor(/probes passed/, RUN_MS);
       await check('Summary');
       await finish(s, user);
+      // A normal exit (0, from the Summary) switches bracketed paste off too.
+      const raw = readFileSync(rawLog, 'latin1');
+      expect(raw.indexOf('\u001b[?2004h')).toBeGreaterThanOrEqual(0);
+      expect(raw.lastIndexOf('\u001b[?2004l')).toBeGreaterThan(raw.lastIndexOf('\u001b[?2004h'));
       const removed = await jw(env, ['remove', user, '--yes']);
       expect(removed.exitCode, out(removed)).toBe(0);
       expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
@@ -382,6 +387,37 @@ describe.skipIf(skip)('the wizard in a real terminal', () => {
     }
     expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
     expect(hasUnfinishedJournal(env)).toBe(false);
+  });
+
+  it('at 60x20 the script saved with s is byte for byte the plan apply --dry-run prints, not the wrapped screen', { timeout: 180_000 }, async () => {
+    const user = uniqueUser('wizsave');
+    const before = await snapshot(env);
+    const s = await startWizard({ label: 'save60', cols: 60, rows: 20 });
+    try {
+      await toPreview(s, user, ['bash', 'rsync', 'scp', 'sftp']);
+      await s.send('s');
+      await s.waitFor(`jailwizard-${user}.sh`, 15_000, { join: true });
+      await sleep(SETTLE_MS);
+      await s.send('a');
+      await s.waitFor(`jailwizard-${user}.yaml`, 15_000, { join: true });
+      await s.send('C-c');
+      expect(await s.waitForExit()).toBe(130);
+    } finally {
+      await s.kill();
+    }
+    const saved = readFileSync(path.join(env.work, `jailwizard-${user}.sh`), 'utf8');
+    // The same answers, planned by the CLI: the script it prints is the one the wizard saved.
+    const dry = await jw(env, ['apply', '--config', path.join(env.work, `jailwizard-${user}.yaml`), '--dry-run']);
+    expect(dry.exitCode, out(dry)).toBe(0);
+    // Byte for byte, but for the moment each plan was made (the record it writes says when).
+    const when = (x: string): string => x.replace(/"appliedAt": "[^"]+"/g, '"appliedAt": "…"');
+    expect(when(saved)).toBe(when(dry.stdout));
+    expect(saved.match(/"appliedAt": /g)).toHaveLength(1);
+    // Lines far wider than 60 columns, kept whole: the screen's continuations are not in it.
+    expect(saved.split('\n').some((l) => l.length > 60)).toBe(true);
+    expect(saved).not.toMatch(/↵/);
+    await run(['sh', '-n', path.join(env.work, `jailwizard-${user}.sh`)]).then((r) => expect(r.exitCode, out(r)).toBe(0));
+    expect(diffSnapshots(before, await snapshot(env))).toEqual([]);
   });
 
   it('refuses a pipe for stdin with exit 2 and points to apply --config', async () => {

@@ -90,7 +90,8 @@ export async function runWizard(bed: Bed, user: string, tools: Tool[], jail: str
     await on(s, 'Preview', /Enter: apply these \d+ steps/, 60_000);
     await s.send('Enter');
 
-    const summary = await s.waitFor((x) => /probes passed/.test(x) && /Enter: exit/.test(x), 300_000);
+    // The heading wraps at 80 columns ("20 probes\n  passed."): read it across the break.
+    const summary = await s.waitFor((x) => /probes\s+passed/.test(x) && /Enter: exit/.test(x), 300_000);
     expect(summary).toMatch(title('Summary'));
     await sleep(SETTLE_MS);
     await s.send('Enter');
