@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MAX_FINDINGS, checkJail } from '../src/check.ts';
-import type { JailRecord } from '../src/state.ts';
+import { MAX_FINDINGS, checkJail } from '../src/workflows/check.ts';
+import type { JailRecord } from '../src/host/state.ts';
 
 let jail: string;
 
