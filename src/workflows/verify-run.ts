@@ -64,19 +64,28 @@ export async function verifyJail(ex: Executor, rec: VerifyTarget, onResult?: (r:
   const dir = ex.scratchDir();
   try {
     const key = path.join(dir, 'id_ed25519');
-    await runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
+    const account = readPasswd().find((p) => p.name === rec.user);
+    // The key is made while sshd says how it treats this user (both take a while).
+    const made = runOk(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', `jailwizard-test-${Date.now()}`, '-f', key]);
+    const userEff = account
+      ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: target.host }).catch(async (e: unknown) => {
+          await made.catch(() => undefined); // never remove the dir under a running ssh-keygen
+          throw e;
+        })
+      : undefined;
+    await made;
     const pub = readFileSync(`${key}.pub`, 'utf8').trim();
     const options = probeOptions(rec);
     // With allowFrom, the key also admits the source the refusal probe uses, so that the
     // refusal can only come from sshd's Match … Address block, never from the key.
     const denied = options.allowFrom?.length ? refusalSource(options.allowFrom) : undefined;
     const from = [...new Set(['127.0.0.1', '::1', target.host, ...(denied ? [denied] : [])])];
+    const tag = probeTag();
+    const probes: ProbeTarget = { ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key, tag, scratch: dir };
+    const maxSessions = Number(userEff?.get('maxsessions')?.[0]);
+    if (Number.isInteger(maxSessions) && maxSessions > 0) probes.maxSessions = maxSessions;
     // Where sshd reads this user's keys: jailwizard's /etc/ssh/authorized_keys/%u, or the
     // admin's own setting for a jail jailwizard did not make.
-    const account = readPasswd().find((p) => p.name === rec.user);
-    const tag = probeTag();
-    const probes = { ...options, user: rec.user, tools: rec.tools, jail: rec.jail, host: target.host, port: target.port, identityFile: key, tag, scratch: dir };
-    const userEff = account ? await sshdEffective(rec.sshdConfig, { user: rec.user, addr: target.host }) : undefined;
     const keysPath = (account && userEff && authorizedKeysPaths(userEff, account)[0]) || path.join(AUTHORIZED_KEYS_DIR, rec.user);
     // Appended, and cut off again afterwards: the keys file is never read, replaced or
     // followed through a link (it may be the user's own, in a dir they can write). The
