@@ -7,8 +7,8 @@
 //
 // The payloads that end in "\n)(" make any escape a syntax error: inside a comment, quotes or
 // a heredoc ")(" is text; at the start of a command it is not. The answers fields run
-// in-process through the same functions `apply --dry-run` calls (loadAnswers, validateAnswers,
-// makePlan, planToShellScript); the command-line options and file names go through the bundle.
+// in-process through the same functions `apply --dry-run` calls (loadAnswers, checkedPlan,
+// planToShellScript); the command-line options and file names go through the bundle.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import path from 'node:path';
 import { run } from '../src/host/run.ts';
 import { UserError } from '../src/model/errors.ts';
 import { loadAnswers } from '../src/host/answers.ts';
-import { makePlan, validateAnswers } from '../src/workflows/apply.ts';
+import { checkedPlan } from '../src/workflows/apply.ts';
 import { oneLine, planToShellScript, type Plan } from '../src/model/effects.ts';
 import { ansiblePlaybook } from '../src/workflows/export-ansible.ts';
 import { checkSshdValue, renderDropIn } from '../src/host/sshd-config.ts';
@@ -193,8 +193,7 @@ describe.skipIf(skip)('hostile answers, options and file names through apply --d
         let plan: Plan;
         try {
           const a = await loadAnswers(file);
-          await validateAnswers(a, o);
-          plan = await makePlan(a, o);
+          plan = (await checkedPlan(a, o)).plan;
         } catch (e) {
           if (e instanceof UserError) continue; // refused: exit 2 from the command line, nothing printed on stdout
           throw new Error(`${what}: ${(e as Error).stack}`);

@@ -11,12 +11,12 @@ import { readRecord } from '../host/state.ts';
 import { formatProbeTable, probeLine, type ProbeResult } from '../workflows/verify.ts';
 import { confirm } from './prompt.ts';
 import { printEvent, say, warn } from './output.ts';
-import { executeApply, makePlan, validateAnswers } from '../workflows/apply.ts';
+import { checkedPlan, executeApply } from '../workflows/apply.ts';
 import { askOnTerminal, repeatFlags, type CommonOptions } from './common.ts';
 import type { Answers } from '../model/types.ts';
 import { connectTarget } from '../host/connect-target.ts';
 import { connectCommands, isLoopback } from '../plan/connect-commands.ts';
-import { sshdEffective } from '../host/sshd-config.ts';
+import type { EffectiveConfig } from '../host/sshd-config.ts';
 
 declare const JAILWIZARD_VERSION: string;
 export const VERSION = typeof JAILWIZARD_VERSION === 'string' ? JAILWIZARD_VERSION : '0.0.0-dev';
@@ -33,8 +33,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
   if (o.json) return applyJson(o);
   const a = await loadAnswers(o.config);
   if (!o.dryRun) assertNoUnfinished(o.stateDir);
-  await validateAnswers(a, o);
-  const plan = await makePlan(a, o);
+  const { plan, facts } = await checkedPlan(a, o);
 
   if (o.dryRun) {
     process.stdout.write(planToShellScript(plan));
@@ -61,7 +60,7 @@ export async function applyCommand(o: ApplyOptions): Promise<number> {
     return outcome.exitCode;
   }
   if (outcome.declined) return EXIT.ok;
-  await summary(a, o);
+  await summary(a, o, facts.sshd.effective);
   return EXIT.ok;
 }
 
@@ -69,12 +68,13 @@ export function testNote(user: string): string {
   return `After the last step, the connection test authorizes a temporary key for ${user} (from 127.0.0.1 and ::1 only) and removes it again; if a probe fails, every step is rolled back.`;
 }
 
-async function summary(a: Answers, o: CommonOptions): Promise<void> {
+/** `sshd`: sshd -T's global settings from the plan's facts; the drop-in added only a Match block, so where users connect is unchanged. */
+async function summary(a: Answers, o: CommonOptions, sshd: EffectiveConfig): Promise<void> {
   const rec = readRecord(o.stateDir, a.user);
   say('');
   say(`Done: ${a.user} is jailed in ${a.jail} with ${a.tools.join(', ')}.`);
   // The address and port users type: the one this host was reached by, not <this host>.
-  const target = await connectTarget(await sshdEffective(o.sshdConfig));
+  const target = await connectTarget(sshd);
   for (const [i, c] of connectCommands(a.user, a.tools, target).entries()) say(`  ${i === 0 ? 'Connect:' : '        '} ${c}`);
   if (isLoopback(target.host)) say(`  (sshd listens only on ${target.host}: only this host can connect)`);
   say(`  Undo:    jailwizard remove ${a.user}${repeatFlags(o)}`);
@@ -154,8 +154,7 @@ async function applyJson(o: ApplyOptions): Promise<number> {
   if (o.dryRun) throw new UserError('--dry-run prints a sh script, not JSON', 'for the plan as JSON, run `jailwizard plan --config FILE --json`');
   const a = await loadAnswers(o.config);
   assertNoUnfinished(o.stateDir);
-  await validateAnswers(a, o);
-  const plan = await makePlan(a, o);
+  const { plan } = await checkedPlan(a, o);
   if (plan.steps.length > 0 && !o.yes) {
     throw new UserError(
       `${plan.steps.length} step${plan.steps.length === 1 ? '' : 's'} would change this host, and --json cannot ask`,

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UserError } from '../model/errors.ts';
 import { planToShellScript } from '../model/effects.ts';
 import { loadAnswers } from '../host/answers.ts';
-import { makePlan, validateAnswers } from '../workflows/apply.ts';
+import { checkedPlan } from '../workflows/apply.ts';
 import { checkAuthorizedKeys, checkUserName } from '../host/validate.ts';
 import { ansiblePlaybook } from '../workflows/export-ansible.ts';
 import { say } from './output.ts';
@@ -49,8 +49,7 @@ function writeFile(p: string, content: string, mode: number): void {
 export async function exportCommand(o: ExportOptions): Promise<number> {
   const a = await loadAnswers(o.config);
   if (o.format === 'sh') {
-    await validateAnswers(a, o);
-    const script = planToShellScript(await makePlan(a, o));
+    const script = planToShellScript((await checkedPlan(a, o)).plan);
     if (!o.out) {
       process.stdout.write(script);
       return 0;

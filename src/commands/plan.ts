@@ -3,7 +3,7 @@
 import { EXIT, exitMeaning } from '../model/errors.ts';
 import { formatPlan, previewAction, type Plan } from '../model/effects.ts';
 import { loadAnswers } from '../host/answers.ts';
-import { makePlan, validateAnswers } from '../workflows/apply.ts';
+import { checkedPlan } from '../workflows/apply.ts';
 import { say } from './output.ts';
 import { VERSION } from './apply.ts';
 import type { CommonOptions } from './common.ts';
@@ -41,8 +41,7 @@ export function planToJson(plan: Plan): PlanJson {
 
 export async function planCommand(o: PlanOptions): Promise<number> {
   const a = await loadAnswers(o.config);
-  await validateAnswers(a, o);
-  const plan = await makePlan(a, o);
+  const { plan } = await checkedPlan(a, o);
   if (o.json) {
     process.stdout.write(`${JSON.stringify(planToJson(plan), null, 2)}\n`);
     return EXIT.ok;

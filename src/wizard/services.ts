@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { answersToYaml, parseAnswers } from '../host/answers.ts';
-import { executeApply, makePlan, toolArches, validateAnswers, type ApplyHooks, type ApplyOutcome } from '../workflows/apply.ts';
+import { checkedPlan, executeApply, toolArches, type ApplyHooks, type ApplyOutcome } from '../workflows/apply.ts';
 import { EXIT, UserError, exitCodeFor, explain } from '../model/errors.ts';
 import { rollbackUnfinished } from '../engine/executor.ts';
 import { planToShellScript, type Plan } from '../model/effects.ts';
@@ -184,8 +184,7 @@ export function realServices(o: { sshdConfig: string; stateDir: string; sshdLog?
       };
     },
     async plan(a) {
-      await validateAnswers(a, o);
-      return makePlan(a, o);
+      return (await checkedPlan(a, o)).plan;
     },
     // Refused before any change (another run's journal is unfinished): an outcome all the same.
     execute: (a, plan, hooks) =>

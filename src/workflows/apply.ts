@@ -4,7 +4,7 @@ import { StepFailed, UserError, exitCodeFor, explain } from '../model/errors.ts'
 import type { Listener } from '../engine/executor.ts';
 import { runPlan } from '../engine/run-plan.ts';
 import type { Plan } from '../model/effects.ts';
-import { binaryArches, gatherFacts, hostArch } from '../host/facts.ts';
+import { binaryArches, gatherFacts, hostArch, type HostFacts } from '../host/facts.ts';
 import { planApply, toolBinaries } from '../plan/index.ts';
 import { readRecord, recordForJail } from '../host/state.ts';
 import { checkArch, checkAuthorizedKeys, checkJailPath, checkSshdConfigPath, checkUserAllowed, checkUserName, readUserHost } from '../host/validate.ts';
@@ -14,8 +14,8 @@ import type { ProbeResult } from './verify.ts';
 import type { Answers, Arch, Tool } from '../model/types.ts';
 import { sha256 } from '../host/hash.ts';
 
-/** Every refusal that needs no plan: bad input never gets as far as a change. */
-export async function validateAnswers(a: Answers, o: CommonOptions): Promise<void> {
+/** Every refusal that needs no plan but the keys' (see checkedPlan): bad input never gets as far as a change. */
+function refuseBadAnswers(a: Answers, o: CommonOptions): void {
   checkUserName(a.user);
   checkUserAllowed(a.user, readUserHost());
   const managed = recordForJail(o.stateDir, a.jail, a.user);
@@ -26,9 +26,21 @@ export async function validateAnswers(a: Answers, o: CommonOptions): Promise<voi
     );
   }
   checkJailPath(a.jail, { isManagedJail: (p) => recordForJail(o.stateDir, p) !== undefined });
-  await checkAuthorizedKeys(a.authorizedKeys);
   checkSshdConfigPath(o.sshdConfig);
   if (a.arch !== 'auto') checkArch(a.arch, hostArch(), toolArches(a.tools));
+}
+
+/**
+ * Validates the answers, then plans. ssh-keygen judges the keys while the facts are
+ * gathered (both only read); a refusal of either still comes before any change, a bad
+ * key's first.
+ */
+export async function checkedPlan(a: Answers, o: CommonOptions): Promise<{ plan: Plan; facts: HostFacts }> {
+  refuseBadAnswers(a, o);
+  const [keys, made] = await Promise.allSettled([checkAuthorizedKeys(a.authorizedKeys), planWithFacts(a, o)]);
+  if (keys.status === 'rejected') throw keys.reason;
+  if (made.status === 'rejected') throw made.reason;
+  return made.value;
 }
 
 /** The ELF arches of the chosen tools' binaries on this host. */
@@ -43,8 +55,13 @@ export function toolArches(tools: Tool[]): Partial<Record<Tool, Arch[]>> {
 }
 
 export async function makePlan(a: Answers, o: CommonOptions): Promise<Plan> {
+  return (await planWithFacts(a, o)).plan;
+}
+
+/** The plan and the facts it was made from (apply's closing lines reuse sshd's global settings). */
+export async function planWithFacts(a: Answers, o: CommonOptions): Promise<{ plan: Plan; facts: HostFacts }> {
   const facts = await gatherFacts(a, { sshdConfig: o.sshdConfig, stateDir: o.stateDir, syslogConfig: o.syslogConfig });
-  return planApply(a, facts, { now: new Date().toISOString(), sha256 });
+  return { plan: planApply(a, facts, { now: new Date().toISOString(), sha256 }), facts };
 }
 
 export interface ApplyHooks {
