@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ANSWER_KEYS, MAX_ANSWERS_BYTES, MAX_LIST_ENTRIES, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/host/answers.ts';
+import { ANSWER_KEYS, MAX_LIST_ENTRIES } from '../src/host/answers.ts';
+import { MAX_ANSWERS_BYTES, answersToYaml, jsonSyntaxError, loadAnswers, parseAnswers } from '../src/host/answers-file.ts';
 import { UserError } from '../src/model/errors.ts';
 import type { Answers } from '../src/model/types.ts';
 

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../src/host/run.ts';
 import { UserError } from '../src/model/errors.ts';
-import { loadAnswers } from '../src/host/answers.ts';
+import { loadAnswers } from '../src/host/answers-file.ts';
 import { checkedPlan } from '../src/workflows/apply.ts';
 import { oneLine, planToShellScript, type Plan } from '../src/model/effects.ts';
 import { ansiblePlaybook } from '../src/workflows/export-ansible.ts';

@@ -7,7 +7,7 @@ import { aptHookPlan } from '../src/commands/update.ts';
 import { deniedSample, internalSftpCommand, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan/options.ts';
 import { addressAllowed as isAllowed } from '../src/host/address.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/host/syslog.ts';
-import { parseAnswers } from '../src/host/answers.ts';
+import { parseAnswers } from '../src/host/answers-file.ts';
 import { planRemove, type RemoveFacts } from '../src/plan/remove.ts';
 import { planToShellScript, formatPlan, type Action, type Plan } from '../src/model/effects.ts';
 import { derivedRole, withRoles } from '../src/model/action-role.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RECIPES, TOOLS, registerRecipe, shell, unregisterRecipe, type Recipe } from '../recipes/index.ts';
-import { parseAnswers } from '../src/host/answers.ts';
+import { parseAnswers } from '../src/host/answers-file.ts';
 import { connectCommands } from '../src/plan/connect-commands.ts';
 import { inferTools, type DoctorFacts } from '../src/workflows/doctor.ts';
 import { gatherFacts } from '../src/host/facts.ts';

@@ -6,7 +6,7 @@ import { EXIT, UserError, errorKind, exitCodeFor, exitMeaning } from '../model/e
 import { assertNoUnfinished, type ExecEvent } from '../engine/executor.ts';
 import { countActions, formatPlan, planToShellScript } from '../model/effects.ts';
 import { internalErrorReport, shortMessage } from '../host/crash.ts';
-import { loadAnswers } from '../host/answers.ts';
+import { loadAnswers } from '../host/answers-file.ts';
 import { readRecord } from '../host/state.ts';
 import { formatProbeTable, probeLine, type ProbeResult } from '../workflows/verify.ts';
 import { confirm } from './prompt.ts';

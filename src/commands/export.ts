@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../model/errors.ts';
 import { planToShellScript } from '../model/effects.ts';
-import { loadAnswers } from '../host/answers.ts';
+import { loadAnswers } from '../host/answers-file.ts';
 import { checkedPlan } from '../workflows/apply.ts';
 import { checkAuthorizedKeys, checkUserName } from '../host/validate.ts';
 import { ansiblePlaybook } from '../workflows/export-ansible.ts';

@@ -2,7 +2,7 @@
 // it. Nothing is changed and nothing is journaled, so CI and Ansible's check mode can ask.
 import { EXIT, exitMeaning } from '../model/errors.ts';
 import { formatPlan, previewAction, type Plan } from '../model/effects.ts';
-import { loadAnswers } from '../host/answers.ts';
+import { loadAnswers } from '../host/answers-file.ts';
 import { checkedPlan } from '../workflows/apply.ts';
 import { say } from './output.ts';
 import { VERSION } from './apply.ts';

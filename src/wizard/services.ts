@@ -2,7 +2,7 @@
 // App stays thin and screen tests can pass small fakes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { answersToYaml, parseAnswers } from '../host/answers.ts';
+import { answersToYaml, parseAnswers } from '../host/answers-file.ts';
 import { checkedPlan, executeApply, toolArches, type ApplyHooks, type ApplyOutcome } from '../workflows/apply.ts';
 import { EXIT, UserError, exitCodeFor, explain } from '../model/errors.ts';
 import { rollbackUnfinished } from '../engine/executor.ts';
