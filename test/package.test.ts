@@ -132,8 +132,12 @@ describe('the package', () => {
     // The wizard's chunks hold Ink, React and the screens; they load only with the wizard.
     const wizard = [...staticClosure(chunkOf('src/commands/wizard.ts'))].flatMap(sourcesOf);
     expect(wizard.some((s) => s.startsWith('node_modules/ink/'))).toBe(false);
-    const tui = [...staticClosure(chunkOf('src/wizard/tui.ts'))].flatMap(sourcesOf);
+    const tui = [...staticClosure(chunkOf('screens/tui.ts'))].flatMap(sourcesOf);
     for (const needed of ['node_modules/ink/', 'node_modules/react/', 'screens/App.tsx']) expect(tui.some((s) => s.startsWith(needed)), needed).toBe(true);
+    // Only the commands that read an answers file load the YAML parser (src/host/answers-file.ts).
+    const yamlIn = (source: string) => [...staticClosure(chunkOf(source))].flatMap(sourcesOf).some((s) => s.startsWith('node_modules/yaml/'));
+    for (const cmd of ['update', 'check', 'remove', 'list', 'test', 'doctor']) expect(yamlIn(`src/commands/${cmd}.ts`), cmd).toBe(false);
+    expect(yamlIn('src/commands/apply.ts')).toBe(true);
   });
 
   it('the splash skips the value of every flag the CLI says takes one (one table), and only those', async () => {

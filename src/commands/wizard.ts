@@ -17,7 +17,7 @@ export async function wizardCommand(o: CommonOptions & { sshdLog?: string }): Pr
   // Loading Ink and React takes longer than the admin should wait for a first frame: the
   // start-up file (scripts/build.mjs) has drawn the same first frame by hand. Erase it
   // just before Ink draws.
-  const { render, createElement, App } = await import('../wizard/tui.ts');
+  const { render, createElement, App } = await import('../../screens/tui.ts');
   const splashLines = (globalThis as { __jailwizardSplash?: number }).__jailwizardSplash;
   if (splashLines) process.stdout.write(`\x1b[${splashLines}F\x1b[J`);
   // From the parsed options: `--state-dir=/x` and `--state-dir /x` alike.

@@ -7,7 +7,7 @@ import type { Action, Effect, Precondition } from '../model/effects.ts';
 import type { JournalEntry } from '../model/journal.ts';
 import { UserError, quoteIfOdd } from '../model/errors.ts';
 import { TOOLS } from '../../recipes/index.ts';
-import { ACTION_ROLES } from '../model/action-role.ts';
+import { ACTION_ROLES } from '../model/effects.ts';
 
 /** A field's type; a trailing `?` makes it optional. */
 type Kind = 'string' | 'number' | 'boolean' | 'strings' | 'object' | 'map' | 'addresses';

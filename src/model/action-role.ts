@@ -1,17 +1,8 @@
-// What each action of a jail's record is part of. Apply tags every action with its role, so
-// remove decides what to undo, and when, from the role instead of from the command's words.
+// The roles of actions recorded before apply tagged each action with one (ACTION_ROLES in
+// effects.ts): remove decides what to undo, and when, from the role instead of from the
+// command's words, so an old record gets its roles worked out once, when it is read.
 import path from 'node:path';
-import type { Action, Effect } from './effects.ts';
-
-export const ACTION_ROLES = ['package', 'account', 'user', 'keys', 'jail', 'copy', 'mount', 'logging', 'sshd', 'record'] as const;
-/**
- * package: a package install. account: the account jailwizard created (deleted by remove).
- * user: a change to the account's settings (given back by remove). keys: the authorized keys.
- * jail: the jail's dirs and its own files. copy: host files copied into the jail.
- * mount: a bind mount and what persists it. logging: the syslog socket. sshd: the drop-in,
- * the Include line and their checks. record: jailwizard's record itself.
- */
-export type ActionRole = (typeof ACTION_ROLES)[number];
+import type { Action, ActionRole, Effect } from './effects.ts';
 
 /** Where jailwizard keeps every user's authorized keys, outside any jail. */
 export const AUTHORIZED_KEYS_DIR = '/etc/ssh/authorized_keys';

@@ -6,7 +6,6 @@
 // and mode through an fd. Where the sh line would follow such a link, the executor refuses.
 import { octal } from '../model/mode.ts';
 
-import type { ActionRole } from './action-role.ts';
 
 export type Effect =
   | { kind: 'mkdir'; path: string; mode: number; uid: number; gid: number }
@@ -77,6 +76,17 @@ export type Precondition =
   | { kind: 'user-absent'; user: string }
   | { kind: 'user-present'; user: string }
   | { kind: 'pid'; pidFile: string; pid: number };
+
+/** What each action of a jail's record is part of: apply tags every action, remove reads the tags (action-role.ts works them out for old records). */
+export const ACTION_ROLES = ['package', 'account', 'user', 'keys', 'jail', 'copy', 'mount', 'logging', 'sshd', 'record'] as const;
+/**
+ * package: a package install. account: the account jailwizard created (deleted by remove).
+ * user: a change to the account's settings (given back by remove). keys: the authorized keys.
+ * jail: the jail's dirs and its own files. copy: host files copied into the jail.
+ * mount: a bind mount and what persists it. logging: the syslog socket. sshd: the drop-in,
+ * the Include line and their checks. record: jailwizard's record itself.
+ */
+export type ActionRole = (typeof ACTION_ROLES)[number];
 
 /** One effect with its undo. The undo is data too: a list of effects run in order. */
 export interface Action {

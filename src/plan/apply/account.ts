@@ -6,7 +6,7 @@ import { LOCKED_WITHOUT_PASSWORD, type PasswdEntry } from '../../host/accounts.t
 import type { Action } from '../../model/effects.ts';
 import { runAction } from './actions.ts';
 import { loginShell } from './tools.ts';
-import type { ApplyContext } from './context.ts';
+import type { ApplyContext, PlannedUser } from './context.ts';
 
 /**
  * The first uid ≥ UID_MIN that is free both as a uid and as a gid, so the user group matches,
@@ -18,11 +18,6 @@ export function pickUid(facts: Pick<HostFacts, 'passwd' | 'groups' | 'loginDefs'
   throw new UserError('no free uid between UID_MIN and UID_MAX', 'see /etc/login.defs');
 }
 
-
-/** The account the jailed user logs in as, as it will be after the plan. */
-export interface PlannedUser extends PasswdEntry {
-  exists: boolean;
-}
 
 export function plannedUser(a: Answers, facts: HostFacts): PlannedUser {
   const existing = facts.passwd.find((p) => p.name === a.user);

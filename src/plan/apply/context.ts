@@ -6,12 +6,17 @@ import type { Action, Step } from '../../model/effects.ts';
 import type { JailRecord } from '../../host/state.ts';
 import type { GateGrant } from '../gate.ts';
 import type { JailWide } from '../options.ts';
-import type { PlannedUser } from './account.ts';
+import type { PasswdEntry } from '../../host/accounts.ts';
 
 export interface PlanOptions {
   now: string;
   /** sha256 of a string; injected so the planner stays free of node:crypto state. */
   sha256: (s: string) => string;
+}
+
+/** The account the jailed user logs in as, as it will be after the plan. */
+export interface PlannedUser extends PasswdEntry {
+  exists: boolean;
 }
 
 export interface ApplyContext {

@@ -2,7 +2,7 @@
 // nothing and runs nothing, so its output can be snapshot-tested and previewed exactly.
 // The plan is made by named stages, in order, over one context.
 import type { Plan } from '../../model/effects.ts';
-import type { ActionRole } from '../../model/action-role.ts';
+import type { ActionRole } from '../../model/effects.ts';
 import type { HostFacts } from '../../host/facts.ts';
 import { jailWide } from '../options.ts';
 import { checkSharedJailPaths } from '../shared-jail.ts';

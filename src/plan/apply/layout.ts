@@ -9,7 +9,7 @@ import type { Answers } from '../../model/types.ts';
 import type { PasswdEntry } from '../../host/accounts.ts';
 import { GATE_PATH, gateScript, describeGrant } from '../gate.ts';
 import { ensureDir, ensureFile, sameState } from './actions.ts';
-import type { PlannedUser } from './account.ts';
+import type { PlannedUser } from './context.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 
 type LayoutContext = Pick<ApplyContext, 'facts' | 'opts' | 'jail' | 'planned' | 'layout'>;

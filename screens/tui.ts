@@ -2,4 +2,4 @@
 // wizard runs, so it is a chunk of its own (scripts/build.mjs) that other commands never load.
 export { render } from 'ink';
 export { createElement } from 'react';
-export { App } from '../../screens/App.tsx';
+export { App } from './App.tsx';
