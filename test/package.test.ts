@@ -138,6 +138,9 @@ describe('the package', () => {
     const yamlIn = (source: string) => [...staticClosure(chunkOf(source))].flatMap(sourcesOf).some((s) => s.startsWith('node_modules/yaml/'));
     for (const cmd of ['update', 'check', 'remove', 'list', 'test', 'doctor']) expect(yamlIn(`src/commands/${cmd}.ts`), cmd).toBe(false);
     expect(yamlIn('src/commands/apply.ts')).toBe(true);
+    // update with nothing to do reads records and stats files: the planner and the executor load only for a jail that drifted.
+    const update = [...staticClosure(chunkOf('src/commands/update.ts'))].flatMap(sourcesOf);
+    for (const later of ['src/plan/', 'src/engine/', 'src/host/facts.ts', 'src/host/ld-resolve.ts']) expect(update.filter((s) => s.startsWith(later)), later).toEqual([]);
   });
 
   it('the splash skips the value of every flag the CLI says takes one (one table), and only those', async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { planApply, toolBinaries, matchSettings, loginShell, gateGrant } from '../src/plan/index.ts';
 import { gateScript } from '../src/plan/gate.ts';
-import { aptHookPlan } from '../src/commands/update.ts';
+import { aptHookPlan } from '../src/commands/update-jail.ts';
 import { deniedSample, internalSftpCommand, keyLine, systemdUnitForPath, fstabLine, jailWide } from '../src/plan/options.ts';
 import { addressAllowed as isAllowed } from '../src/host/address.ts';
 import { rsyslogAuthLog, rsyslogIncludeDir, syslogNgAuthLog } from '../src/host/syslog.ts';
@@ -19,7 +19,7 @@ import type { Answers, Tool } from '../src/model/types.ts';
 import type { JailRecord } from '../src/host/state.ts';
 import { removeFacts } from './helpers/remove-facts.ts';
 import { reloadFor } from '../src/host/sshd-service.ts';
-import { summarizeUpdate } from '../src/commands/update.ts';
+import { summarizeUpdate } from '../src/commands/update-jail.ts';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const NOW = '2026-11-23T12:00:00.000Z';

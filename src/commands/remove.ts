@@ -12,7 +12,7 @@ import { listAt, lstatAt, withDir } from '../host/safe-fs.ts';
 import { sha256, sha256File } from '../host/hash.ts';
 import { sshdPidFile } from '../host/pidfile.ts';
 import { jailNames } from '../plan/index.ts';
-import { APT_HOOK } from './update.ts';
+import { APT_HOOK } from './update-jail.ts';
 import { checkPath } from './check.ts';
 import { readGroups, readPasswd, type PasswdEntry } from '../host/accounts.ts';
 import { printEvent, say, warn } from './output.ts';
