@@ -274,15 +274,19 @@ export function checkJournal<E>(text: string, file: string): E[] {
   return entries;
 }
 
+/** A whole state file's JSON; a file that is not JSON is a Bad like any other problem. */
+function parsed(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Bad('it is not JSON');
+  }
+}
+
 /** The last update of a jail (updates/USER.json), as `JSON.parse` gave it, checked. */
 export function checkUpdateOutcome<U>(text: string, file: string): U {
   try {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch {
-      throw new Bad('it is not JSON');
-    }
+    const v = parsed(text);
     const o = fields(v, { user: 'string', at: 'string', via: 'string', result: 'string', reason: 'string?', summary: 'string?', exitCode: 'number' }, '');
     if (!['apt-hook', 'command'].includes(o.via as string)) throw new Bad(`via ${JSON.stringify(o.via)} is unknown`);
     if (!['unchanged', 'updated', 'declined', 'failed'].includes(o.result as string)) throw new Bad(`result ${JSON.stringify(o.result)} is unknown`);
@@ -297,12 +301,7 @@ export function checkUpdateOutcome<U>(text: string, file: string): U {
 /** The uids of removed users (retired-uids.json), as `JSON.parse` gave it, checked. */
 export function checkRetiredUids<R>(text: string, file: string): R[] {
   try {
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch {
-      throw new Bad('it is not JSON');
-    }
+    const v = parsed(text);
     return list(v, 'the list', (x, at) => {
       const o = fields(x, { uid: 'number', user: 'string', jail: 'string', removedAt: 'string' }, at);
       if (!Number.isInteger(o.uid) || (o.uid as number) < 0) throw new Bad(`${at}.uid ${JSON.stringify(o.uid)} is not a uid`);

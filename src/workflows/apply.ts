@@ -54,10 +54,6 @@ export function toolArches(tools: Tool[]): Partial<Record<Tool, Arch[]>> {
   return found;
 }
 
-export async function makePlan(a: Answers, o: CommonOptions): Promise<Plan> {
-  return (await planWithFacts(a, o)).plan;
-}
-
 /** The plan and the facts it was made from (apply's closing lines reuse sshd's global settings). */
 export async function planWithFacts(a: Answers, o: CommonOptions): Promise<{ plan: Plan; facts: HostFacts }> {
   const facts = await gatherFacts(a, { sshdConfig: o.sshdConfig, stateDir: o.stateDir, syslogConfig: o.syslogConfig });
@@ -87,7 +83,7 @@ export async function executeApply(a: Answers, o: CommonOptions & { noTest: bool
     listener: hooks.listener,
     confirm: hooks.confirm,
     // A plan that installs packages is followed by one for their files, shown once they exist.
-    next: async (done) => (done.steps[0]?.id === 'packages' ? makePlan(a, o) : undefined),
+    next: async (done) => (done.steps[0]?.id === 'packages' ? (await planWithFacts(a, o)).plan : undefined),
     confirmNext: hooks.confirmNext,
     verify: o.noTest
       ? undefined
