@@ -83,6 +83,15 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
   await gone;
 }
 
+/**
+ * Ends every loop still racing. A cleanup calls it first: when an assertion fails midway
+ * the loops are still swapping dirs, and rmSync would then fail on a dir that just became
+ * a link, hiding the assertion that failed behind an ENOTDIR.
+ */
+async function stopAll(): Promise<void> {
+  for (const l of [...running]) await stop(l);
+}
+
 // ---------------------------------------------------------------- hand-made jails
 
 /**
@@ -108,6 +117,7 @@ async function homeJail(env: TestEnv, label: string, healthy: boolean): Promise<
   mkdirSync(homes, { mode: 0o755 });
   chmodSync(homes, 0o755);
   const cleanup = async (): Promise<void> => {
+    await stopAll();
     rmSync(dropIn, { force: true });
     await env.sshd.reload();
     if ((await run(['userdel', name])).exitCode === 8) await run(['userdel', '-f', name]);
@@ -147,6 +157,7 @@ async function jailkitJail(env: TestEnv, label: string): Promise<HandMade> {
   const jailDir = path.join(env.jailRoot, `jk-${label}`);
   const inner = path.join(jailDir, 'home', name);
   const cleanup = async (): Promise<void> => {
+    await stopAll();
     if ((await run(['userdel', name])).exitCode === 8) await run(['userdel', '-f', name]);
     rmSync(jailDir, { recursive: true, force: true });
   };
@@ -321,7 +332,7 @@ describe.skipIf(skip)('a hostile user against root operations', () => {
     canaryDir = plantCanary(`/etc/jwcanary-${RUN_ID}-dir`, 'dir');
   });
   afterAll(async () => {
-    for (const l of [...running]) await stop(l);
+    await stopAll();
     for (const c of canaries) rmSync(c, { recursive: true, force: true });
     await teardownEnv(env);
     for (const g of groups) await run(['groupdel', g]);

@@ -28,6 +28,7 @@ import type { Plan } from '../src/model/effects.ts';
 import {
   UnsafePathError,
   appendAt,
+  changedNothing,
   listAt,
   lstatAt,
   mkdirAt,
@@ -275,5 +276,57 @@ describe.skipIf(!isRoot)('safe-fs', () => {
     expect(manual).toEqual([]);
     ex.finish('rolled-back');
     expect(statSync(canaryDir).mode & 0o7777).toBe(0o700);
+  });
+
+  it('a chmod of a dir the user removed between the preview and the run fails with nothing to undo', async () => {
+    // The same doctor --fix, where the user deleted their .ssh instead: the chmod never
+    // happened, so there is no "chmod 0775" for the admin to run by hand.
+    const u = userDir('u-gone');
+    const stateDir = path.join(work, 'state-gone');
+    const ex = Executor.begin(stateDir, 'doctor', 'nobody');
+    const target = path.join(u, '.ssh');
+    const plan: Plan = {
+      command: 'apply',
+      user: 'nobody',
+      notes: [],
+      steps: [{ id: 'fix', title: 'Fix the keys dir', why: [], actions: [{ effect: { kind: 'run', argv: ['chmod', '0755', target] }, undo: [{ kind: 'run', argv: ['chmod', '0775', target] }], pre: { kind: 'none' } }] }],
+    };
+    await expect(ex.apply(plan)).rejects.toThrow(/ENOENT/);
+    expect(await ex.rollback('the step failed')).toEqual([]);
+    ex.finish('rolled-back');
+  });
+
+  it('owner and mode under a renameat2 exchange loop: every failure says nothing changed, and the link target is never touched', async () => {
+    // The user swaps their .ssh dir with a link to a root dir, over and over. Whether the swap
+    // lands between lstat and open (openAt) or inside the walk (openDir), the error must say
+    // nothing changed, or the executor would undo a chmod that never happened, through the link.
+    const u = userDir('u-swap');
+    const ssh = path.join(u, '.ssh');
+    mkdirSync(ssh, { mode: 0o775 });
+    writeFileSync(path.join(ssh, 'authorized_keys'), 'k\n', { mode: 0o664 });
+    chownSync(ssh, NOBODY, NOBODY);
+    chownSync(path.join(ssh, 'authorized_keys'), NOBODY, NOBODY);
+    symlinkSync(canaryDir, path.join(u, 'evil'));
+    const before = state(canaryDir);
+    const loop: ChildProcess = spawn('/usr/bin/python3', ['-c', EXCHANGE_LOOP, ssh, path.join(u, 'evil')], { stdio: 'ignore' });
+    const codes = new Map<string, number>();
+    try {
+      for (let i = 0; i < 600; i++) {
+        const p = i % 2 === 0 ? ssh : path.join(ssh, 'authorized_keys');
+        try {
+          safeSetOwnerMode(p, { mode: i % 2 === 0 ? 0o755 : 0o644 });
+          codes.set('ok', (codes.get('ok') ?? 0) + 1);
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code ?? String(e);
+          codes.set(code, (codes.get(code) ?? 0) + 1);
+          if (!changedNothing(e)) throw e;
+        }
+      }
+    } finally {
+      loop.kill('SIGKILL');
+    }
+    console.log(`[safe-fs] exchange loop outcomes: ${[...codes].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    expect([...codes.values()].reduce((a, b) => a + b, 0)).toBe(600);
+    expect(state(canaryDir)).toBe(before);
   });
 });

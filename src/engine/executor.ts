@@ -19,6 +19,7 @@ import { removeProbeFiles } from '../host/probe-files.ts';
 import { waitForNewListener, listenerInodes, readBanner } from '../host/listen.ts';
 import {
   UnsafePathError,
+  changedNothing,
   type DirHandle,
   appendAt,
   copyFileAt,
@@ -194,8 +195,8 @@ export class Executor {
           this.emit({ type: 'progress', index: k + 1, done: i + 1, total: step.actions.length, bytes, totalBytes });
         }
       } catch (e) {
-        // A refusal that came before the action changed anything needs no undo (the undo
-        // would meet the same planted link and leave the rollback incomplete).
+        // A refusal or failure that came before the action changed anything needs no undo
+        // (the undo would meet the same planted link and leave the rollback incomplete).
         if (done.started > 0 && refusedBeforeChange(step.actions[done.started - 1]!.effect, e)) done.started -= 1;
         const interrupted = this.interruption(e);
         if (interrupted) throw interrupted;
@@ -471,11 +472,12 @@ function removeDirAt(d: DirHandle, name: string, ifEmpty: boolean | undefined): 
 }
 
 /**
- * True when `err` is safe-fs refusing a path before `effect` made its one change: the
- * effects that change one thing through an fd or an *at call opened after the walk.
+ * True when safe-fs says `err` came before `effect` made its one change (a refusal, a walk
+ * that met a swapped link, an entry already gone): the effects that change one thing
+ * through an fd or an *at call made after the walk.
  */
 function refusedBeforeChange(effect: Effect, err: unknown): boolean {
-  if (!(err instanceof UnsafePathError)) return false;
+  if (!changedNothing(err)) return false;
   if (effect.kind === 'run') return ['chown', 'chmod', 'setfacl'].includes(effect.argv[0] ?? '');
   return ['symlink', 'mknod', 'unlink', 'rmdir'].includes(effect.kind);
 }

@@ -50,6 +50,31 @@ export class UnsafePathError extends Error {
   }
 }
 
+/**
+ * Marks an error thrown before an operation changed anything: the executor then skips that
+ * action's undo, which would meet the same planted link or missing entry and leave the
+ * rollback incomplete. A refusal (UnsafePathError) always comes before a change.
+ */
+const UNCHANGED = Symbol('safe-fs: nothing changed');
+
+function unchanged(e: unknown): unknown {
+  if (typeof e === 'object' && e !== null) Object.defineProperty(e, UNCHANGED, { value: true });
+  return e;
+}
+
+export function changedNothing(e: unknown): boolean {
+  return e instanceof UnsafePathError || (typeof e === 'object' && e !== null && UNCHANGED in e);
+}
+
+/** Runs `body`, marking whatever it throws as thrown before any change. */
+function beforeChange<T>(body: () => T): T {
+  try {
+    return body();
+  } catch (e) {
+    throw unchanged(e);
+  }
+}
+
 /** A dir entry's name: a string, or the raw bytes readdir gave (names need not be UTF-8). */
 export type Name = string | Buffer;
 
@@ -134,6 +159,8 @@ export function openDir(p: string): DirHandle {
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== 'ELOOP' && code !== 'ENOTDIR') throw e;
         const st = lstatSync(at(d, name));
+        // A link when opened, a dir again when looked at: swapped back and forth meanwhile.
+        if (st.isDirectory() && !d.rootOnly) throw new UnsafePathError(here, `changed while jailwizard walked ${d.path}, which uid ${d.uid} can change`);
         if (!st.isSymbolicLink()) throw e;
         if (!d.rootOnly) throw new UnsafePathError(here, `a symlink in ${d.path}, which uid ${d.uid} can change (mode ${octal(d.mode)}); jailwizard does not follow it`);
         if (++links > MAX_LINKS) throw Object.assign(new Error(`ELOOP: too many symlinks, ${p}`), { code: 'ELOOP', path: p });
@@ -151,7 +178,7 @@ export function openDir(p: string): DirHandle {
     return d;
   } catch (e) {
     closeDir(d);
-    throw e;
+    throw unchanged(e);
   }
 }
 
@@ -198,11 +225,11 @@ export function withParentAsync<T>(p: string, body: (d: DirHandle, name: string)
  */
 export function withEntry<T>(p: string, body: (d: DirHandle, name: string) => T, links = 0): T {
   return withParent(p, (d, name) => {
-    const st = lstatAt(d, name);
+    const st = beforeChange(() => lstatAt(d, name));
     if (!st?.isSymbolicLink()) return body(d, name);
     if (!d.rootOnly) throw new UnsafePathError(path.join(d.path, name), `is a symlink in ${d.path}, which uid ${d.uid} can change; jailwizard does not follow it`);
-    if (links >= MAX_LINKS) throw Object.assign(new Error(`ELOOP: too many symlinks, ${p}`), { code: 'ELOOP', path: p });
-    const target = readlinkSync(at(d, name));
+    if (links >= MAX_LINKS) throw unchanged(Object.assign(new Error(`ELOOP: too many symlinks, ${p}`), { code: 'ELOOP', path: p }));
+    const target = beforeChange(() => readlinkSync(at(d, name)));
     return withEntry(path.isAbsolute(target) ? target : path.join(d.path, target), body, links + 1);
   });
 }
@@ -233,11 +260,19 @@ export type Kind = 'file' | 'dir';
  */
 export function openAt(d: DirHandle, name: Name, flags: number, want: Kind | 'either'): { fd: number; st: Stats } {
   const where = path.join(d.path, show(name));
-  const before = lstatAt(d, name);
-  if (!before) throw Object.assign(new Error(`ENOENT: no such file or directory, ${where}`), { code: 'ENOENT', path: where });
+  const before = beforeChange(() => lstatAt(d, name));
+  if (!before) throw unchanged(Object.assign(new Error(`ENOENT: no such file or directory, ${where}`), { code: 'ENOENT', path: where }));
   const kind: Kind | undefined = before.isFile() ? 'file' : before.isDirectory() ? 'dir' : undefined;
   if (!kind || (want !== 'either' && want !== kind)) throw new UnsafePathError(where, `is ${describe(before)}, not ${want === 'either' ? 'a regular file or a directory' : want === 'file' ? 'a regular file' : 'a directory'}`);
-  const fd = openSync(at(d, name), flags | C.O_NOFOLLOW | C.O_NONBLOCK | (kind === 'dir' ? C.O_DIRECTORY : 0));
+  let fd: number;
+  try {
+    fd = openSync(at(d, name), flags | C.O_NOFOLLOW | C.O_NONBLOCK | (kind === 'dir' ? C.O_DIRECTORY : 0));
+  } catch (e) {
+    // lstat saw a file or dir; O_NOFOLLOW met a link: swapped in between.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP' || code === 'ENOTDIR') throw new UnsafePathError(where, 'changed while jailwizard opened it');
+    throw unchanged(e);
+  }
   const st = fstatSync(fd);
   if (st.ino !== before.ino || st.dev !== before.dev || (kind === 'file' ? !st.isFile() : !st.isDirectory())) {
     closeSync(fd);
@@ -377,16 +412,17 @@ export function copyOutAt(d: DirHandle, name: Name, dest: string): Stats {
   }
 }
 
+// One system call each: when it fails, nothing changed.
 export function symlinkAt(d: DirHandle, name: string, target: string): void {
-  symlinkSync(target, at(d, name));
+  beforeChange(() => symlinkSync(target, at(d, name)));
 }
 
 export function unlinkAt(d: DirHandle, name: Name): void {
-  unlinkSync(at(d, name));
+  beforeChange(() => unlinkSync(at(d, name)));
 }
 
 export function rmdirAt(d: DirHandle, name: Name): void {
-  rmdirSync(at(d, name));
+  beforeChange(() => rmdirSync(at(d, name)));
 }
 
 /** rename(2) between two open dirs: neither name is followed. */
