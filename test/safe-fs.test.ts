@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../src/host/run.ts';
 import { Executor } from '../src/engine/executor.ts';
-import type { Plan } from '../src/model/effects.ts';
+import type { Action, Plan } from '../src/model/effects.ts';
 import {
   UnsafePathError,
   appendAt,
@@ -68,6 +68,12 @@ function userDir(name: string, owner = NOBODY, mode = 0o755): string {
   chownSync(p, owner, owner);
   chmodSync(p, mode);
   return p;
+}
+
+/** doctor --fix's one-step plan for a group-writable .ssh: chmod 0755, undone by chmod 0775. */
+function chmodPlan(target: string): Plan {
+  const fix: Action = { effect: { kind: 'run', argv: ['chmod', '0755', target] }, undo: [{ kind: 'run', argv: ['chmod', '0775', target] }], pre: { kind: 'none' } };
+  return { command: 'apply', user: 'nobody', notes: [], steps: [{ id: 'fix', title: 'Fix the keys dir', why: [], actions: [fix] }] };
 }
 
 const EXCHANGE_LOOP = 'import ctypes, sys\nlibc = ctypes.CDLL(None)\na, b = sys.argv[1].encode(), sys.argv[2].encode()\nwhile True:\n    libc.renameat2(-100, a, -100, b, 2)\n';
@@ -265,12 +271,7 @@ describe.skipIf(!isRoot)('safe-fs', () => {
     const stateDir = path.join(work, 'state-fix');
     const ex = Executor.begin(stateDir, 'doctor', 'nobody');
     const target = path.join(u, '.ssh');
-    const plan: Plan = {
-      command: 'apply',
-      user: 'nobody',
-      notes: [],
-      steps: [{ id: 'fix', title: 'Fix the keys dir', why: [], actions: [{ effect: { kind: 'run', argv: ['chmod', '0755', target] }, undo: [{ kind: 'run', argv: ['chmod', '0775', target] }], pre: { kind: 'none' } }] }],
-    };
+    const plan = chmodPlan(target);
     await expect(ex.apply(plan)).rejects.toThrow(/does not follow it/);
     const manual = await ex.rollback('the step failed');
     expect(manual).toEqual([]);
@@ -285,12 +286,7 @@ describe.skipIf(!isRoot)('safe-fs', () => {
     const stateDir = path.join(work, 'state-gone');
     const ex = Executor.begin(stateDir, 'doctor', 'nobody');
     const target = path.join(u, '.ssh');
-    const plan: Plan = {
-      command: 'apply',
-      user: 'nobody',
-      notes: [],
-      steps: [{ id: 'fix', title: 'Fix the keys dir', why: [], actions: [{ effect: { kind: 'run', argv: ['chmod', '0755', target] }, undo: [{ kind: 'run', argv: ['chmod', '0775', target] }], pre: { kind: 'none' } }] }],
-    };
+    const plan = chmodPlan(target);
     await expect(ex.apply(plan)).rejects.toThrow(/ENOENT/);
     expect(await ex.rollback('the step failed')).toEqual([]);
     ex.finish('rolled-back');
