@@ -79,6 +79,16 @@ describe('wrapExact and shorten', () => {
     expect(lines[0]!.endsWith(' ↵')).toBe(true);
   });
 
+  it('a key wider than the screen (an authorized_keys line) carries one marker per broken line', () => {
+    const key = `ssh-rsa ${'A'.repeat(150)} root@vm`;
+    const lines = wrapExact(key, 40, UNICODE_WRAP, 4);
+    expect(Math.max(...widths(lines))).toBeLessThanOrEqual(40);
+    for (const l of lines.slice(0, -1)) expect(l.match(/↵/g), l).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(/root@vm$/);
+    // Unwrapped, the pieces give the key back.
+    expect(lines.map((l) => l.trim().replace(/ ?↵$/, '')).join('')).toBe(key.replaceAll(' ', ''));
+  });
+
   it('shortens a row at a word boundary with the ellipsis', () => {
     expect(shorten('the only addresses allowed to log in', 25, '...')).toBe('the only addresses...');
     expect(shorten('short', 25, '...')).toBe('short');

@@ -159,7 +159,8 @@ export function wrapExact(text: string, columns: number, style: WrapStyle, inden
   if (width(line) <= columns) return [line];
   const room = columns - width(style.marker) - 1;
   const wrapped = wrapProse(text, Math.max(1, room - indent), style, 0, 2);
-  return wrapped.map((l, i) => ' '.repeat(indent) + l + (i < wrapped.length - 1 ? ` ${style.marker}` : ''));
+  // A piece of a broken word already ends in the marker: one per line, not ` ↵` after `↵`.
+  return wrapped.map((l, i) => ' '.repeat(indent) + l + (i < wrapped.length - 1 && !l.endsWith(style.marker) ? ` ${style.marker}` : ''));
 }
 
 /** One line shortened to `columns` at a word boundary, ending in `ellipsis`: for rows that must stay one line. */
