@@ -35,7 +35,8 @@ await build({
   format: 'esm',
   target: 'node18',
   // Whitespace and syntax only: names stay readable in a trace, and the maps stay small
-  // (no sources inside: a frame needs only the file and line).
+  // (no sources inside: a frame needs only the file and line). Only the crash reporter reads
+  // them (src/host/crash.ts): Node's own source maps would parse them at every start.
   minifyWhitespace: true,
   minifySyntax: true,
   sourcemap: 'linked',
@@ -75,8 +76,6 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
 } else if (args.length === 1 && (args[0] === '--help' || args[0] === '-h' || args[0] === 'help')) {
   process.stdout.write(${JSON.stringify(help)});
 } else {
-  // A bug's stack frames name src/…:line (the chunks' .map files), for modules loaded from here on.
-  if (process.setSourceMapsEnabled) process.setSourceMapsEnabled(true);
   splash(args);
   import('./program.mjs').catch(function (e) {
     process.stderr.write('jailwizard: internal error (a bug; please report it):\\n' + (e && e.stack || e) + '\\n');

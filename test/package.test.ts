@@ -100,6 +100,16 @@ describe('the package', () => {
     expect(bug.stderr).toMatch(/^ {4}at requireRoot \(src\/commands\/cli\.ts:\d+:\d+\)$/m);
   });
 
+  it('a command without a bug opens no source map: they are read only to report one', async () => {
+    const trace = path.join(dir, 'list.strace');
+    const r = await run(['strace', '-f', '-qq', '-e', 'trace=open,openat', '-o', trace, process.execPath, BIN, 'list', '--state-dir', path.join(dir, 'state-list')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const opened = readFileSync(trace, 'utf8');
+    // The trace does see the bundle's chunks being opened, so it would see a map too.
+    expect(opened).toMatch(/dist\/program\.mjs"/);
+    expect(opened.split('\n').filter((l) => l.includes('.mjs.map'))).toEqual([]);
+  });
+
   it('refuses a Node older than 18.19 with one line and exit 2', async () => {
     const r = await run([process.execPath, '--input-type=module', '-e', inProcess(['--version'], '18.12.1')]);
     expect(r.exitCode).toBe(2);
@@ -126,7 +136,8 @@ describe('the package', () => {
   it('a command loads its own chunks: neither Ink, React, the screens nor execa before they are needed', () => {
     const atStart = [...staticClosure('program.mjs')].flatMap(sourcesOf);
     expect(atStart).toContain('src/commands/cli.ts');
-    for (const later of ['node_modules/ink/', 'node_modules/react/', 'screens/', 'node_modules/execa/', 'src/commands/apply.ts', 'src/commands/wizard.ts']) {
+    // The crash reporter (and the source maps it reads) load only when there is a bug to report.
+    for (const later of ['node_modules/ink/', 'node_modules/react/', 'screens/', 'node_modules/execa/', 'src/commands/apply.ts', 'src/commands/wizard.ts', 'src/host/crash.ts']) {
       expect(atStart.filter((s) => s.startsWith(later)), later).toEqual([]);
     }
     // The wizard's chunks hold Ink, React and the screens; they load only with the wizard.

@@ -2,7 +2,6 @@
 // codes. A user error is one line and a hint (exit 2); only a bug shows a stack.
 import { parseArgs } from 'node:util';
 import { EXIT, UserError, errorKind, exitCodeFor, formatUserError, oneLine } from '../model/errors.ts';
-import { internalErrorReport } from '../host/crash.ts';
 import { DEFAULT_SSHD_CONFIG } from '../host/sshd-config.ts';
 import { DEFAULT_STATE_DIR } from '../host/state.ts';
 import { OPTIONS } from './flags.ts';
@@ -166,11 +165,19 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** A bug's few lines. The reporter (and its source maps) loads only when there is a bug. */
+async function bugLines(e: unknown): Promise<string> {
+  const { internalErrorReport } = await import('../host/crash.ts');
+  return `${internalErrorReport(e)}\n`;
+}
+
 export async function runCli(): Promise<void> {
   // A bug outside the command's own flow (a callback, a stray promise) is reported the same short way.
   const crash = (e: unknown): void => {
-    process.stderr.write(`${internalErrorReport(e)}\n`);
-    process.exit(EXIT.failed);
+    void bugLines(e).then((lines) => {
+      process.stderr.write(lines);
+      process.exit(EXIT.failed);
+    });
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
@@ -181,7 +188,7 @@ export async function runCli(): Promise<void> {
     const kind = errorKind(e);
     // An interruption comes here before or after any change (a run that changed something rolls back and returns).
     if (kind === 'user') process.stderr.write(`${formatUserError(e as UserError)}\n`);
-    else if (kind === 'bug') process.stderr.write(`${internalErrorReport(e)}\n`);
+    else if (kind === 'bug') process.stderr.write(await bugLines(e));
     else process.stderr.write(`jailwizard: ${oneLine((e as Error).message)}\n`);
     code = exitCodeFor(e);
   }
