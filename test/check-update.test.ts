@@ -1,6 +1,6 @@
 // `jailwizard check`, `update` and the apt hook, on real jails and a private sshd.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
 import path from 'node:path';
 import { rootOrSkipReason } from './helpers/root.ts';
 import { uniqueUser } from './helpers/names.ts';
@@ -38,6 +38,26 @@ describe.skipIf(skip)('check, update and the apt hook', () => {
   });
   afterAll(async () => {
     await teardownEnv(env);
+  });
+
+  it("check names the owner of a jail path component sshd refuses, as doctor does, and list counts one finding", async () => {
+    const user = uniqueUser('chown');
+    const jail = await applyJail(env, user, ['sftp']);
+    try {
+      // The dir that holds the jail handed to another account, as a careless chown -R does.
+      chownSync(env.jailRoot, 65534, 65534);
+      const r = await jw(env, ['check', user]);
+      expect(r.exitCode, out(r)).toBe(1);
+      expect(r.stdout).toContain(`✗ ${user}: ${jail}: 1 finding\n`);
+      expect(r.stdout).toContain(`✗ sshd refuses the jail: ${env.jailRoot} is not owned by root`);
+      expect(r.stdout).toContain(`${env.jailRoot}: owner nobody 0755`);
+      const listed = await jw(env, ['list']);
+      const row = listed.stdout.split('\n').find((l) => l.startsWith(`${user}\t`));
+      expect(row, listed.stdout).toMatch(/\t1 finding \d{4}-/);
+    } finally {
+      chownSync(env.jailRoot, 0, 0);
+      await removeJail(env, user);
+    }
   });
 
   it('check finds nothing in a fresh jail, names planted setuid/writable/device problems, and list shows the last check', async () => {

@@ -50,7 +50,7 @@ export function listCommand(o: CommonOptions & { json: boolean }): number {
           r.tools.join(','),
           r.jail,
           mb(r.bytes),
-          r.lastCheck ? `${r.lastCheck.ok ? 'ok' : `${r.lastCheck.findings} findings`} ${when(r.lastCheck.at)}` : '-',
+          r.lastCheck ? `${r.lastCheck.ok ? 'ok' : `${r.lastCheck.findings} finding${r.lastCheck.findings === 1 ? '' : 's'}`} ${when(r.lastCheck.at)}` : '-',
           u ? `${u.result === 'failed' ? 'FAILED' : u.result}${u.via === 'apt-hook' ? ' (apt hook)' : ''} ${when(u.at)}` : '-',
         ].join('\t'),
       );

@@ -68,8 +68,9 @@ export async function checkJail(rec: JailRecord, now: string, stateDir?: string)
   const allowedFrom = new Set(a.allowSetuid ? (a.extraBinaries ?? []).map((x) => resolveExtra(x).real) : []);
   const setidAllowed = new Set(rec.manifest.filter((m) => allowedFrom.has(m.from)).map((m) => m.path));
 
-  for (const l of chrootChain(rec.jail)) {
-    if (!l.ok) f.push({ id: `chain:${l.path}`, title: `sshd refuses the jail: ${l.path} is ${l.reason ?? 'missing'}`, evidence: [`${l.path}: ${l.owner}`], hint: `jailwizard doctor ${rec.user} --fix` });
+  // Owners by name, as doctor shows them: `owner alice 0755`, not a bare uid.
+  for (const l of chrootChain(rec.jail, new Map(passwd.map((p) => [p.uid, p.name])))) {
+    if (!l.ok) f.push({ id: `chain:${l.path}`, title: `sshd refuses the jail: ${l.path} is ${l.reason ?? 'missing'}`, evidence: [`${l.path}: owner ${l.owner}`], hint: `jailwizard doctor ${rec.user} --fix` });
   }
 
   // Walk the jail: writable dirs, setuid/setgid files, device nodes, ELF files.
