@@ -257,6 +257,23 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     rmSync(quarantine, { recursive: true });
   }, 300_000);
 
+  it("a user's tools shrink: [rsync, sftp] with writable /upload, then [sftp] alone; apply again succeeds, rsync and sh leave the jail, uploads still work", async () => {
+    const u = uniqueUser('shrink');
+    const jail = jailOf(u);
+    const before = await snap();
+    await apply({ user: u, tools: ['rsync', 'sftp'], writable: '/upload' }, ['rsync: upload/download round trip', 'noexec: /upload mounted noexec,nosuid,nodev', 'escape: an uploaded program is refused']);
+    expect(existsSync(path.join(jail, 'usr/bin/rsync'))).toBe(true);
+    // The third party no longer needs rsync: the admin edits the answers and applies again.
+    const r = await apply({ user: u, tools: ['sftp'], writable: '/upload' }, ['sftp: put/get round trip', 'writable /upload: upload works', 'escape: no shell for an sftp-only user']);
+    expect(r.stdout).toMatch(/Remove \d+ files the jail no longer needs/);
+    expect(existsSync(path.join(jail, 'usr/bin/rsync'))).toBe(false);
+    expect(existsSync(path.join(jail, 'usr/bin/sh'))).toBe(false);
+    const up = await sftpAs(env, u, [`put ${localFile('shrink.txt', 'still here\n')} /upload/shrink.txt`]);
+    expect(up.exitCode, out(up)).toBe(0);
+    await remove(u);
+    expect(diffSnapshots(before, await snap())).toEqual([]);
+  }, 300_000);
+
   it('read-only bind for a shell user: readable, writes refused (ssh and sftp), nodev,nosuid,noexec,ro, persisted with nofail; remove leaves the host data alone', async () => {
     const user = uniqueUser('bro');
     const source = hostDir('web');

@@ -318,7 +318,10 @@ const OPTION_PROBES: OptionProbe[] = [
   {
     option: 'the gate or noexec: uploaded programs',
     order: PROBE_ORDER.escapes + 50,
-    when: (t, x) => (x.gated || (t.noexecDirs ?? []).length > 0) && !t.readOnly,
+    // Only where something could run a program: the gate, or bash on a noexec dir. An
+    // sftp-only user runs nothing at all; a noexec mount left from when they had rsync
+    // must not send this probe looking for a shell that is gone.
+    when: (t, x) => (x.gated || (t.tools.includes('bash') && (t.noexecDirs ?? []).length > 0)) && !t.readOnly,
     run: async (p, _t, report) => {
       const [uploaded, detail] = await p.uploadElf();
       if (!uploaded) return report('escape: an uploaded program is refused', false, detail);
