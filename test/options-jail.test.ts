@@ -266,6 +266,9 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     // The third party no longer needs rsync: the admin edits the answers and applies again.
     const r = await apply({ user: u, tools: ['sftp'], writable: '/upload' }, ['sftp: put/get round trip', 'writable /upload: upload works', 'escape: no shell for an sftp-only user']);
     expect(r.stdout).toMatch(/Remove \d+ files the jail no longer needs/);
+    // sftp alone runs nothing: /upload's noexec bind goes too, as a fresh sftp-only jail has none.
+    expect(r.stdout).toContain('Unmount /upload, which the answers no longer ask for');
+    expect(mountOptions(path.join(jail, 'upload'))).toBeUndefined();
     expect(existsSync(path.join(jail, 'usr/bin/rsync'))).toBe(false);
     expect(existsSync(path.join(jail, 'usr/bin/sh'))).toBe(false);
     const up = await sftpAs(env, u, [`put ${localFile('shrink.txt', 'still here\n')} /upload/shrink.txt`]);
@@ -321,6 +324,37 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     expect(readdirSync(source)).toEqual(['index.html']);
     expect(sha256(file)).toBe(hash);
     expect(existsSync(jail)).toBe(false);
+    expect(diffSnapshots(before, await snap())).toEqual([]);
+  }, 300_000);
+
+  it('a bind taken out of the answers: applying again unmounts it and forgets it at boot, and the user no longer reads the data', async () => {
+    const user = uniqueUser('bout');
+    const source = hostDir('revoked');
+    writeFileSync(path.join(source, 'contract.txt'), 'for the contractor, until Friday\n');
+    const fstab = existsSync(FSTAB) ? readFileSync(FSTAB) : undefined;
+    const before = await snap();
+    const a = { user, tools: ['bash', 'sftp'] as Answers['tools'] };
+    await apply({ ...a, binds: [{ source, target: '/contract', readOnly: true }] }, ['bind /contract: readable']);
+    const where = path.join(jailOf(user), 'contract');
+    expect(mountOptions(where)).toBeDefined();
+    // Friday: the admin takes the bind out of the answers and applies again.
+    const r = await apply(a, ['ssh: shell sees the jail as /']);
+    expect(r.stdout).toContain('Unmount /contract, which the answers no longer ask for');
+    expect(r.stdout).not.toContain('Nothing to do');
+    expect(r.stdout).not.toContain('bind /contract');
+    expect(mountOptions(where)).toBeUndefined();
+    if (existsSync('/run/systemd/system')) expect(existsSync(path.join('/etc/systemd/system', systemdUnitForPath(where)))).toBe(false);
+    else expect(readFileSync(FSTAB, 'utf8')).not.toContain(where);
+    const cat = await sshAs(env, user, 'cat /contract/contract.txt');
+    expect(cat.stdout).not.toContain('for the contractor');
+    // It is gone from the record too: check is clean, a third apply has nothing to do.
+    const check = await jw(env, ['check', user]);
+    expect(check.exitCode, out(check)).toBe(0);
+    const again = await jw(env, ['apply', '--config', answersFile(env, a), '--yes', '--no-test']);
+    expect(again.stdout, out(again)).toContain('Nothing to do');
+    expect(readFileSync(path.join(source, 'contract.txt'), 'utf8')).toBe('for the contractor, until Friday\n');
+    await remove(user);
+    expect(existsSync(FSTAB) ? readFileSync(FSTAB) : undefined).toEqual(fstab);
     expect(diffSnapshots(before, await snap())).toEqual([]);
   }, 300_000);
 

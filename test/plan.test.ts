@@ -421,6 +421,35 @@ describe('options: planApply', () => {
     expect(actionsOf(done, 'mounts')).toEqual([]);
   });
 
+  it('a bind the answers dropped is taken back: unmounted, forgotten at boot (fstab line or mount unit), and gone from the record', () => {
+    const binds = [{ source: '/srv/web/example.com', target: '/web', readOnly: true }];
+    const where = '/srv/jails/alice/web';
+    const src = { '/srv/web/example.com': { real: '/srv/web/example.com', state: dir() } };
+    const recordIn = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+    // What remove would undo (a daemon-reload, undone by nothing, may stay).
+    const mountsIn = (r: JailRecord) => r.actions.filter((a) => a.role === 'mount' && a.undo.length > 0).map((a) => a.effect.kind);
+    for (const systemd of [false, true]) {
+      const first = plan(['sftp'], { bindSources: src, systemd }, { binds });
+      const rec = recordIn(first);
+      expect(mountsIn(rec).length, `systemd ${systemd}`).toBeGreaterThan(0);
+      const unit = `/etc/systemd/system/${systemdUnitForPath(where)}`;
+      const f = { ...afterApply(first, facts(['sftp'], { systemd })), record: rec, mounts: [where], fstab: { path: '/etc/fstab', text: systemd ? '' : `${fstabLine(binds[0]!, where)}\n` } };
+      const p = planApply(answers(['sftp']), f, { now: NOW, sha256 });
+      const undoing = actionsOf(p, 'unmount');
+      expect(p.steps.find((x) => x.id === 'unmount')?.title).toBe('Unmount /web, which the answers no longer ask for');
+      expect(undoing.map((a) => (a.effect.kind === 'run' ? a.effect.argv.join(' ') : `${a.effect.kind}`)), `systemd ${systemd}`).toEqual(
+        systemd ? ['umount', 'systemctl disable srv-jails-alice-web.mount', 'unlink', 'systemctl daemon-reload'] : ['umount', 'line-remove'],
+      );
+      if (systemd) expect(undoing[2]!.effect).toEqual({ kind: 'unlink', path: unit });
+      // Each is undone by what made it: a failed run mounts it again.
+      expect(undoing[0]!.undo).toEqual([{ kind: 'mount', source: '/srv/web/example.com', target: where, options: ['ro', 'nodev', 'nosuid', 'noexec'] }]);
+      // The record keeps only what the jail still has: no mount, no way for remove to meet it.
+      expect(mountsIn(recordIn(p)), `systemd ${systemd}`).toEqual([]);
+      // Still asked for: nothing to take back.
+      expect(actionsOf(planApply(answers(['sftp'], { binds }), { ...f, bindSources: src }, { now: NOW, sha256 }), 'unmount')).toEqual([]);
+    }
+  });
+
   it('refuses bind sources that are /, /etc, contain the jail, are inside it, or missing; and targets jailwizard manages', () => {
     const bindPlan = (source: string, target = '/web', real = source) =>
       refusal(() => plan(['sftp'], { bindSources: { [source]: { real, state: source === '/missing' ? undefined : dir() } } }, { binds: [{ source, target, readOnly: true }] }));

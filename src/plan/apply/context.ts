@@ -36,6 +36,8 @@ export interface ApplyContext {
   /** The base layout's actions, gathered by the layout stages and made one step. */
   layout: Action[];
   manifest: JailRecord['manifest'];
+  /** Actions of the earlier record that this plan takes back (a mount the answers dropped): they leave the record. */
+  revoked: Set<Action>;
   /** Where the jail's log lines land and which syslog config holds them (for test and doctor). */
   logFile?: string;
   syslogConfig?: string;

@@ -16,7 +16,7 @@ import { jailRootStage } from './jail-root.ts';
 import { keysStage } from './keys.ts';
 import { devicesStage, etcStage, gateStage, layoutStep, optionFilesStage, userDirsStage } from './layout.ts';
 import { loggingStage } from './logging.ts';
-import { mountsStage, noexecStage } from './mounts.ts';
+import { mountsStage, noexecStage, unmountStage } from './mounts.ts';
 import { packagesStage } from './packages.ts';
 import { recordStage } from './record.ts';
 import { sshdStage } from './sshd.ts';
@@ -41,6 +41,7 @@ export const APPLY_STAGES: readonly { name: string; role: ActionRole; stage: App
   { name: 'stale', role: 'copy', stage: staleStage },
   { name: 'mounts', role: 'mount', stage: mountsStage },
   { name: 'noexec', role: 'mount', stage: noexecStage },
+  { name: 'unmount', role: 'mount', stage: unmountStage },
   { name: 'logging', role: 'logging', stage: loggingStage },
   { name: 'sshd', role: 'sshd', stage: sshdStage },
   { name: 'record', role: 'record', stage: recordStage },
@@ -56,7 +57,7 @@ export function applyContext(a: Answers, facts: HostFacts, opts: PlanOptions): A
     { answers: a, home: user.home },
     facts.sharers.map((x) => ({ answers: x.record.answers, home: x.account?.home ?? `/home/${x.record.user}` })),
   );
-  return { a, facts, opts, wide, user, jail: a.jail, grant: gateGrant(a, facts), steps: [], notes, planned: new Set([a.jail]), layout: [], manifest: [] };
+  return { a, facts, opts, wide, user, jail: a.jail, grant: gateGrant(a, facts), steps: [], notes, planned: new Set([a.jail]), layout: [], manifest: [], revoked: new Set() };
 }
 
 export function planApply(a: Answers, facts: HostFacts, opts: PlanOptions): Plan {

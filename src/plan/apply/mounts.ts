@@ -73,3 +73,59 @@ export function noexecStage({ a, facts, opts, wide, jail, user, steps }: Pick<Ap
     actions: noexecActions,
   });
 }
+
+/**
+ * Mounts an earlier apply made that the answers no longer ask for: a bind taken out of
+ * binds, or the noexec bind of a user who now has sftp alone. Taking a bind out of the
+ * answers must take the host data out of the jail, not leave it there under a "nothing to
+ * do". Each is unmounted and forgotten at boot, and both the old actions and these leave
+ * the record (ctx.revoked): the record keeps only what the jail still has.
+ */
+export function unmountStage(ctx: Pick<ApplyContext, 'a' | 'facts' | 'wide' | 'jail' | 'user' | 'steps' | 'revoked'>): void {
+  const { a, facts, wide, jail, user, steps, revoked } = ctx;
+  if (!facts.record) return;
+  const everyone = [a, ...facts.sharers.map((x) => x.record.answers)];
+  const wanted = new Set([...wide.binds.map((b) => path.join(jail, b.target)), ...noexecDirs(a, user.home, everyone, wide.extras).map((d) => path.join(jail, d))]);
+  const recorded = facts.record.actions;
+  const gone = [...new Set(recorded.flatMap((x) => (x.effect.kind === 'mount' && x.effect.target.startsWith(`${jail}/`) && !wanted.has(x.effect.target) ? [x.effect.target] : [])))];
+  if (gone.length === 0) return;
+  const actions: Action[] = [];
+  for (const where of gone) {
+    const unitName = systemdUnitForPath(where);
+    const unitPath = path.join('/etc/systemd/system', unitName);
+    // In this order: unmounted, no longer enabled, its unit gone and systemd told (or its fstab line gone).
+    const umount: Action[] = [];
+    const disable: Action[] = [];
+    const forget: Action[] = [];
+    for (const x of recorded) {
+      const e = x.effect;
+      if (e.kind === 'mount' && e.target === where) {
+        revoked.add(x);
+        if (facts.mounts.includes(where)) umount.push({ effect: { kind: 'umount', target: where }, undo: [e], pre: { kind: 'none' } });
+      } else if (e.kind === 'line-add' && e.line.split(' ')[1] === where) {
+        revoked.add(x);
+        forget.push({ effect: { kind: 'line-remove', path: e.path, line: e.line }, undo: [e], pre: { kind: 'none' } });
+      } else if (e.kind === 'run' && e.argv[0] === 'systemctl' && e.argv[1] === 'enable' && e.argv[2] === unitName) {
+        revoked.add(x);
+        disable.push(runAction(['systemctl', 'disable', unitName], [['systemctl', 'enable', unitName]]));
+      } else if (e.kind === 'write' && e.path === unitPath) {
+        revoked.add(x);
+        // The undo puts the unit back and tells systemd again.
+        forget.push(
+          { effect: { kind: 'unlink', path: unitPath }, undo: [{ kind: 'restore', path: unitPath }, { kind: 'run', argv: ['systemctl', 'daemon-reload'] }], pre: { kind: 'none' } },
+          runAction(['systemctl', 'daemon-reload'], []),
+        );
+      }
+    }
+    actions.push(...umount, ...disable, ...forget);
+  }
+  steps.push({
+    id: 'unmount',
+    title: `Unmount ${gone.map((w) => w.slice(jail.length)).join(', ')}, which the answers no longer ask for`,
+    why: [
+      'An earlier apply mounted it; the answers no longer have it (a bind taken out of binds, or a noexec dir of a user who now has sftp alone).',
+      'Unmounted now and forgotten at boot; the host data itself is never touched, and undo mounts it again.',
+    ],
+    actions,
+  });
+}

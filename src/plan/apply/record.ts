@@ -2,11 +2,12 @@
 import { recordPath, type JailRecord } from '../../host/state.ts';
 import { ROOT, type ApplyContext } from './context.ts';
 
-export function recordStage({ a, facts, opts, jail, user, grant, steps, manifest, logFile, syslogConfig }: Pick<ApplyContext, 'a' | 'facts' | 'opts' | 'jail' | 'user' | 'grant' | 'steps' | 'manifest' | 'logFile' | 'syslogConfig'>): void {
+export function recordStage({ a, facts, opts, jail, user, grant, steps, manifest, logFile, syslogConfig, revoked }: Pick<ApplyContext, 'a' | 'facts' | 'opts' | 'jail' | 'user' | 'grant' | 'steps' | 'manifest' | 'logFile' | 'syslogConfig' | 'revoked'>): void {
   if (steps.length === 0) return;
   const s = facts.sshd;
   const prev = facts.record;
-  const actions = [...(prev?.actions ?? []), ...steps.flatMap((st) => st.actions)];
+  // A mount taken back leaves the record with the actions that made it: remove never sees it.
+  const actions = [...(prev?.actions ?? []).filter((x) => !revoked.has(x)), ...steps.filter((st) => st.id !== 'unmount').flatMap((st) => st.actions)];
   const record: JailRecord = {
     version: 1,
     user: user.name,
