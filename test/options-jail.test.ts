@@ -337,6 +337,16 @@ describe.skipIf(skip)('jail-wide options (#5) through the real bundle on a priva
     await apply({ ...a, binds: [{ source, target: '/contract', readOnly: true }] }, ['bind /contract: readable']);
     const where = path.join(jailOf(user), 'contract');
     expect(mountOptions(where)).toBeDefined();
+    const fstabWithBind = existsSync(FSTAB) ? readFileSync(FSTAB) : undefined;
+    // A run that fails after the unmount (at its last step) puts the bind back as it was.
+    const planned = await jw(env, ['plan', '--config', answersFile(env, a), '--json']);
+    const steps = (JSON.parse(planned.stdout) as PlanJson).steps.map((x) => x.id);
+    expect(steps, out(planned)).toContain('unmount');
+    const failed = await jw(env, ['apply', '--config', answersFile(env, a), '--yes', '--no-test'], { env: { JAILWIZARD_FAIL_AT: String(steps.length) } });
+    expect(failed.exitCode, out(failed)).toBe(1);
+    expect(failed.stderr).toContain('Rollback complete');
+    expect(mountOptions(where)).toEqual(expect.arrayContaining(['ro', 'nodev', 'nosuid', 'noexec']));
+    expect(existsSync(FSTAB) ? readFileSync(FSTAB) : undefined).toEqual(fstabWithBind);
     // Friday: the admin takes the bind out of the answers and applies again.
     const r = await apply(a, ['ssh: shell sees the jail as /']);
     expect(r.stdout).toContain('Unmount /contract, which the answers no longer ask for');
