@@ -450,6 +450,18 @@ describe('options: planApply', () => {
     }
   });
 
+  it("a writable dir the answers moved elsewhere stays with the user's files, and the preview says so", () => {
+    const recordIn = (p: Plan): JailRecord => JSON.parse((actionsOf(p, 'record')[0]!.effect as { content: string }).content) as JailRecord;
+    const first = plan(['rsync'], {}, { writable: '/upload' });
+    const f = { ...afterApply(first, facts(['rsync'])), record: recordIn(first) };
+    const moved = planApply(answers(['rsync'], { writable: '/incoming' }), f, { now: NOW, sha256 });
+    expect(moved.notes.filter((n) => n.startsWith('/upload'))).toEqual([
+      "/upload, alice's own dir until now, stays in the jail with what is in it: jailwizard never reads or moves a user's files. Once what is needed is copied out, remove it (check reports it until then).",
+    ]);
+    // Nothing moved, or the new dir inside the old one: no such note.
+    for (const writable of ['/upload', '/upload/in']) expect(planApply(answers(['rsync'], { writable }), f, { now: NOW, sha256 }).notes.filter((n) => n.includes('own dir until now'))).toEqual([]);
+  });
+
   it('refuses bind sources that are /, /etc, contain the jail, are inside it, or missing; and targets jailwizard manages', () => {
     const bindPlan = (source: string, target = '/web', real = source) =>
       refusal(() => plan(['sftp'], { bindSources: { [source]: { real, state: source === '/missing' ? undefined : dir() } } }, { binds: [{ source, target, readOnly: true }] }));

@@ -11,6 +11,7 @@ import { GATE_PATH, gateScript, describeGrant } from '../gate.ts';
 import { ensureDir, ensureFile, sameState } from './actions.ts';
 import type { PlannedUser } from './context.ts';
 import { ROOT, type ApplyContext } from './context.ts';
+import { inside } from '../../model/paths.ts';
 
 type LayoutContext = Pick<ApplyContext, 'facts' | 'opts' | 'jail' | 'planned' | 'layout'>;
 
@@ -86,10 +87,15 @@ export function devicesStage(ctx: LayoutContext): void {
 }
 
 /** The home, the writable dir, the group dir, the start dir and /tmp. */
-export function userDirsStage(ctx: LayoutContext & Pick<ApplyContext, 'a' | 'user' | 'wide'>): void {
+export function userDirsStage(ctx: LayoutContext & Pick<ApplyContext, 'a' | 'user' | 'wide' | 'notes'>): void {
   const { a, user } = ctx;
   // Parents are root-owned like the rest; only the user's own dir (the home, or `writable`) is theirs.
   const owned = a.writable ?? user.home;
+  // The dir the user owned under the earlier answers stays as it is: root never reads or moves a user's files.
+  const earlier = ctx.facts.record ? (ctx.facts.record.answers.writable ?? user.home) : undefined;
+  if (earlier && !inside(owned, earlier) && !inside(earlier, owned)) {
+    ctx.notes.push(`${earlier}, ${user.name}'s own dir until now, stays in the jail with what is in it: jailwizard never reads or moves a user's files. Once what is needed is copied out, remove it (check reports it until then).`);
+  }
   const ownDirs = (p: string): void => {
     const parts = p.split('/').filter(Boolean);
     parts.forEach((_, i) => {
