@@ -155,6 +155,23 @@ describe.skipIf(skip).each(ROOTS)('the whole story on a booted %s', (rootName) =
     }
   });
 
+  it("ann's bind taken out of the answers: apply again unmounts it, disables and removes its mount unit; put back, it mounts again", { timeout: 600_000 }, async () => {
+    const unit = '/etc/systemd/system/srv-jails-ann-web.mount';
+    const without = await jwIn(bed, ['apply', '--config', answersIn(bed, { user: 'ann', tools: FOUR, jail: '/srv/jails/ann' }), '--yes']);
+    expect(without.exitCode, out(without)).toBe(0);
+    expect(without.stdout).toContain('Unmount /web, which the answers no longer ask for');
+    expect(without.stdout).toContain('systemctl disable srv-jails-ann-web.mount');
+    expect((await step(bed, ['findmnt', '/srv/jails/ann/web'])).exitCode).not.toBe(0);
+    expect((await step(bed, ['test', '-e', unit])).exitCode).not.toBe(0);
+    expect((await step(bed, ['systemctl', 'is-enabled', 'srv-jails-ann-web.mount'])).stdout.trim()).not.toBe('enabled');
+    const web = await sshIn(bed, 'ann', 'cat /web/index.html');
+    expect(web.stdout).not.toContain('<h1>bed</h1>');
+    const back = await jwIn(bed, ['apply', '--config', answersIn(bed, { user: 'ann', tools: FOUR, jail: '/srv/jails/ann', binds: [{ source: '/srv/data/web', target: '/web', readOnly: true }] }), '--yes']);
+    expect(back.exitCode, out(back)).toBe(0);
+    expect((await sshIn(bed, 'ann', 'cat /web/index.html')).stdout).toBe('<h1>bed</h1>\n');
+    expect((await step(bed, ['systemctl', 'is-enabled', 'srv-jails-ann-web.mount'])).stdout.trim()).toBe('enabled');
+  });
+
   it('remove, last-made-first: every byte jailwizard touched is as it was (accounts, sshd, keys, units, rsyslog, apt, /srv)', { timeout: 600_000 }, async () => {
     for (const u of [...USERS].reverse()) {
       const r = await jwIn(bed, ['remove', u, '--yes']);
